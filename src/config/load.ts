@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { InvitebusError } from '../errors.ts';
+import { type ProviderId, adapterOf } from '../providers/index.ts';
+import type { CredentialRef } from './credentials.ts';
+import { type ParsedConfig, configSchema } from './schema.ts';
+
+type Defaults = ParsedConfig['defaults'];
+
+/** One account, with every default applied. Holds credential references, never credential values. */
+export interface AccountConfig {
+  name: string;
+  provider: ProviderId;
+  baseUrl: string;
+  credentials: Readonly<Record<string, CredentialRef>>;
+  rateLimit: { max: number; durationMs: number } | undefined;
+  concurrency: number;
+  timeoutMs: number;
+  retry: Defaults['retry'];
+  rateLimited: Defaults['rateLimited'];
+  /** The account as the provider's settings schema parsed it (provider-specific fields). */
+  settings: unknown;
+}
+
+/** The validated, frozen configuration. */
+export interface Config extends Omit<ParsedConfig, 'accounts'> {
+  accounts: Readonly<Record<string, AccountConfig>>;
+  /** Directory relative file paths (credential files) are resolved against. */
+  baseDir: string;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? '(root)' : path.map(String).join('.');
+}
+
+/** Validates a config object. Every problem is listed at once, each with its path. */
+export function parseConfig(input: unknown, baseDir = process.cwd()): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const details = result.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+    throw new InvitebusError('CONFIG_INVALID', `invalid configuration (${details.length} problem${details.length === 1 ? '' : 's'}):\n  ${details.join('\n  ')}`, {
+      details,
+    });
+  }
+  const parsed = result.data;
+  const accounts: Record<string, AccountConfig> = {};
+  for (const [name, account] of Object.entries(parsed.accounts)) {
+    const adapter = adapterOf(account.provider);
+    accounts[name] = {
+      name,
+      provider: account.provider,
+      credentials: account.credentials,
+      rateLimit: account.rateLimit,
+      concurrency: account.concurrency,
+      timeoutMs: account.timeoutMs,
+      baseUrl: (account.baseUrl ?? adapter.defaultBaseUrl) as string,
+      retry: account.retry ?? parsed.defaults.retry,
+      rateLimited: account.rateLimited ?? parsed.defaults.rateLimited,
+      settings: adapter.settingsSchema.parse(account),
+    };
+  }
+  return deepFreeze({ ...parsed, accounts, baseDir });
+}
+
+/**
+ * Where the config file is: `--config`, else INVITEBUS_CONFIG, else ./invitebus.config.json.
+ */
+export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return resolve(flag ?? env.INVITEBUS_CONFIG ?? 'invitebus.config.json');
+}
+
+/** Reads, parses and validates the config file. */
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvitebusError('CONFIG_NOT_FOUND', `cannot read config file ${path}: pass --config PATH or set INVITEBUS_CONFIG`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new InvitebusError('CONFIG_INVALID', `config file ${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  return parseConfig(json, dirname(path));
+}
+
+/** The account's config, or an error naming the known accounts. */
+export function accountOf(config: Config, name: string): AccountConfig {
+  const account = config.accounts[name];
+  if (account === undefined) {
+    const known = Object.keys(config.accounts).join(', ') || '(none)';
+    throw new InvitebusError('UNKNOWN_ACCOUNT', `unknown account '${name}'; configured accounts: ${known}`);
+  }
+  return account;
+}

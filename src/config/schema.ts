@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { adapterOf, providerIds } from '../providers/index.ts';
+import { credentialRef } from './credentials.ts';
+
+const positiveInt = z.number().int().positive();
+const DAY_S = 86_400;
+
+/** Retry policy for transient failures (5xx, timeouts, connection errors). */
+const retrySchema = z.strictObject({
+  /** Total tries including the first. */
+  attempts: positiveInt.max(100).default(8),
+  /** Ceiling of the first retry's wait; doubles per retry (full jitter). */
+  baseDelayMs: positiveInt.default(60_000),
+  /** No single retry wait exceeds this. */
+  maxDelayMs: positiveInt.default(30 * 60_000),
+});
+
+/** How an account reacts to rate limiting. */
+const rateLimitedSchema = z.strictObject({
+  /** Longest wait honoured from a provider's Retry-After / reset headers; longer asks are capped (and logged). */
+  maxWaitMs: positiveInt.default(DAY_S * 1000),
+  /** Backoff when a 429 names no wait: first wait ~this, doubling per consecutive 429. */
+  baseDelayMs: positiveInt.default(1_000),
+  maxDelayMs: positiveInt.default(5 * 60_000),
+  /** An invite started this many times (rate-limited starts included) fails as rate_limited_exhausted. */
+  maxStarts: positiveInt.default(100),
+});
+
+const accountNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** The part of an account every provider shares. Provider fields are checked by the provider's schema. */
+const accountBase = z.looseObject({
+  provider: z.enum(providerIds, { error: (i) => `unknown provider '${String(i.input)}'; known: ${providerIds.join(', ')}` }),
+  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  credentials: z.record(z.string(), credentialRef).default({}),
+  /** BullMQ's limiter: at most `max` calls per `durationMs`, across every worker process of the account. */
+  rateLimit: z.strictObject({ max: positiveInt, durationMs: positiveInt }).optional(),
+  concurrency: positiveInt.max(1000).default(4),
+  timeoutMs: positiveInt.default(10_000),
+  retry: retrySchema.optional(),
+  rateLimited: rateLimitedSchema.optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    redis: z
+      .strictObject({
+        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+        /** Key prefix of every key invitebus writes. In a Redis Cluster, wrap it in braces: "{invitebus}". */
+        prefix: z.string().min(1).regex(/^[^:\s]+$/, 'must not contain ":" or spaces').default('invitebus'),
+      })
+      .prefault({}),
+    defaults: z
+      .strictObject({
+        retry: retrySchema.prefault({}),
+        rateLimited: rateLimitedSchema.prefault({}),
+      })
+      .prefault({}),
+    retention: z
+      .strictObject({
+        /** Finished jobs are kept this long; the idempotency window is the same. */
+        completedAgeSec: positiveInt.default(7 * DAY_S),
+        failedAgeSec: positiveInt.default(30 * DAY_S),
+      })
+      .prefault({}),
+    events: z.strictObject({ maxLen: positiveInt.default(1_000_000) }).prefault({}),
+    worker: z
+      .strictObject({
+        /** SIGTERM/SIGINT: how long in-flight calls may take to finish before connections are closed anyway. */
+        shutdownTimeoutMs: positiveInt.default(30_000),
+        /** A crashed worker's jobs are retried after at most about lockDurationMs + stalledIntervalMs. */
+        lockDurationMs: positiveInt.default(30_000),
+        stalledIntervalMs: positiveInt.default(30_000),
+        maxStalledCount: z.number().int().min(0).default(2),
+      })
+      .prefault({}),
+    log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+    accounts: z.record(z.string().regex(accountNamePattern, 'account names are letters, digits, _ and -, not starting with _ or -'), accountBase),
+  })
+  .superRefine((config, ctx) => {
+    for (const [name, account] of Object.entries(config.accounts)) {
+      const adapter = adapterOf(account.provider);
+      const result = adapter.settingsSchema.safeParse(account);
+      if (!result.success) {
+        for (const issue of result.error.issues) {
+          ctx.addIssue({ code: 'custom', path: ['accounts', name, ...issue.path], message: issue.message });
+        }
+      }
+      if (account.baseUrl === undefined && adapter.defaultBaseUrl === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['accounts', name, 'baseUrl'], message: `${account.provider} publishes no base URL: set one` });
+      }
+    }
+  });
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;

@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type AccountConfig, type Config, accountOf } from './config/load.ts';
+import { InvitebusError } from './errors.ts';
+import { EventStream } from './events/stream.ts';
+import { inviteJobId } from './policies/job-id.ts';
+import { adapterOf } from './providers/index.ts';
+import { connectProducerRedis } from './redis.ts';
+import type { InviteFields, InviteJobData } from './types.ts';
+
+/** One invite that failed validation: its position in the input, the field and why. */
+export interface RejectedInvite {
+  index: number;
+  field: string;
+  message: string;
+}
+
+export interface InviteManyResult {
+  batchId: string;
+  accepted: number;
+  duplicates: number;
+  rejected: RejectedInvite[];
+}
+
+export interface InviteResultOne {
+  id: string;
+  duplicate: boolean;
+}
+
+/** Name of the BullMQ job carrying an invite. */
+export const INVITE_JOB = 'invite';
+
+/** Largest number of jobs sent to Redis in one addBulk call. */
+export const DEFAULT_CHUNK_SIZE = 1_000;
+
+/** Validates one raw invite with the provider's schema. */
+export function validateInvite(account: AccountConfig, raw: unknown): { ok: true; invite: InviteFields } | { ok: false; field: string; message: string } {
+  const result = adapterOf(account.provider).inviteSchema.safeParse(raw);
+  if (result.success) return { ok: true, invite: result.data };
+  const [first, ...rest] = result.error.issues;
+  const field = first?.path.map(String).join('.') || '(invite)';
+  const more = rest.map((i) => `${i.path.map(String).join('.') || '(invite)'}: ${i.message}`);
+  return { ok: false, field, message: [first?.message ?? 'invalid', ...more].join('; ') };
+}
+
+/** BullMQ options every invite job gets: its idempotent id, attempts, our backoff and retention. */
+export function jobOptions(config: Config, account: AccountConfig, jobId: string): JobsOptions {
+  return {
+    jobId,
+    attempts: account.retry.attempts,
+    backoff: { type: 'invitebus' },
+    removeOnComplete: { age: config.retention.completedAgeSec },
+    removeOnFail: { age: config.retention.failedAgeSec },
+  };
+}
+
+/**
+ * Puts invites on their accounts' queues. Everything is validated before it is queued; an invite already
+ * known (same account and address, within retention) is reported as a duplicate and not queued again.
+ */
+export class Producer {
+  readonly config: Config;
+  readonly #redis: Redis;
+  readonly #ownsRedis: boolean;
+  readonly #queues = new Map<string, Queue>();
+
+  constructor(config: Config, options: { redis?: Redis } = {}) {
+    this.config = config;
+    this.#redis = options.redis ?? connectProducerRedis(config.redis.url);
+    this.#ownsRedis = options.redis === undefined;
+  }
+
+  /** The completion/account event stream, on the producer's connection. */
+  events(): EventStream {
+    return new EventStream(this.#redis, this.config.redis.prefix, this.config.events.maxLen);
+  }
+
+  /** The BullMQ queue of an account (one queue per account). */
+  queue(accountName: string): Queue {
+    accountOf(this.config, accountName);
+    let queue = this.#queues.get(accountName);
+    if (queue === undefined) {
+      queue = new Queue(accountName, { connection: this.#redis, prefix: this.config.redis.prefix });
+      this.#queues.set(accountName, queue);
+    }
+    return queue;
+  }
+
+  /** Enqueues one invite. Throws INVITE_INVALID (with the field) when it does not validate. */
+  async invite(accountName: string, invite: unknown, options: { batchId?: string } = {}): Promise<InviteResultOne> {
+    const account = accountOf(this.config, accountName);
+    const checked = validateInvite(account, invite);
+    if (!checked.ok) {
+      throw new InvitebusError('INVITE_INVALID', `invalid invite for account '${accountName}': ${checked.field}: ${checked.message}`, {
+        details: [`${checked.field}: ${checked.message}`],
+      });
+    }
+    const id = inviteJobId(accountName, checked.invite.email);
+    const result = await this.#addChunk(account, [{ id, invite: checked.invite }], options.batchId);
+    return { id, duplicate: result.duplicates > 0 };
+  }
+
+  /**
+   * Enqueues many invites in chunks of `chunkSize` (one EXISTS pipeline and one addBulk per chunk, so no
+   * single Redis call carries 100k jobs). Invalid invites are reported by index; the valid rest is queued.
+   * Accepts any iterable, including an async one, so a caller can stream a file through it.
+   */
+  async inviteMany(
+    accountName: string,
+    invites: Iterable<unknown> | AsyncIterable<unknown>,
+    options: { batchId?: string; chunkSize?: number; onProgress?: (progress: InviteManyResult & { seen: number }) => void } = {},
+  ): Promise<InviteManyResult> {
+    const account = accountOf(this.config, accountName);
+    const batchId = options.batchId ?? randomUUID();
+    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    const result: InviteManyResult = { batchId, accepted: 0, duplicates: 0, rejected: [] };
+    const seenIds = new Set<string>();
+    let chunk: Array<{ id: string; invite: InviteFields }> = [];
+    let index = 0;
+
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      const added = await this.#addChunk(account, chunk, batchId);
+      result.accepted += added.accepted;
+      result.duplicates += added.duplicates;
+      chunk = [];
+      options.onProgress?.({ ...result, seen: index });
+    };
+
+    for await (const raw of invites) {
+      const checked = validateInvite(account, raw);
+      if (!checked.ok) {
+        result.rejected.push({ index, field: checked.field, message: checked.message });
+      } else {
+        const id = inviteJobId(accountName, checked.invite.email);
+        if (seenIds.has(id)) {
+          result.duplicates += 1; // the same person twice in one input
+        } else {
+          seenIds.add(id);
+          chunk.push({ id, invite: checked.invite });
+          if (chunk.length >= chunkSize) await flush();
+        }
+      }
+      index += 1;
+    }
+    await flush();
+    return result;
+  }
+
+  async #addChunk(account: AccountConfig, chunk: Array<{ id: string; invite: InviteFields }>, batchId: string | undefined) {
+    const queue = this.queue(account.name);
+    // Which ids BullMQ already holds (waiting, active, delayed, completed or failed within retention).
+    // addBulk would silently keep the existing job; we check first so the caller learns it was a duplicate.
+    const pipeline = this.#redis.pipeline();
+    for (const { id } of chunk) pipeline.exists(queue.toKey(id));
+    const exists = (await pipeline.exec()) ?? [];
+    const fresh = chunk.filter((_, i) => exists[i]?.[1] !== 1);
+    const now = Date.now();
+    if (fresh.length > 0) {
+      await queue.addBulk(
+        fresh.map(({ id, invite }) => {
+          const data: InviteJobData = { account: account.name, provider: account.provider, invite, enqueuedAt: now, ...(batchId === undefined ? {} : { batchId }) };
+          return { name: INVITE_JOB, data, opts: jobOptions(this.config, account, id) };
+        }),
+      );
+    }
+    return { accepted: fresh.length, duplicates: chunk.length - fresh.length };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+    this.#queues.clear();
+    if (this.#ownsRedis) await this.#redis.quit().catch(() => undefined);
+  }
+}

@@ -1,0 +1,91 @@
+import type { z } from 'zod';
+import { requestedWaitMs } from '../policies/rate-limit-headers.ts';
+import type { InviteFields, Outcome, ProviderRef } from '../types.ts';
+import type { HttpClient, HttpRequest, HttpResponse, HttpResult, NetworkFailure } from './http.ts';
+
+/** What an adapter's session gets to work with for one account. Credentials are resolved secrets: never log. */
+export interface AccountContext<Settings> {
+  name: string;
+  baseUrl: string;
+  settings: Settings;
+  credentials: Readonly<Record<string, string>>;
+  http: HttpClient;
+}
+
+/** A live connection to one account: holds per-process state such as a sign-in token. */
+export interface ProviderSession<Invite extends InviteFields> {
+  /** Delivers invites and returns one outcome per invite, in order. Never throws for provider answers. */
+  deliver(invites: readonly Invite[]): Promise<Outcome[]>;
+}
+
+/**
+ * Everything invitebus knows about one provider. One file per provider implements this;
+ * `src/providers/index.ts` registers it.
+ */
+export interface ProviderAdapter<Settings = unknown, Invite extends InviteFields = InviteFields> {
+  readonly id: string;
+  /** Used when the account sets no baseUrl; undefined means the account must set one. */
+  readonly defaultBaseUrl: string | undefined;
+  /** Provider-specific account fields, including which credentials must be present. */
+  readonly settingsSchema: z.ZodType<Settings>;
+  /** One invite's fields: email plus provider fields (role, ...). Validated before anything is queued. */
+  readonly inviteSchema: z.ZodType<Invite>;
+  /** How many invites one call can carry (1 unless the API takes several addresses). */
+  readonly maxBatchSize: number;
+  createSession(account: AccountContext<Settings>): ProviderSession<Invite>;
+}
+
+/** Shared mapping for answers that never reached the provider. */
+export function networkOutcome(failure: NetworkFailure): Outcome {
+  return { kind: 'retryable', message: `${failure.code}: ${failure.message}` };
+}
+
+export function isNetworkFailure(result: HttpResult): result is NetworkFailure {
+  return result.status === undefined;
+}
+
+/** Shared mapping for status classes every provider treats alike: 429 and 5xx. */
+export function commonOutcome(res: HttpResponse, ref: ProviderRef, now = Date.now()): Outcome | undefined {
+  if (res.status === 429) {
+    const waitMs = requestedWaitMs(res.headers, now);
+    return { kind: 'rate_limited', ...ref, ...(waitMs === undefined ? {} : { waitMs }) };
+  }
+  if (res.status >= 500) {
+    const waitMs = res.status === 503 ? requestedWaitMs(res.headers, now) : undefined;
+    return {
+      kind: 'retryable',
+      ...ref,
+      message: ref.message ?? `HTTP ${res.status}`,
+      ...(waitMs === undefined ? {} : { waitMs }),
+    };
+  }
+  return undefined;
+}
+
+/**
+ * A session for providers that take one invite per call with static credentials: build the request,
+ * send it, map the answer. Providers with sign-in or batching write their own session.
+ */
+export function singleCallSession<Settings, Invite extends InviteFields>(
+  account: AccountContext<Settings>,
+  build: (account: AccountContext<Settings>, invite: Invite) => HttpRequest,
+  map: (result: HttpResponse, invite: Invite) => Outcome,
+): ProviderSession<Invite> {
+  return {
+    async deliver(invites) {
+      return Promise.all(
+        invites.map(async (invite) => {
+          const result = await account.http.send(build(account, invite));
+          return isNetworkFailure(result) ? networkOutcome(result) : map(result, invite);
+        }),
+      );
+    },
+  };
+}
+
+/** A message a provider put in its body, as a string, or undefined. */
+export function messageOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.filter((v) => typeof v === 'string').join('; ') || undefined;
+  return undefined;
+}

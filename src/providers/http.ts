@@ -1,0 +1,92 @@
+import http from 'node:http';
+import https from 'node:https';
+import got, { type Got } from 'got';
+import type { HeaderBag } from '../policies/rate-limit-headers.ts';
+
+/** A request an adapter wants sent. The URL is always built from the account's configured base URL. */
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  /** Serialised body; adapters serialise themselves so they control number precision (UniBee int64). */
+  body?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: HeaderBag;
+  body: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  json: unknown;
+}
+
+/** The request never produced an HTTP answer: refused, reset, timed out, DNS, TLS. */
+export interface NetworkFailure {
+  status: undefined;
+  code: string;
+  message: string;
+}
+
+export type HttpResult = HttpResponse | NetworkFailure;
+
+export interface TlsOptions {
+  cert?: string;
+  key?: string;
+  ca?: string;
+}
+
+/** Sends adapter requests. One client per account: keep-alive connections, no got retries (the queue retries). */
+export interface HttpClient {
+  send(request: HttpRequest): Promise<HttpResult>;
+  close(): void;
+}
+
+export function joinUrl(baseUrl: string, path: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}${path}`;
+}
+
+export function jsonBody(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function createHttpClient(options: { timeoutMs: number; tls?: TlsOptions; userAgent?: string }): HttpClient {
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, ...options.tls });
+  const client: Got = got.extend({
+    agent: { http: httpAgent, https: httpsAgent },
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    followRedirect: false,
+    timeout: { request: options.timeoutMs },
+    headers: { 'user-agent': options.userAgent ?? 'invitebus' },
+  });
+  return {
+    async send(request) {
+      try {
+        const res = await client(request.url, {
+          method: request.method,
+          headers: request.headers,
+          ...(request.body === undefined ? {} : { body: request.body }),
+          responseType: 'text',
+        });
+        return { status: res.statusCode, headers: res.headers, body: res.body, json: parseJson(res.body) };
+      } catch (error) {
+        const err = error as { code?: string; message?: string };
+        return { status: undefined, code: err.code ?? 'ERR_NETWORK', message: err.message ?? String(error) };
+      }
+    },
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}

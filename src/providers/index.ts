@@ -1,0 +1,18 @@
+import type { ProviderAdapter } from './adapter.ts';
+import { betterstack } from './betterstack.ts';
+
+/** Every provider invitebus can deliver to. Adding one: its file in this folder and one line here. */
+export const providers = {
+  betterstack,
+  // biome-ignore lint/suspicious/noExplicitAny: each adapter has its own settings and invite types
+} satisfies Record<string, ProviderAdapter<any, any>>;
+
+export type ProviderId = keyof typeof providers;
+export const providerIds = Object.keys(providers) as [ProviderId, ...ProviderId[]];
+
+/** The adapter of a provider id, typed loosely for code that handles every provider alike. */
+export function adapterOf(id: string): ProviderAdapter<unknown, { email: string; [k: string]: unknown }> {
+  const adapter = (providers as Record<string, unknown>)[id];
+  if (adapter === undefined) throw new Error(`unknown provider '${id}'`);
+  return adapter as ProviderAdapter<unknown, { email: string; [k: string]: unknown }>;
+}

@@ -1,0 +1,108 @@
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** A request as the fake provider received it, kept for assertions. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: unknown;
+  /** Epoch ms when the request arrived. */
+  at: number;
+}
+
+/** What the fake answers. `hang` never answers (for timeouts); `reset` destroys the connection. */
+export interface FakeAnswer {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Raw body text, sent as is (malformed JSON, ...). */
+  rawBody?: string;
+  delayMs?: number;
+  hang?: boolean;
+  reset?: boolean;
+}
+
+export type FakeHandler = (req: RecordedRequest) => FakeAnswer | Promise<FakeAnswer>;
+
+/** A local HTTP server that records every request and answers through a handler. */
+export interface FakeServer {
+  url: string;
+  port: number;
+  requests: RecordedRequest[];
+  /** Answers to give before the handler is consulted, one per request, in order (for scripted sequences). */
+  script(...answers: FakeAnswer[]): void;
+  close(): Promise<void>;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function send(res: ServerResponse, answer: FakeAnswer): void {
+  const body = answer.rawBody ?? (answer.body === undefined ? '' : JSON.stringify(answer.body));
+  res.writeHead(answer.status ?? 200, {
+    ...(body === '' || answer.rawBody !== undefined ? {} : { 'content-type': 'application/json' }),
+    ...answer.headers,
+  });
+  res.end(body);
+}
+
+export async function startFakeServer(handler: FakeHandler, options: { port?: number; host?: string } = {}): Promise<FakeServer> {
+  const requests: RecordedRequest[] = [];
+  const scripted: FakeAnswer[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const body = Buffer.concat(chunks).toString('utf8');
+      const recorded: RecordedRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+        json: parseJson(body),
+        at: Date.now(),
+      };
+      requests.push(recorded);
+      let answer: FakeAnswer;
+      try {
+        answer = scripted.shift() ?? (await handler(recorded));
+      } catch (error) {
+        answer = { status: 500, body: { error: String(error) } };
+      }
+      if (answer.hang) return;
+      if (answer.reset) {
+        req.socket.destroy();
+        return;
+      }
+      if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+      if (!res.destroyed) send(res, answer);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    script: (...answers) => scripted.push(...answers),
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

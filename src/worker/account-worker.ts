@@ -1,0 +1,104 @@
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AccountConfig, Config } from '../config/load.ts';
+import { RetryableError } from '../errors.ts';
+import type { EventStream } from '../events/stream.ts';
+import type { Logger } from '../logger.ts';
+import { fullJitterDelay } from '../policies/backoff.ts';
+import { capWait } from '../policies/rate-limit-headers.ts';
+import { adapterOf } from '../providers/index.ts';
+import { createHttpClient } from '../providers/http.ts';
+import { createProcessor } from './processor.ts';
+
+const STALLED_FAILURE = /stalled more than allowable limit|started more than allowable limit/;
+
+export interface AccountWorker {
+  account: AccountConfig;
+  worker: Worker;
+  queue: Queue;
+  /** Stops taking jobs, waits for in-flight calls up to the deadline, then closes. True when it finished in time. */
+  close(deadlineMs: number): Promise<boolean>;
+}
+
+/** Starts the BullMQ worker of one account: its queue, its limiter, its concurrency, its provider session. */
+export function startAccountWorker(options: {
+  config: Config;
+  account: AccountConfig;
+  credentials: Record<string, string>;
+  connection: Redis;
+  events: EventStream;
+  logger: Logger;
+}): AccountWorker {
+  const { config, account, events } = options;
+  const logger = options.logger.child({ account: account.name, provider: account.provider });
+  const adapter = adapterOf(account.provider);
+  const http = createHttpClient({ timeoutMs: account.timeoutMs });
+  const session = adapter.createSession({ name: account.name, baseUrl: account.baseUrl, settings: account.settings, credentials: options.credentials, http });
+  const queue = new Queue(account.name, { connection: options.connection, prefix: config.redis.prefix });
+  const markerTtlMs = Math.max(config.retention.completedAgeSec, config.retention.failedAgeSec) * 1000;
+  const processor = createProcessor({ account, session, queue, events, logger, markerTtlMs });
+
+  const worker = new Worker(account.name, processor, {
+    connection: options.connection,
+    prefix: config.redis.prefix,
+    concurrency: account.concurrency,
+    ...(account.rateLimit === undefined ? {} : { limiter: { max: account.rateLimit.max, duration: account.rateLimit.durationMs } }),
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+    maxStalledCount: config.worker.maxStalledCount,
+    settings: {
+      backoffStrategy: (attemptsMade, _type, err) => {
+        if (err instanceof RetryableError && err.waitMs !== undefined) return capWait(err.waitMs, account.rateLimited.maxWaitMs).waitMs;
+        return fullJitterDelay(attemptsMade, account.retry);
+      },
+    },
+  });
+
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  // Jobs BullMQ fails on its own (stalled too often) never reach our processor's terminal path.
+  worker.on('failed', (job, err) => {
+    if (job === undefined || !STALLED_FAILURE.test(err.message)) return;
+    const outcome = { kind: 'retryable' as const, message: err.message };
+    void events
+      .recordTerminal(
+        {
+          type: 'invite.failed',
+          inviteId: job.id as string,
+          account: account.name,
+          provider: account.provider,
+          email: job.data.invite.email,
+          outcome: outcome.kind,
+          reasonClass: 'stalled',
+          message: err.message,
+          attempts: job.attemptsMade,
+          ...(job.data.batchId === undefined ? {} : { batchId: job.data.batchId }),
+          enqueuedAt: job.data.enqueuedAt,
+          finishedAt: Date.now(),
+        },
+        outcome,
+        markerTtlMs,
+      )
+      .catch((e: unknown) => logger.error({ err: e, jobId: job.id }, 'could not record stalled failure'));
+  });
+
+  return {
+    account,
+    worker,
+    queue,
+    async close(deadlineMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), deadlineMs);
+      });
+      const finished = await Promise.race([worker.close().then(() => true as const), timedOut]);
+      clearTimeout(timer);
+      if (!finished) {
+        logger.warn({ deadlineMs }, 'in-flight calls did not finish before the shutdown deadline; their jobs will be retried after the lock expires');
+        await worker.close(true).catch(() => undefined);
+      }
+      await queue.close().catch(() => undefined);
+      http.close();
+      return finished;
+    },
+  };
+}

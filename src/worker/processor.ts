@@ -1,0 +1,135 @@
+import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
+import { pauseAccount } from '../accounts.ts';
+import type { AccountConfig } from '../config/load.ts';
+import { RetryableError } from '../errors.ts';
+import type { EventStream, InviteEvent } from '../events/stream.ts';
+import type { Logger } from '../logger.ts';
+import { rateLimitBackoff } from '../policies/backoff.ts';
+import { capWait } from '../policies/rate-limit-headers.ts';
+import type { ProviderSession } from '../providers/adapter.ts';
+import type { InviteFields, InviteJobData, InviteResult, Outcome, ReasonClass } from '../types.ts';
+
+export interface ProcessorDeps {
+  account: AccountConfig;
+  session: ProviderSession<InviteFields>;
+  queue: Queue;
+  events: EventStream;
+  logger: Logger;
+  /** How long terminal markers live: the longer of the two retentions. */
+  markerTtlMs: number;
+}
+
+type InviteJob = Job<InviteJobData, InviteResult>;
+
+/**
+ * The one place where an outcome becomes queue behaviour:
+ * - invited / already_member: complete, with the outcome as return value;
+ * - rejected: fail at once (UnrecoverableError), no retry;
+ * - rate_limited: the whole account queue waits (BullMQ's global limiter), the job goes back to waiting
+ *   without spending an attempt; bounded by `rateLimited.maxStarts`;
+ * - retryable: throw, so BullMQ retries with our full-jitter backoff (or the provider's Retry-After);
+ * - auth_failed / account_blocked: pause the account queue and put the job back, nothing fails.
+ * Terminal outcomes write exactly one completion event.
+ */
+export function createProcessor(deps: ProcessorDeps) {
+  const { account, session, queue, events, logger } = deps;
+  let consecutiveRateLimits = 0;
+
+  function eventOf(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass): InviteEvent {
+    return {
+      type,
+      inviteId: job.id as string,
+      account: account.name,
+      provider: account.provider,
+      email: job.data.invite.email,
+      outcome: outcome.kind,
+      ...(reasonClass === undefined ? {} : { reasonClass }),
+      ...(outcome.message === undefined ? {} : { message: outcome.message }),
+      ...(outcome.status === undefined ? {} : { status: outcome.status }),
+      ...(outcome.requestId === undefined ? {} : { requestId: outcome.requestId }),
+      ...(outcome.providerId === undefined ? {} : { providerId: outcome.providerId }),
+      attempts: job.attemptsMade + 1,
+      ...(job.data.batchId === undefined ? {} : { batchId: job.data.batchId }),
+      enqueuedAt: job.data.enqueuedAt,
+      finishedAt: Date.now(),
+    };
+  }
+
+  async function fail(job: InviteJob, outcome: Outcome, reasonClass: ReasonClass, message: string): Promise<never> {
+    await events.recordTerminal(eventOf(job, 'invite.failed', outcome, reasonClass), outcome, deps.markerTtlMs);
+    throw new UnrecoverableError(`${reasonClass}: ${message}`);
+  }
+
+  /** Finishes a job whose terminal event a previous (crashed) run already wrote, without calling again. */
+  async function replayRecorded(job: InviteJob, recorded: Outcome): Promise<InviteResult> {
+    if (recorded.kind === 'invited' || recorded.kind === 'already_member') return { outcome: recorded, finishedAt: Date.now() };
+    throw new UnrecoverableError(`${recorded.kind}: ${recorded.message ?? 'recorded before a crash'}`);
+  }
+
+  return async function process(job: InviteJob): Promise<InviteResult> {
+    const log = logger.child({ jobId: job.id, attempt: job.attemptsMade + 1 });
+    if (job.attemptsStarted > 1) {
+      const recorded = await events.recordedOutcome({ account: account.name, inviteId: job.id as string, enqueuedAt: job.data.enqueuedAt });
+      if (recorded !== undefined) {
+        log.info({ outcome: recorded.kind }, 'terminal outcome already recorded by an earlier run; not calling the provider again');
+        return replayRecorded(job, recorded);
+      }
+    }
+
+    const [outcome] = await session.deliver([job.data.invite]);
+    if (outcome === undefined) throw new Error('adapter returned no outcome');
+    log.debug({ outcome: outcome.kind, status: outcome.status }, 'provider answered');
+
+    switch (outcome.kind) {
+      case 'invited':
+      case 'already_member': {
+        consecutiveRateLimits = 0;
+        await events.recordTerminal(eventOf(job, 'invite.succeeded', outcome), outcome, deps.markerTtlMs);
+        log.info({ outcome: outcome.kind, status: outcome.status }, 'invite delivered');
+        return { outcome, finishedAt: Date.now() };
+      }
+      case 'rejected': {
+        log.warn({ status: outcome.status, reason: outcome.message }, 'invite rejected by provider');
+        return fail(job, outcome, 'rejected', outcome.message);
+      }
+      case 'rate_limited': {
+        if (job.attemptsStarted >= account.rateLimited.maxStarts) {
+          return fail(job, outcome, 'rate_limited_exhausted', `still rate-limited after ${job.attemptsStarted} starts`);
+        }
+        consecutiveRateLimits += 1;
+        const requested = outcome.waitMs ?? rateLimitBackoff(consecutiveRateLimits, account.rateLimited);
+        const { waitMs, capped } = capWait(requested, account.rateLimited.maxWaitMs);
+        if (capped) log.warn({ requestedMs: requested, waitMs }, 'provider asked for a longer wait than rateLimited.maxWaitMs; capped');
+        // A queue-wide limit: no worker process of this account takes a job until it expires.
+        await queue.rateLimit(waitMs);
+        await events.publishAccount({
+          type: 'account.rate_limited',
+          account: account.name,
+          provider: account.provider,
+          waitMs,
+          until: Date.now() + waitMs,
+          ...(outcome.message === undefined ? {} : { message: outcome.message }),
+          at: Date.now(),
+        });
+        log.info({ waitMs, providerAsked: outcome.waitMs !== undefined }, 'rate limited; account waits');
+        throw Worker.RateLimitError();
+      }
+      case 'retryable': {
+        const attempts = job.opts.attempts ?? 1;
+        if (job.attemptsMade + 1 >= attempts) {
+          return fail(job, outcome, 'retries_exhausted', `${outcome.message} (after ${attempts} attempts)`);
+        }
+        log.warn({ status: outcome.status, reason: outcome.message }, 'transient failure; will retry');
+        throw new RetryableError(outcome.message, outcome.waitMs);
+      }
+      case 'auth_failed':
+      case 'account_blocked': {
+        const reason = outcome.kind === 'auth_failed' ? 'auth_failed' : outcome.reason;
+        const paused = await pauseAccount(queue, events, { account: account.name, provider: account.provider, reason, message: outcome.message });
+        if (paused) log.error({ reason, status: outcome.status, providerMessage: outcome.message }, 'account paused: resume it once fixed');
+        // Back to waiting (the queue is paused, so nobody takes it) without spending an attempt.
+        throw Worker.RateLimitError();
+      }
+    }
+  };
+}

@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis';
+import { resolveCredentials } from '../config/credentials.ts';
+import { type Config, accountOf } from '../config/load.ts';
+import { InvitebusError } from '../errors.ts';
+import { EventStream } from '../events/stream.ts';
+import type { Logger } from '../logger.ts';
+import { connectWorkerRedis } from '../redis.ts';
+import { type AccountWorker, startAccountWorker } from './account-worker.ts';
+
+export interface RunningWorkers {
+  workers: AccountWorker[];
+  events: EventStream;
+  /** Graceful stop: in-flight calls finish (up to the configured deadline), connections close. */
+  close(): Promise<{ clean: boolean }>;
+}
+
+/**
+ * Starts one BullMQ worker per selected account (all by default) in this process. Credentials are read
+ * here, once; every missing one is reported at once.
+ */
+export async function runWorkers(
+  config: Config,
+  options: { accounts?: readonly string[]; env: NodeJS.ProcessEnv; logger: Logger; redis?: Redis },
+): Promise<RunningWorkers> {
+  const names = options.accounts?.length ? options.accounts : Object.keys(config.accounts);
+  const accounts = names.map((n) => accountOf(config, n));
+  const problems: string[] = [];
+  const credentials = new Map<string, Record<string, string>>();
+  for (const account of accounts) {
+    const resolved = resolveCredentials(account.name, account.credentials, options.env, config.baseDir);
+    problems.push(...resolved.problems);
+    credentials.set(account.name, resolved.values);
+  }
+  if (problems.length > 0) {
+    throw new InvitebusError('CREDENTIAL_MISSING', `missing credentials:\n  ${problems.join('\n  ')}`, { details: problems });
+  }
+
+  const redis = options.redis ?? connectWorkerRedis(config.redis.url);
+  const events = new EventStream(redis, config.redis.prefix, config.events.maxLen);
+  const workers = accounts.map((account) =>
+    startAccountWorker({ config, account, credentials: credentials.get(account.name) ?? {}, connection: redis, events, logger: options.logger }),
+  );
+  await Promise.all(workers.map((w) => w.worker.waitUntilReady()));
+  options.logger.info({ accounts: accounts.map((a) => a.name) }, 'workers started');
+
+  return {
+    workers,
+    events,
+    async close() {
+      const results = await Promise.all(workers.map((w) => w.close(config.worker.shutdownTimeoutMs)));
+      if (options.redis === undefined) await redis.quit().catch(() => redis.disconnect());
+      return { clean: results.every(Boolean) };
+    },
+  };
+}
