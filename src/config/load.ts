@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { InvitebusError } from '../errors.ts';
 import { type ProviderId, adapterOf } from '../providers/index.ts';
 import type { CredentialRef } from './credentials.ts';
-import { type ParsedConfig, configSchema } from './schema.ts';
+import { accountIssues, configSchema, type ParsedConfig } from './schema.ts';
 
 type Defaults = ParsedConfig['defaults'];
 
@@ -44,8 +44,9 @@ function formatPath(path: readonly PropertyKey[]): string {
 /** Validates a config object. Every problem is listed at once, each with its path. */
 export function parseConfig(input: unknown, baseDir = process.cwd()): Config {
   const result = configSchema.safeParse(input);
-  if (!result.success) {
-    const details = result.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+  const issues = [...(result.success ? [] : result.error.issues), ...accountIssues(input)];
+  if (!result.success || issues.length > 0) {
+    const details = [...new Set(issues.map((i) => `${formatPath(i.path)}: ${i.message}`))];
     throw new InvitebusError('CONFIG_INVALID', `invalid configuration (${details.length} problem${details.length === 1 ? '' : 's'}):\n  ${details.join('\n  ')}`, {
       details,
     });

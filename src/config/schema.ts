@@ -75,22 +75,34 @@ export const configSchema = z
       })
       .prefault({}),
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
-    accounts: z.record(z.string().regex(accountNamePattern, 'account names are letters, digits, _ and -, not starting with _ or -'), accountBase),
+    accounts: z.record(z.string(), accountBase),
   })
-  .superRefine((config, ctx) => {
-    for (const [name, account] of Object.entries(config.accounts)) {
-      const adapter = adapterOf(account.provider);
-      const result = adapter.settingsSchema.safeParse(account);
-      if (!result.success) {
-        for (const issue of result.error.issues) {
-          ctx.addIssue({ code: 'custom', path: ['accounts', name, ...issue.path], message: issue.message });
-        }
-      }
-      if (account.baseUrl === undefined && adapter.defaultBaseUrl === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['accounts', name, 'baseUrl'], message: `${account.provider} publishes no base URL: set one` });
-      }
+
+/**
+ * Checks zod cannot express in the shape above: account names and provider-specific fields (each by its
+ * provider's own schema). Run on the raw input so they are reported together with every shape problem.
+ */
+export function accountIssues(input: unknown): Array<{ path: PropertyKey[]; message: string }> {
+  const issues: Array<{ path: PropertyKey[]; message: string }> = [];
+  const accounts = (input as { accounts?: unknown } | null)?.accounts;
+  if (accounts === null || typeof accounts !== 'object') return issues;
+  for (const [name, account] of Object.entries(accounts)) {
+    if (!accountNamePattern.test(name)) {
+      issues.push({ path: ['accounts', name], message: 'account names are 1-64 letters, digits, _ and -, not starting with _ or -' });
     }
-  });
+    const provider = (account as { provider?: unknown } | null)?.provider;
+    if (typeof provider !== 'string' || !(providerIds as string[]).includes(provider)) continue;
+    const adapter = adapterOf(provider);
+    const result = adapter.settingsSchema.safeParse(account);
+    if (!result.success) {
+      for (const issue of result.error.issues) issues.push({ path: ['accounts', name, ...issue.path], message: issue.message });
+    }
+    if ((account as { baseUrl?: unknown }).baseUrl === undefined && adapter.defaultBaseUrl === undefined) {
+      issues.push({ path: ['accounts', name, 'baseUrl'], message: `${provider} publishes no base URL: set one` });
+    }
+  }
+  return issues;
+}
 
 export type RawConfig = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;

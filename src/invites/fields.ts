@@ -6,9 +6,9 @@ import { z } from 'zod';
  */
 export const emailField = z
   .string({ error: 'email is required' })
+  .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'email contains control characters (CR, LF, ...)')
   .trim()
   .max(254, 'email is longer than 254 characters')
-  .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'email contains control characters (CR, LF, ...)')
   .pipe(z.email({ error: (issue) => `'${String(issue.input)}' is not a valid email address` }));
 
 /** Optional free-text name fields, single-line. */

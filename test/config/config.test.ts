@@ -1,0 +1,114 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveCredentials } from '../../src/config/credentials.ts';
+import { configPath, loadConfig, parseConfig } from '../../src/config/load.ts';
+import { InvitebusError } from '../../src/errors.ts';
+
+const valid = {
+  redis: { url: 'redis://127.0.0.1:6379', prefix: 'invitebus' },
+  accounts: {
+    'acme-uptime': {
+      provider: 'betterstack',
+      baseUrl: 'https://betterstack.com',
+      credentials: { token: { env: 'ACME_BETTERSTACK_TOKEN' } },
+      teamName: 'Acme',
+      rateLimit: { max: 5, durationMs: 1000 },
+      concurrency: 4,
+      timeoutMs: 10000,
+    },
+  },
+};
+
+function problems(input: unknown): string[] {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvitebusError);
+    expect((error as InvitebusError).code).toBe('CONFIG_INVALID');
+    return [...(error as InvitebusError).details];
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('configuration', () => {
+  it('accepts the documented example and fills defaults', () => {
+    const config = parseConfig(valid);
+    const account = config.accounts['acme-uptime'];
+    expect(account?.settings).toMatchObject({ teamName: 'Acme' });
+    expect(account?.retry).toEqual({ attempts: 8, baseDelayMs: 60_000, maxDelayMs: 1_800_000 });
+    expect(config.retention).toEqual({ completedAgeSec: 604_800, failedAgeSec: 2_592_000 });
+    expect(config.worker.shutdownTimeoutMs).toBe(30_000);
+  });
+
+  it('is frozen after parsing', () => {
+    const config = parseConfig(valid);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.accounts['acme-uptime']?.rateLimit)).toBe(true);
+    expect(() => {
+      (config.redis as { url: string }).url = 'redis://evil';
+    }).toThrow();
+  });
+
+  it('lists every problem at once, each with its path', () => {
+    const found = problems({
+      redis: { url: 'http://nope' },
+      accounts: {
+        a: { provider: 'betterstack', credentials: { token: 'literal-secret' }, concurrency: 0 },
+        b: { provider: 'nosuch', credentials: {} },
+        'bad name!': { provider: 'betterstack', credentials: { token: { env: 'X' } } },
+      },
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^redis\.url: must be a redis/),
+        expect.stringMatching(/^accounts\.a\.credentials\.token: a literal secret is not allowed/),
+        expect.stringMatching(/^accounts\.a\.concurrency: /),
+        expect.stringMatching(/^accounts\.b\.provider: unknown provider 'nosuch'/),
+        expect.stringMatching(/^accounts\.bad name!: account names are/),
+      ]),
+    );
+    expect(found.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('checks provider-specific fields with the provider schema', () => {
+    const found = problems({ accounts: { a: { provider: 'betterstack', credentials: {}, teamName: '' } } });
+    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/^accounts\.a\.teamName: /), expect.stringMatching(/^accounts\.a\.credentials\.token: /)]));
+  });
+
+  it('refuses unknown top-level keys (typos do not pass silently)', () => {
+    expect(problems({ ...valid, retentoin: {} })).toEqual([expect.stringContaining('retentoin')]);
+  });
+
+  it('reads the path from --config, else INVITEBUS_CONFIG, else ./invitebus.config.json', () => {
+    expect(configPath('/a.json', { INVITEBUS_CONFIG: '/b.json' })).toBe('/a.json');
+    expect(configPath(undefined, { INVITEBUS_CONFIG: '/b.json' })).toBe('/b.json');
+    expect(configPath(undefined, {})).toBe(join(process.cwd(), 'invitebus.config.json'));
+  });
+
+  it('says which file is missing or not JSON', () => {
+    expect(() => loadConfig('/nonexistent/invitebus.json')).toThrow(/cannot read config file \/nonexistent\/invitebus.json/);
+    const dir = mkdtempSync(join(tmpdir(), 'ib-cfg-'));
+    writeFileSync(join(dir, 'c.json'), '{ nope');
+    expect(() => loadConfig(join(dir, 'c.json'))).toThrow(/is not valid JSON/);
+  });
+});
+
+describe('credentials', () => {
+  it('reads env and file references; files relative to the config directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ib-cred-'));
+    writeFileSync(join(dir, 'token.txt'), 'file-secret\n');
+    const { values, problems } = resolveCredentials('acme', { a: { env: 'TOK' }, b: { file: 'token.txt' } }, { TOK: 'env-secret' }, dir);
+    expect(problems).toEqual([]);
+    expect(values).toEqual({ a: 'env-secret', b: 'file-secret' });
+  });
+
+  it('names every missing credential with the fix', () => {
+    const { problems } = resolveCredentials('acme', { token: { env: 'ACME_TOKEN' }, key: { file: '/nope/key' } }, {}, '/');
+    expect(problems).toEqual([
+      "account 'acme' has no credentials.token: set the environment variable ACME_TOKEN",
+      "account 'acme' credentials.key: cannot read file /nope/key (ENOENT)",
+    ]);
+  });
+});
