@@ -90,11 +90,14 @@ export function startAccountWorker(options: {
       const timedOut = new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), deadlineMs);
       });
-      const finished = await Promise.race([worker.close().then(() => true as const), timedOut]);
+      // close() stops fetching and waits for in-flight jobs, forever if a call hangs: bound it.
+      const closing = worker.close().then(() => true as const);
+      closing.catch((err: unknown) => logger.debug({ err }, 'worker close after deadline'));
+      const finished = await Promise.race([closing, timedOut]);
       clearTimeout(timer);
       if (!finished) {
-        logger.warn({ deadlineMs }, 'in-flight calls did not finish before the shutdown deadline; their jobs will be retried after the lock expires');
-        await worker.close(true).catch(() => undefined);
+        logger.warn({ deadlineMs }, 'in-flight calls did not finish before the shutdown deadline; their jobs stay active until their lock expires, then another worker retries them');
+        await worker.disconnect().catch(() => undefined);
       }
       await queue.close().catch(() => undefined);
       http.close();

@@ -101,7 +101,8 @@ export function createProcessor(deps: ProcessorDeps) {
         const { waitMs, capped } = capWait(requested, account.rateLimited.maxWaitMs);
         if (capped) log.warn({ requestedMs: requested, waitMs }, 'provider asked for a longer wait than rateLimited.maxWaitMs; capped');
         // A queue-wide limit: no worker process of this account takes a job until it expires.
-        await queue.rateLimit(waitMs);
+        // (BullMQ refuses a 0 ms limit; "Retry-After: 0" still means "not this instant".)
+        await queue.rateLimit(Math.max(1, waitMs));
         await events.publishAccount({
           type: 'account.rate_limited',
           account: account.name,

@@ -209,5 +209,7 @@ describe('pipeline through Redis and a local Better Stack', () => {
     expect(new Set(all.map((e) => e.inviteId)).size).toBe(42);
     expect(events.every((e) => e.batchId === 'batch-1')).toBe(true);
     expect(all.filter((e) => e.type === 'invite.failed')).toHaveLength(1);
+    // the 429 did not spend an attempt; the 500 and the reset did
+    expect(all.filter((e) => e.attempts === '2')).toHaveLength(2);
   });
 });

@@ -1,0 +1,34 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logger.ts';
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { lines, logger: createLogger({ level: 'debug', destination }) };
+}
+
+describe('logger', () => {
+  it('redacts credentials and auth headers wherever they appear', () => {
+    const { lines, logger } = capture();
+    const child = logger.child({ account: 'acme', provider: 'betterstack', jobId: 'inv-1', attempt: 2 });
+    child.info({ credentials: { token: 'tok-AAA' } }, 'one');
+    child.info({ account: { credentials: { token: 'tok-BBB' } } }, 'two');
+    child.info({ request: { headers: { authorization: 'Bearer tok-CCC', 'x-api-key': 'key-DDD', SECRET_KEY: 'sk-EEE' } } }, 'three');
+    child.info({ session: { accessToken: 'jwt-FFF', password: 'pw-GGG', apiKey: 'key-HHH', secretKey: 'sk-III' } }, 'four');
+    const text = lines.join('');
+    for (const secret of ['tok-AAA', 'tok-BBB', 'tok-CCC', 'key-DDD', 'sk-EEE', 'jwt-FFF', 'pw-GGG', 'key-HHH', 'sk-III']) expect(text).not.toContain(secret);
+    expect(text).toContain('[redacted]');
+  });
+
+  it('writes JSON lines with the fixed child keys', () => {
+    const { lines, logger } = capture();
+    logger.child({ account: 'acme', provider: 'betterstack' }).child({ jobId: 'inv-1', attempt: 1 }).warn('hello');
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ level: 40, account: 'acme', provider: 'betterstack', jobId: 'inv-1', attempt: 1, msg: 'hello' });
+  });
+});

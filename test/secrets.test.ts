@@ -1,0 +1,89 @@
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.ts';
+import { createLogger } from '../src/logger.ts';
+import { Producer } from '../src/producer.ts';
+import { betterstackHandler } from '../src/sandbox/betterstack.ts';
+import { startFakeServer } from '../src/sandbox/server.ts';
+import { runWorkers } from '../src/worker/run.ts';
+import { waitFor } from './support/pipeline.ts';
+import { useRedis } from './support/redis.ts';
+
+const redis = useRedis(import.meta.url);
+const SECRET = 'bs-SECRET-9f8e7d6c5b4a';
+
+/** Every key and value under a prefix, as text: strings, hashes, lists, sets, sorted sets, streams. */
+async function dump(prefix: string): Promise<string> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    for (const key of keys) {
+      const type = await redis.admin.type(key);
+      out.push(key);
+      if (type === 'string') out.push(String(await redis.admin.get(key)));
+      if (type === 'hash') out.push(JSON.stringify(await redis.admin.hgetall(key)));
+      if (type === 'list') out.push(JSON.stringify(await redis.admin.lrange(key, 0, -1)));
+      if (type === 'set') out.push(JSON.stringify(await redis.admin.smembers(key)));
+      if (type === 'zset') out.push(JSON.stringify(await redis.admin.zrange(key, 0, -1)));
+      if (type === 'stream') out.push(JSON.stringify(await redis.admin.xrange(key, '-', '+')));
+    }
+  } while (cursor !== '0');
+  return out.join('\n');
+}
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+describe('secret hygiene', () => {
+  it('no credential value reaches Redis, job data, events or logs, whatever the outcome', async () => {
+    const fake = await startFakeServer(betterstackHandler({ tokens: [SECRET], members: ['m@example.com'] }));
+    cleanups.push(() => fake.close());
+    fake.script({ status: 500, body: {} }, { status: 429, headers: { 'retry-after': '0' }, body: {} });
+    const prefix = `${redis.prefix}-s`;
+    const config = parseConfig({
+      redis: { url: redis.url, prefix },
+      defaults: { retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 20 } },
+      accounts: {
+        good: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'GOOD' } } },
+        bad: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'BAD' } } },
+      },
+    });
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'trace',
+      destination: new Writable({
+        write(chunk, _e, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      }),
+    });
+    const conn = redis.connect();
+    const wconn = redis.connect();
+    const producer = new Producer(config, { redis: conn });
+    const workers = await runWorkers(config, { env: { GOOD: SECRET, BAD: `${SECRET}-revoked` }, logger, redis: wconn });
+    cleanups.push(async () => {
+      await workers.close();
+      await producer.close();
+      await conn.quit();
+      await wconn.quit();
+    });
+
+    await producer.inviteMany('good', [{ email: 'a@example.com' }, { email: 'b@example.com' }, { email: 'm@example.com' }]);
+    await producer.inviteMany('bad', [{ email: 'c@example.com' }]);
+    await waitFor(async () => (await producer.events().read()).length >= 5, 15_000, 'events');
+    await waitFor(async () => (await producer.queue('bad').isPaused()) && (await producer.queue('bad').getActiveCount()) === 0);
+
+    const stored = await dump(prefix);
+    expect(stored).toContain('a@example.com'); // the dump really holds the jobs
+    expect(stored).not.toContain(SECRET);
+    const logs = lines.join('');
+    expect(logs).toContain('invite delivered');
+    expect(logs).not.toContain(SECRET);
+    expect(fake.requests.some((r) => r.headers.authorization === `Bearer ${SECRET}`)).toBe(true);
+  });
+});

@@ -1,0 +1,101 @@
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { Producer } from '../../src/producer.ts';
+import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { startFakeServer } from '../../src/sandbox/server.ts';
+import { runWorkers } from '../../src/worker/run.ts';
+import { waitFor } from '../support/pipeline.ts';
+import { useRedis } from '../support/redis.ts';
+
+const redis = useRedis(import.meta.url);
+const cleanups: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+/** Workers on a connection of their own, closed with them. */
+async function startWorkers(config: ReturnType<typeof configFor>) {
+  const connection = redis.connect();
+  const running = await runWorkers(config, { env: { T: 'bs-team-token' }, logger: pino({ level: 'silent' }), redis: connection });
+  return {
+    async close() {
+      const result = await running.close();
+      await connection.quit().catch(() => connection.disconnect());
+      return result;
+    },
+  };
+}
+
+function configFor(baseUrl: string, prefix: string) {
+  return parseConfig({
+    redis: { url: redis.url, prefix },
+    worker: { shutdownTimeoutMs: 300, lockDurationMs: 1000, stalledIntervalMs: 500 },
+    accounts: { acme: { provider: 'betterstack', baseUrl, credentials: { token: { env: 'T' } }, timeoutMs: 20_000 } },
+  });
+}
+
+describe('recovery of a job whose worker died', () => {
+  it('a job abandoned mid-call is retried by another worker once its lock expires', async () => {
+    let hang = true;
+    const fake = await startFakeServer((req) => (hang ? { hang: true } : betterstackHandler()(req)));
+    cleanups.push(() => fake.close());
+    const config = configFor(fake.url, `${redis.prefix}-stall`);
+    const conn = redis.connect();
+    const producer = new Producer(config, { redis: conn });
+    cleanups.push(() => producer.close().then(() => conn.quit()));
+
+    const first = await startWorkers(config);
+    const { id } = await producer.invite('acme', { email: 'stall@example.com' });
+    await waitFor(() => fake.requests.length === 1, 10_000, 'first call');
+    expect((await first.close()).clean).toBe(false); // abandoned at the deadline, like a crashed worker
+
+    hang = false;
+    const second = await startWorkers(config);
+    cleanups.push(() => second.close());
+    const job = await waitFor(async () => {
+      const j = await producer.queue('acme').getJob(id);
+      return (await j?.getState()) === 'completed' ? j : undefined;
+    }, 15_000, 'the stalled job to complete');
+    expect(job.returnvalue.outcome.kind).toBe('invited');
+    expect(fake.requests).toHaveLength(2); // at-least-once: the abandoned call and the retry
+    const events = (await producer.events().read()).filter((e) => e.fields.type?.startsWith('invite.'));
+    expect(events).toHaveLength(1);
+  });
+
+  it('a job whose terminal event was written before the crash finishes with that outcome, without a second call or event', async () => {
+    let hang = true;
+    const fake = await startFakeServer((req) => (hang ? { hang: true } : betterstackHandler()(req)));
+    cleanups.push(() => fake.close());
+    const config = configFor(fake.url, `${redis.prefix}-marker`);
+    const conn = redis.connect();
+    const producer = new Producer(config, { redis: conn });
+    cleanups.push(() => producer.close().then(() => conn.quit()));
+
+    const first = await startWorkers(config);
+    const { id } = await producer.invite('acme', { email: 'marker@example.com' });
+    await waitFor(() => fake.requests.length === 1, 10_000, 'first call');
+    await first.close();
+    // What the crashed run had done just before dying: the provider said 201 and the event was written.
+    const job = await producer.queue('acme').getJob(id);
+    const outcome = { kind: 'invited' as const, status: 201, providerId: '202' };
+    const wrote = await producer.events().recordTerminal(
+      { type: 'invite.succeeded', inviteId: id, account: 'acme', provider: 'betterstack', email: 'marker@example.com', outcome: 'invited', attempts: 1, enqueuedAt: job?.data.enqueuedAt ?? 0, finishedAt: Date.now() },
+      outcome,
+      60_000,
+    );
+    expect(wrote).toBe(true);
+
+    hang = false;
+    const second = await startWorkers(config);
+    cleanups.push(() => second.close());
+    const done = await waitFor(async () => {
+      const j = await producer.queue('acme').getJob(id);
+      return (await j?.getState()) === 'completed' ? j : undefined;
+    }, 15_000, 'the job to complete');
+    expect(done.returnvalue.outcome).toEqual(outcome);
+    expect(fake.requests).toHaveLength(1); // no second call
+    const events = (await producer.events().read()).filter((e) => e.fields.type?.startsWith('invite.'));
+    expect(events).toHaveLength(1);
+  });
+});
