@@ -1,4 +1,4 @@
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 /**
  * Paths whose values are secrets wherever they appear in a log line. Redaction is configuration, so a

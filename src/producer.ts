@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type AccountConfig, type Config, accountOf } from './config/load.ts';
+import { type AccountConfig, accountOf, type Config } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
 import { inviteJobId } from './policies/job-id.ts';
@@ -160,7 +160,13 @@ export class Producer {
     if (fresh.length > 0) {
       await queue.addBulk(
         fresh.map(({ id, invite }) => {
-          const data: InviteJobData = { account: account.name, provider: account.provider, invite, enqueuedAt: now, ...(batchId === undefined ? {} : { batchId }) };
+          const data: InviteJobData = {
+            account: account.name,
+            provider: account.provider,
+            invite,
+            enqueuedAt: now,
+            ...(batchId === undefined ? {} : { batchId }),
+          };
           return { name: INVITE_JOB, data, opts: jobOptions(this.config, account, id) };
         }),
       );

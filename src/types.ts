@@ -10,13 +10,7 @@
  */
 
 /** Why an invite failed, coarse enough to filter replays on. */
-export type ReasonClass =
-  | 'rejected'
-  | 'retries_exhausted'
-  | 'rate_limited_exhausted'
-  | 'stalled'
-  | 'auth_failed'
-  | 'account_blocked';
+export type ReasonClass = 'rejected' | 'retries_exhausted' | 'rate_limited_exhausted' | 'stalled' | 'auth_failed' | 'account_blocked';
 
 /** Identifiers a provider gives back that support may ask for. */
 export interface ProviderRef {

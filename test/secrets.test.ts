@@ -26,7 +26,7 @@ async function dump(prefix: string): Promise<string> {
       if (type === 'hash') out.push(JSON.stringify(await redis.admin.hgetall(key)));
       if (type === 'list') out.push(JSON.stringify(await redis.admin.lrange(key, 0, -1)));
       if (type === 'set') out.push(JSON.stringify(await redis.admin.smembers(key)));
-      if (type === 'zset') out.push(JSON.stringify(await redis.admin.zrange(key, 0, -1)));
+      if (type === 'zset') out.push(JSON.stringify(await redis.admin.zrange(key, '0', '-1')));
       if (type === 'stream') out.push(JSON.stringify(await redis.admin.xrange(key, '-', '+')));
     }
   } while (cursor !== '0');

@@ -31,7 +31,14 @@ if (import.meta.main) {
   const { values } = parseArgs({ options: { config: { type: 'string' }, account: { type: 'string' } } });
   runWorkerProcess({
     ...(values.config === undefined ? {} : { config: values.config }),
-    ...(values.account === undefined ? {} : { accounts: values.account.split(',').map((s) => s.trim()).filter(Boolean) }),
+    ...(values.account === undefined
+      ? {}
+      : {
+          accounts: values.account
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        }),
   }).catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import { pauseAccount, resumeAccount } from '../accounts.ts';
-import { type Config, accountOf, configPath, loadConfig } from '../config/load.ts';
-import { EventStream } from '../events/stream.ts';
-import { Producer } from '../producer.ts';
 import { runWorkerProcess } from '../../workers/invite-worker.ts';
+import { pauseAccount, resumeAccount } from '../accounts.ts';
+import { accountOf, type Config, configPath, loadConfig } from '../config/load.ts';
+import type { EventStream } from '../events/stream.ts';
+import { Producer } from '../producer.ts';
 
 function config(cmd: Command): Config {
   const opts = cmd.optsWithGlobals<{ config?: string }>();
@@ -34,8 +34,23 @@ export function buildCli(): Command {
       const globals = cmd.optsWithGlobals<{ config?: string }>();
       await runWorkerProcess({
         ...(globals.config === undefined ? {} : { config: globals.config }),
-        ...(opts.account === undefined ? {} : { accounts: opts.account.split(',').map((s) => s.trim()).filter(Boolean) }),
+        ...(opts.account === undefined
+          ? {}
+          : {
+              accounts: opts.account
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean),
+            }),
       });
+    });
+
+  program
+    .command('demo')
+    .description('run the whole pipeline locally against a sandbox provider (starts its own Redis unless REDIS_URL is set)')
+    .action(async () => {
+      const { runDemo } = await import('../demo/demo.ts');
+      process.exitCode = await runDemo({ redisUrl: process.env.REDIS_URL });
     });
 
   for (const action of ['pause', 'resume'] as const) {
@@ -48,8 +63,7 @@ export function buildCli(): Command {
         await withProducer(cfg, async (producer, events) => {
           const queue = producer.queue(name);
           const info = { account: name, provider: account.provider };
-          const changed =
-            action === 'pause' ? await pauseAccount(queue, events, { ...info, reason: 'operator' }) : await resumeAccount(queue, events, info);
+          const changed = action === 'pause' ? await pauseAccount(queue, events, { ...info, reason: 'operator' }) : await resumeAccount(queue, events, info);
           console.log(`${name}: ${changed ? `${action}d` : `already ${action === 'pause' ? 'paused' : 'running'}`}`);
         });
       });

@@ -7,10 +7,7 @@ import { z } from 'zod';
  * shared, checked in and printed; secrets are not.
  */
 export const credentialRef = z.union(
-  [
-    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }),
-    z.strictObject({ file: z.string().min(1) }),
-  ],
+  [z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }), z.strictObject({ file: z.string().min(1) })],
   {
     error: (issue) =>
       typeof issue.input === 'string'

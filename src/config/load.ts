@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvitebusError } from '../errors.ts';
-import { type ProviderId, adapterOf } from '../providers/index.ts';
+import { adapterOf, type ProviderId } from '../providers/index.ts';
 import type { CredentialRef } from './credentials.ts';
 import { accountIssues, configSchema, type ParsedConfig } from './schema.ts';
 
@@ -47,9 +47,13 @@ export function parseConfig(input: unknown, baseDir = process.cwd()): Config {
   const issues = [...(result.success ? [] : result.error.issues), ...accountIssues(input)];
   if (!result.success || issues.length > 0) {
     const details = [...new Set(issues.map((i) => `${formatPath(i.path)}: ${i.message}`))];
-    throw new InvitebusError('CONFIG_INVALID', `invalid configuration (${details.length} problem${details.length === 1 ? '' : 's'}):\n  ${details.join('\n  ')}`, {
-      details,
-    });
+    throw new InvitebusError(
+      'CONFIG_INVALID',
+      `invalid configuration (${details.length} problem${details.length === 1 ? '' : 's'}):\n  ${details.join('\n  ')}`,
+      {
+        details,
+      },
+    );
   }
   const parsed = result.data;
   const accounts: Record<string, AccountConfig> = {};

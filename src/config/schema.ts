@@ -41,42 +41,48 @@ const accountBase = z.looseObject({
   rateLimited: rateLimitedSchema.optional(),
 });
 
-export const configSchema = z
-  .strictObject({
-    redis: z
-      .strictObject({
-        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-        /** Key prefix of every key invitebus writes. In a Redis Cluster, wrap it in braces: "{invitebus}". */
-        prefix: z.string().min(1).regex(/^[^:\s]+$/, 'must not contain ":" or spaces').default('invitebus'),
-      })
-      .prefault({}),
-    defaults: z
-      .strictObject({
-        retry: retrySchema.prefault({}),
-        rateLimited: rateLimitedSchema.prefault({}),
-      })
-      .prefault({}),
-    retention: z
-      .strictObject({
-        /** Finished jobs are kept this long; the idempotency window is the same. */
-        completedAgeSec: positiveInt.default(7 * DAY_S),
-        failedAgeSec: positiveInt.default(30 * DAY_S),
-      })
-      .prefault({}),
-    events: z.strictObject({ maxLen: positiveInt.default(1_000_000) }).prefault({}),
-    worker: z
-      .strictObject({
-        /** SIGTERM/SIGINT: how long in-flight calls may take to finish before connections are closed anyway. */
-        shutdownTimeoutMs: positiveInt.default(30_000),
-        /** A crashed worker's jobs are retried after at most about lockDurationMs + stalledIntervalMs. */
-        lockDurationMs: positiveInt.default(30_000),
-        stalledIntervalMs: positiveInt.default(30_000),
-        maxStalledCount: z.number().int().min(0).default(2),
-      })
-      .prefault({}),
-    log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
-    accounts: z.record(z.string(), accountBase),
-  })
+export const configSchema = z.strictObject({
+  redis: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+        .default('redis://127.0.0.1:6379'),
+      /** Key prefix of every key invitebus writes. In a Redis Cluster, wrap it in braces: "{invitebus}". */
+      prefix: z
+        .string()
+        .min(1)
+        .regex(/^[^:\s]+$/, 'must not contain ":" or spaces')
+        .default('invitebus'),
+    })
+    .prefault({}),
+  defaults: z
+    .strictObject({
+      retry: retrySchema.prefault({}),
+      rateLimited: rateLimitedSchema.prefault({}),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      /** Finished jobs are kept this long; the idempotency window is the same. */
+      completedAgeSec: positiveInt.default(7 * DAY_S),
+      failedAgeSec: positiveInt.default(30 * DAY_S),
+    })
+    .prefault({}),
+  events: z.strictObject({ maxLen: positiveInt.default(1_000_000) }).prefault({}),
+  worker: z
+    .strictObject({
+      /** SIGTERM/SIGINT: how long in-flight calls may take to finish before connections are closed anyway. */
+      shutdownTimeoutMs: positiveInt.default(30_000),
+      /** A crashed worker's jobs are retried after at most about lockDurationMs + stalledIntervalMs. */
+      lockDurationMs: positiveInt.default(30_000),
+      stalledIntervalMs: positiveInt.default(30_000),
+      maxStalledCount: z.number().int().min(0).default(2),
+    })
+    .prefault({}),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  accounts: z.record(z.string(), accountBase),
+});
 
 /**
  * Checks zod cannot express in the shape above: account names and provider-specific fields (each by its

@@ -15,6 +15,8 @@ export function normaliseEmail(email: string): string {
  * addresses out of Redis key names (and `:` out of ids, which BullMQ forbids).
  */
 export function inviteJobId(account: string, email: string): string {
-  const digest = createHash('sha256').update(`${account}\n${normaliseEmail(email)}`).digest('hex');
+  const digest = createHash('sha256')
+    .update(`${account}\n${normaliseEmail(email)}`)
+    .digest('hex');
   return `inv-${digest.slice(0, 32)}`;
 }

@@ -19,7 +19,10 @@ const inviteSchema = z.object({
   email: emailField,
   role: z
     .string()
-    .refine((r) => r !== 'admin', 'role admin cannot be invited through the Better Stack API (it answers 403); invite as team_lead and promote in the dashboard')
+    .refine(
+      (r) => r !== 'admin',
+      'role admin cannot be invited through the Better Stack API (it answers 403); invite as team_lead and promote in the dashboard',
+    )
     .pipe(roleField(BETTERSTACK_ROLES, 'betterstack'))
     .default('responder'),
 });

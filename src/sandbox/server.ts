@@ -106,3 +106,25 @@ export async function startFakeServer(handler: FakeHandler, options: { port?: nu
     },
   };
 }
+
+/**
+ * Wraps a handler with a fixed-window limit of `max` requests per `windowMs`; beyond it, 429 with
+ * `Retry-After` in whole seconds (or none when `retryAfter` is false), as many real APIs do.
+ */
+export function withRateLimit(handler: FakeHandler, limit: { max: number; windowMs: number; retryAfter?: boolean; body?: unknown }): FakeHandler {
+  let windowStart = 0;
+  let count = 0;
+  return (req) => {
+    const now = Date.now();
+    if (now - windowStart >= limit.windowMs) {
+      windowStart = now;
+      count = 0;
+    }
+    count += 1;
+    if (count > limit.max) {
+      const seconds = Math.max(1, Math.ceil((windowStart + limit.windowMs - now) / 1000));
+      return { status: 429, headers: limit.retryAfter === false ? {} : { 'retry-after': String(seconds) }, body: limit.body ?? { error: 'Too many requests' } };
+    }
+    return handler(req);
+  };
+}

@@ -6,8 +6,8 @@ import type { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import { fullJitterDelay } from '../policies/backoff.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
-import { adapterOf } from '../providers/index.ts';
 import { createHttpClient } from '../providers/http.ts';
+import { adapterOf } from '../providers/index.ts';
 import { createProcessor } from './processor.ts';
 
 const STALLED_FAILURE = /stalled more than allowable limit|started more than allowable limit/;
@@ -96,7 +96,10 @@ export function startAccountWorker(options: {
       const finished = await Promise.race([closing, timedOut]);
       clearTimeout(timer);
       if (!finished) {
-        logger.warn({ deadlineMs }, 'in-flight calls did not finish before the shutdown deadline; their jobs stay active until their lock expires, then another worker retries them');
+        logger.warn(
+          { deadlineMs },
+          'in-flight calls did not finish before the shutdown deadline; their jobs stay active until their lock expires, then another worker retries them',
+        );
         await worker.disconnect().catch(() => undefined);
       }
       await queue.close().catch(() => undefined);

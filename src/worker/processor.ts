@@ -61,7 +61,7 @@ export function createProcessor(deps: ProcessorDeps) {
   }
 
   /** Finishes a job whose terminal event a previous (crashed) run already wrote, without calling again. */
-  async function replayRecorded(job: InviteJob, recorded: Outcome): Promise<InviteResult> {
+  async function replayRecorded(recorded: Outcome): Promise<InviteResult> {
     if (recorded.kind === 'invited' || recorded.kind === 'already_member') return { outcome: recorded, finishedAt: Date.now() };
     throw new UnrecoverableError(`${recorded.kind}: ${recorded.message ?? 'recorded before a crash'}`);
   }
@@ -72,7 +72,7 @@ export function createProcessor(deps: ProcessorDeps) {
       const recorded = await events.recordedOutcome({ account: account.name, inviteId: job.id as string, enqueuedAt: job.data.enqueuedAt });
       if (recorded !== undefined) {
         log.info({ outcome: recorded.kind }, 'terminal outcome already recorded by an earlier run; not calling the provider again');
-        return replayRecorded(job, recorded);
+        return replayRecorded(recorded);
       }
     }
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { resolveCredentials } from '../config/credentials.ts';
-import { type Config, accountOf } from '../config/load.ts';
+import { accountOf, type Config } from '../config/load.ts';
 import { InvitebusError } from '../errors.ts';
 import { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';

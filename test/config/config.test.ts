@@ -74,7 +74,9 @@ describe('configuration', () => {
 
   it('checks provider-specific fields with the provider schema', () => {
     const found = problems({ accounts: { a: { provider: 'betterstack', credentials: {}, teamName: '' } } });
-    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/^accounts\.a\.teamName: /), expect.stringMatching(/^accounts\.a\.credentials\.token: /)]));
+    expect(found).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^accounts\.a\.teamName: /), expect.stringMatching(/^accounts\.a\.credentials\.token: /)]),
+    );
   });
 
   it('refuses unknown top-level keys (typos do not pass silently)', () => {

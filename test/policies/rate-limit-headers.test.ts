@@ -71,7 +71,10 @@ describe('requestedWaitMs precedence', () => {
 
 describe('pace and caps', () => {
   it('reads RateLimit-Remaining with RateLimit-Reset (Closient style)', () => {
-    expect(paceFromHeaders({ 'ratelimit-remaining': '0', 'ratelimit-reset': '12', 'ratelimit-policy': '300;w=60' }, NOW)).toEqual({ remaining: 0, resetMs: 12_000 });
+    expect(paceFromHeaders({ 'ratelimit-remaining': '0', 'ratelimit-reset': '12', 'ratelimit-policy': '300;w=60' }, NOW)).toEqual({
+      remaining: 0,
+      resetMs: 12_000,
+    });
   });
   it('has no pace without a remaining count', () => expect(paceFromHeaders({ 'ratelimit-reset': '12' }, NOW)).toBeUndefined());
   it('caps a wait above the ceiling and says so', () => {

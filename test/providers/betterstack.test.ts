@@ -72,7 +72,7 @@ describe('Better Stack invite validation', () => {
     const r = betterstack.inviteSchema.safeParse({ email: 'a@x.io', role });
     expect(r.error?.issues[0]?.message).toMatch(/allowed: responder, member, team_lead, billing_admin/);
   });
-  it.each(['not-an-email', 'a@x.io\r\nBcc: evil@x.io', 'a@x.io\n', '', 'a'.repeat(250) + '@x.io'])('refuses the address %j', (email) => {
+  it.each(['not-an-email', 'a@x.io\r\nBcc: evil@x.io', 'a@x.io\n', '', `${'a'.repeat(250)}@x.io`])('refuses the address %j', (email) => {
     expect(betterstack.inviteSchema.safeParse({ email }).success).toBe(false);
   });
 });
@@ -83,12 +83,21 @@ testProvider({
   account: { settings: { credentials: { token: { env: 'T' } } }, credentials: { token: 'bs-team-token' } },
   cases: [
     { name: 'invites a new address (201)', invite: { email: 'new.user@example.com', role: 'member' }, expect: { kind: 'invited', status: 201 } },
-    { name: 'treats 200 "already a member" as success', invite: { email: 'alice@example.com', role: 'responder' }, expect: { kind: 'already_member', status: 200 } },
+    {
+      name: 'treats 200 "already a member" as success',
+      invite: { email: 'alice@example.com', role: 'responder' },
+      expect: { kind: 'already_member', status: 200 },
+    },
     {
       name: 'sends exactly the documented request',
       invite: { email: 'wire@example.com', role: 'team_lead' },
       expect: { kind: 'invited' },
-      request: { method: 'POST', path: '/api/v2/team-members', headers: { authorization: 'Bearer bs-team-token', 'content-type': 'application/json' }, body: '{"email":"wire@example.com","role":"team_lead"}' },
+      request: {
+        method: 'POST',
+        path: '/api/v2/team-members',
+        headers: { authorization: 'Bearer bs-team-token', 'content-type': 'application/json' },
+        body: '{"email":"wire@example.com","role":"team_lead"}',
+      },
     },
     {
       name: 'reports a refused token as auth_failed',
@@ -116,6 +125,11 @@ testProvider({
       script: [{ status: 429, headers: { 'retry-after': '7' }, body: B.tooMany }],
       expect: { kind: 'rate_limited', waitMs: 7000 },
     },
-    { name: 'maps a reset connection to retryable', invite: { email: 'c@example.com', role: 'member' }, script: [{ reset: true }], expect: { kind: 'retryable' } },
+    {
+      name: 'maps a reset connection to retryable',
+      invite: { email: 'c@example.com', role: 'member' },
+      script: [{ reset: true }],
+      expect: { kind: 'retryable' },
+    },
   ],
 });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
-import { redisServerOnPath, startOwnRedis } from './redis-server.ts';
+import { redisServerOnPath, startOwnRedis } from '../../src/embedded-redis.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,7 +24,10 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   if (dockerMayBeReachable()) {
     try {
       const { GenericContainer, Wait } = await import('testcontainers');
-      const container = await new GenericContainer('redis:7-alpine').withExposedPorts(6379).withWaitStrategy(Wait.forLogMessage('Ready to accept connections')).start();
+      const container = await new GenericContainer('redis:7-alpine')
+        .withExposedPorts(6379)
+        .withWaitStrategy(Wait.forLogMessage('Ready to accept connections'))
+        .start();
       project.provide('redisUrl', `redis://${container.getHost()}:${container.getMappedPort(6379)}`);
       return async () => {
         await container.stop();

@@ -24,7 +24,11 @@ let counter = 0;
  * A whole pipeline in this process: config (with a fresh prefix), producer, workers for the given accounts.
  * Retries are fast (tens of ms) so tests do not wait minutes.
  */
-export async function startPipeline(redis: TestRedis, accounts: Record<string, Record<string, unknown>>, options: { env?: Record<string, string>; config?: Record<string, unknown>; workers?: boolean } = {}) {
+export async function startPipeline(
+  redis: TestRedis,
+  accounts: Record<string, Record<string, unknown>>,
+  options: { env?: Record<string, string>; config?: Record<string, unknown>; workers?: boolean } = {},
+) {
   counter += 1;
   const config: Config = parseConfig({
     redis: { url: redis.url, prefix: `${redis.prefix}-${counter}` },
@@ -43,8 +47,9 @@ export async function startPipeline(redis: TestRedis, accounts: Record<string, R
     workers = await runWorkers(config, { env: { ...options.env }, logger, redis: workerRedis });
   }
 
-  const inviteEvents = async (): Promise<InviteEvent[]> =>
-    (await events.read()).filter((e) => e.fields.type?.startsWith('invite.')).map((e) => e.fields as unknown as InviteEvent);
+  /** Invite events as on the stream: every value a string. */
+  const inviteEvents = async (): Promise<Array<Record<keyof InviteEvent, string>>> =>
+    (await events.read()).filter((e) => e.fields.type?.startsWith('invite.')).map((e) => e.fields as Record<keyof InviteEvent, string>);
 
   return {
     config,
@@ -55,10 +60,14 @@ export async function startPipeline(redis: TestRedis, accounts: Record<string, R
     inviteEvents,
     /** Waits until `n` invite events are on the stream. */
     async waitForInviteEvents(n: number, timeoutMs = 15_000) {
-      return waitFor(async () => {
-        const found = await inviteEvents();
-        return found.length >= n ? found : undefined;
-      }, timeoutMs, `${n} invite events`);
+      return waitFor(
+        async () => {
+          const found = await inviteEvents();
+          return found.length >= n ? found : undefined;
+        },
+        timeoutMs,
+        `${n} invite events`,
+      );
     },
     async accountEvents(type?: string) {
       return (await events.read()).filter((e) => e.fields.type?.startsWith('account.') && (type === undefined || e.fields.type === type)).map((e) => e.fields);

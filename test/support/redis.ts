@@ -10,7 +10,9 @@ import { afterAll, inject } from 'vitest';
  */
 export function useRedis(fileUrl: string) {
   const url = inject('redisUrl');
-  const prefix = `t-${basename(fileUrl).replace(/\.test\.ts$/, '').replace(/[^a-z0-9-]/gi, '')}-${randomBytes(3).toString('hex')}`;
+  const prefix = `t-${basename(fileUrl)
+    .replace(/\.test\.ts$/, '')
+    .replace(/[^a-z0-9-]/gi, '')}-${randomBytes(3).toString('hex')}`;
   const tracked: Redis[] = [];
   const admin = new Redis(url, { maxRetriesPerRequest: 3 });
 

@@ -53,10 +53,14 @@ describe('recovery of a job whose worker died', () => {
     hang = false;
     const second = await startWorkers(config);
     cleanups.push(() => second.close());
-    const job = await waitFor(async () => {
-      const j = await producer.queue('acme').getJob(id);
-      return (await j?.getState()) === 'completed' ? j : undefined;
-    }, 15_000, 'the stalled job to complete');
+    const job = await waitFor(
+      async () => {
+        const j = await producer.queue('acme').getJob(id);
+        return (await j?.getState()) === 'completed' ? j : undefined;
+      },
+      15_000,
+      'the stalled job to complete',
+    );
     expect(job.returnvalue.outcome.kind).toBe('invited');
     expect(fake.requests).toHaveLength(2); // at-least-once: the abandoned call and the retry
     const events = (await producer.events().read()).filter((e) => e.fields.type?.startsWith('invite.'));
@@ -80,7 +84,17 @@ describe('recovery of a job whose worker died', () => {
     const job = await producer.queue('acme').getJob(id);
     const outcome = { kind: 'invited' as const, status: 201, providerId: '202' };
     const wrote = await producer.events().recordTerminal(
-      { type: 'invite.succeeded', inviteId: id, account: 'acme', provider: 'betterstack', email: 'marker@example.com', outcome: 'invited', attempts: 1, enqueuedAt: job?.data.enqueuedAt ?? 0, finishedAt: Date.now() },
+      {
+        type: 'invite.succeeded',
+        inviteId: id,
+        account: 'acme',
+        provider: 'betterstack',
+        email: 'marker@example.com',
+        outcome: 'invited',
+        attempts: 1,
+        enqueuedAt: job?.data.enqueuedAt ?? 0,
+        finishedAt: Date.now(),
+      },
       outcome,
       60_000,
     );
@@ -89,10 +103,14 @@ describe('recovery of a job whose worker died', () => {
     hang = false;
     const second = await startWorkers(config);
     cleanups.push(() => second.close());
-    const done = await waitFor(async () => {
-      const j = await producer.queue('acme').getJob(id);
-      return (await j?.getState()) === 'completed' ? j : undefined;
-    }, 15_000, 'the job to complete');
+    const done = await waitFor(
+      async () => {
+        const j = await producer.queue('acme').getJob(id);
+        return (await j?.getState()) === 'completed' ? j : undefined;
+      },
+      15_000,
+      'the job to complete',
+    );
     expect(done.returnvalue.outcome).toEqual(outcome);
     expect(fake.requests).toHaveLength(1); // no second call
     const events = (await producer.events().read()).filter((e) => e.fields.type?.startsWith('invite.'));

@@ -28,7 +28,10 @@ function writeConfig(prefix: string, baseUrl: string, shutdownTimeoutMs: number)
 }
 
 function startWorker(configPath: string): { child: ChildProcess; exit: Promise<{ code: number | null; ms: number }>; output: () => string } {
-  const child = spawn(process.execPath, [workerEntry, '--config', configPath], { env: { ...process.env, BS_TOKEN: 'bs-team-token' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [workerEntry, '--config', configPath], {
+    env: { ...process.env, BS_TOKEN: 'bs-team-token' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (d) => {
     out += d;
@@ -57,12 +60,18 @@ describe('worker process shutdown', () => {
     const fake = await startFakeServer((req) => ({ ...betterstackHandler()(req), delayMs: 1500 }));
     cleanups.push(() => fake.close());
     const prefix = `${redis.prefix}-graceful`;
-    const config = parseConfig({ redis: { url: redis.url, prefix }, accounts: { acme: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'X' } } } } });
+    const config = parseConfig({
+      redis: { url: redis.url, prefix },
+      accounts: { acme: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'X' } } } },
+    });
     const connection = redis.connect();
     const producer = new Producer(config, { redis: connection });
     cleanups.push(() => producer.close().then(() => connection.quit()));
     const worker = startWorker(writeConfig(prefix, fake.url, 10_000));
-    await producer.inviteMany('acme', Array.from({ length: 8 }, (_, i) => ({ email: `s${i}@example.com` })));
+    await producer.inviteMany(
+      'acme',
+      Array.from({ length: 8 }, (_, i) => ({ email: `s${i}@example.com` })),
+    );
     await waitFor(() => fake.requests.length >= 8, 15_000, '8 calls in flight');
 
     worker.child.kill('SIGTERM');
@@ -81,7 +90,10 @@ describe('worker process shutdown', () => {
     const fake = await startFakeServer(() => ({ hang: true }));
     cleanups.push(() => fake.close());
     const prefix = `${redis.prefix}-deadline`;
-    const config = parseConfig({ redis: { url: redis.url, prefix }, accounts: { acme: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'X' } } } } });
+    const config = parseConfig({
+      redis: { url: redis.url, prefix },
+      accounts: { acme: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'X' } } } },
+    });
     const connection = redis.connect();
     const producer = new Producer(config, { redis: connection });
     cleanups.push(() => producer.close().then(() => connection.quit()));

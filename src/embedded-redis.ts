@@ -1,3 +1,7 @@
+/**
+ * Starts a redis-server of our own (from PATH) on a free port in a temporary directory: used by the demo
+ * when no REDIS_URL is given, and by tests that need a Redis they can kill and restart.
+ */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -62,10 +66,20 @@ export async function startOwnRedis(options: { appendonly?: boolean; appendfsync
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', options.appendonly ? 'yes' : 'no',
-    '--appendfsync', options.appendfsync ?? 'everysec',
-    '--maxmemory-policy', 'noeviction',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    options.appendonly ? 'yes' : 'no',
+    '--appendfsync',
+    options.appendfsync ?? 'everysec',
+    '--maxmemory-policy',
+    'noeviction',
   ];
   const handle: OwnRedis = {
     url,
