@@ -56,7 +56,8 @@ describe('recovery of a job whose worker died', () => {
     const job = await waitFor(
       async () => {
         const j = await producer.queue('acme').getJob(id);
-        return (await j?.getState()) === 'completed' ? j : undefined;
+        // Re-read after the state check: a job object fetched while active has no return value yet.
+      return (await j?.getState()) === 'completed' ? producer.queue('acme').getJob(id) : undefined;
       },
       15_000,
       'the stalled job to complete',
@@ -106,7 +107,8 @@ describe('recovery of a job whose worker died', () => {
     const done = await waitFor(
       async () => {
         const j = await producer.queue('acme').getJob(id);
-        return (await j?.getState()) === 'completed' ? j : undefined;
+        // Re-read after the state check: a job object fetched while active has no return value yet.
+      return (await j?.getState()) === 'completed' ? producer.queue('acme').getJob(id) : undefined;
       },
       15_000,
       'the job to complete',
