@@ -22,6 +22,8 @@ export interface ProviderRef {
   providerId?: string;
   /** The provider's message, as sent. */
   message?: string;
+  /** Remaining calls and time to reset, when the answer carried them (Closient): the queue holds at 0. */
+  pace?: Pace;
 }
 
 /** What one provider answer means for one invite. Adapters return these; only the processor acts on them. */

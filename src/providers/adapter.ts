@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { requestedWaitMs } from '../policies/rate-limit-headers.ts';
 import type { InviteFields, Outcome, ProviderRef } from '../types.ts';
-import type { HttpClient, HttpRequest, HttpResponse, HttpResult, NetworkFailure } from './http.ts';
+import type { HttpClient, HttpRequest, HttpResponse, HttpResult, NetworkFailure, TlsOptions } from './http.ts';
 
 /** What an adapter's session gets to work with for one account. Credentials are resolved secrets: never log. */
 export interface AccountContext<Settings> {
@@ -30,8 +30,10 @@ export interface ProviderAdapter<Settings = unknown, Invite extends InviteFields
   readonly settingsSchema: z.ZodType<Settings>;
   /** One invite's fields: email plus provider fields (role, ...). Validated before anything is queued. */
   readonly inviteSchema: z.ZodType<Invite>;
-  /** How many invites one call can carry (1 unless the API takes several addresses). */
-  readonly maxBatchSize: number;
+  /** How many invites one call carries for this account (1 unless the API takes several addresses). */
+  batchSize(settings: Settings): number;
+  /** TLS material for the account's HTTP client (mutual TLS), from its resolved credentials. */
+  tls?(credentials: Readonly<Record<string, string>>): TlsOptions | undefined;
   createSession(account: AccountContext<Settings>): ProviderSession<Invite>;
 }
 

@@ -75,7 +75,7 @@ export const betterstack = {
   defaultBaseUrl: 'https://betterstack.com',
   settingsSchema,
   inviteSchema,
-  maxBatchSize: 1,
+  batchSize: () => 1,
   createSession(account) {
     const token = account.credentials.token ?? '';
     return singleCallSession(

@@ -32,7 +32,10 @@ export function startAccountWorker(options: {
   const { config, account, events } = options;
   const logger = options.logger.child({ account: account.name, provider: account.provider });
   const adapter = adapterOf(account.provider);
-  const http = createHttpClient({ timeoutMs: account.timeoutMs });
+  const tls = adapter.tls?.(options.credentials);
+  const http = createHttpClient({ timeoutMs: account.timeoutMs, ...(tls === undefined ? {} : { tls }) });
+  // A provider that takes several invites per call needs that many jobs in flight to fill a call.
+  const jobsInFlight = account.concurrency * adapter.batchSize(account.settings);
   const session = adapter.createSession({ name: account.name, baseUrl: account.baseUrl, settings: account.settings, credentials: options.credentials, http });
   const queue = new Queue(account.name, { connection: options.connection, prefix: config.redis.prefix });
   const markerTtlMs = Math.max(config.retention.completedAgeSec, config.retention.failedAgeSec) * 1000;
@@ -41,7 +44,7 @@ export function startAccountWorker(options: {
   const worker = new Worker(account.name, processor, {
     connection: options.connection,
     prefix: config.redis.prefix,
-    concurrency: account.concurrency,
+    concurrency: jobsInFlight,
     ...(account.rateLimit === undefined ? {} : { limiter: { max: account.rateLimit.max, duration: account.rateLimit.durationMs } }),
     lockDuration: config.worker.lockDurationMs,
     stalledInterval: config.worker.stalledIntervalMs,

@@ -66,6 +66,30 @@ export function createProcessor(deps: ProcessorDeps) {
     throw new UnrecoverableError(`${recorded.kind}: ${recorded.message ?? 'recorded before a crash'}`);
   }
 
+  /**
+   * Holds the whole account queue (every worker process) for `requestedMs`, capped by config, and says so
+   * on the event stream: the provider asked for it (429) or its window is spent (remaining 0).
+   */
+  async function holdAccount(requestedMs: number, reason: 'rate_limited' | 'window_spent', log: Logger, message?: string): Promise<number> {
+    const { waitMs, capped } = capWait(requestedMs, account.rateLimited.maxWaitMs);
+    if (capped) log.warn({ requestedMs, waitMs }, 'provider asked for a longer wait than rateLimited.maxWaitMs; capped');
+    // BullMQ refuses a 0 ms limit; "Retry-After: 0" still means "not this instant".
+    await queue.rateLimit(Math.max(1, waitMs));
+    const at = Date.now();
+    await events.publishAccount({
+      type: 'account.rate_limited',
+      account: account.name,
+      provider: account.provider,
+      reason,
+      waitMs,
+      until: at + waitMs,
+      ...(message === undefined ? {} : { message }),
+      at,
+    });
+    log.info({ waitMs, reason }, 'account waits');
+    return waitMs;
+  }
+
   return async function process(job: InviteJob): Promise<InviteResult> {
     const log = logger.child({ jobId: job.id, attempt: job.attemptsMade + 1 });
     if (job.attemptsStarted > 1) {
@@ -79,6 +103,9 @@ export function createProcessor(deps: ProcessorDeps) {
     const [outcome] = await session.deliver([job.data.invite]);
     if (outcome === undefined) throw new Error('adapter returned no outcome');
     log.debug({ outcome: outcome.kind, status: outcome.status }, 'provider answered');
+    if (outcome.pace !== undefined && outcome.pace.remaining <= 0 && outcome.kind !== 'rate_limited') {
+      await holdAccount(outcome.pace.resetMs, 'window_spent', log);
+    }
 
     switch (outcome.kind) {
       case 'invited':
@@ -98,21 +125,7 @@ export function createProcessor(deps: ProcessorDeps) {
         }
         consecutiveRateLimits += 1;
         const requested = outcome.waitMs ?? rateLimitBackoff(consecutiveRateLimits, account.rateLimited);
-        const { waitMs, capped } = capWait(requested, account.rateLimited.maxWaitMs);
-        if (capped) log.warn({ requestedMs: requested, waitMs }, 'provider asked for a longer wait than rateLimited.maxWaitMs; capped');
-        // A queue-wide limit: no worker process of this account takes a job until it expires.
-        // (BullMQ refuses a 0 ms limit; "Retry-After: 0" still means "not this instant".)
-        await queue.rateLimit(Math.max(1, waitMs));
-        await events.publishAccount({
-          type: 'account.rate_limited',
-          account: account.name,
-          provider: account.provider,
-          waitMs,
-          until: Date.now() + waitMs,
-          ...(outcome.message === undefined ? {} : { message: outcome.message }),
-          at: Date.now(),
-        });
-        log.info({ waitMs, providerAsked: outcome.waitMs !== undefined }, 'rate limited; account waits');
+        await holdAccount(requested, 'rate_limited', log, outcome.message);
         throw Worker.RateLimitError();
       }
       case 'retryable': {

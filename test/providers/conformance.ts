@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProviderAdapter } from '../../src/providers/adapter.ts';
+import type { ProviderAdapter, ProviderSession } from '../../src/providers/adapter.ts';
 import { createHttpClient, type HttpClient } from '../../src/providers/http.ts';
 import { type FakeAnswer, type FakeHandler, type FakeServer, type RecordedRequest, startFakeServer } from '../../src/sandbox/server.ts';
 import type { InviteFields, Outcome } from '../../src/types.ts';
@@ -13,6 +13,8 @@ export interface ConformanceCase {
   /** Answers the fake gives first, before its documented behaviour. */
   script?: FakeAnswer[];
   expect: Partial<Outcome> & { kind: Outcome['kind'] };
+  /** How many requests the fake must have received for this case (default: at least one). */
+  requests?: number;
   /** What the fake must have received for this invite's last request. */
   request?: { method?: string; path?: string; headers?: Record<string, string>; body?: string; query?: Record<string, string> };
 }
@@ -31,6 +33,7 @@ export function testProvider(options: {
   describe(`${options.adapter.id} conformance against a documented fake`, () => {
     let fake: FakeServer;
     let http: HttpClient;
+    const sessions = new Map<string, ProviderSession<InviteFields>>();
     beforeAll(async () => {
       fake = await startFakeServer(options.handler());
       http = createHttpClient({ timeoutMs: 2000 });
@@ -44,18 +47,27 @@ export function testProvider(options: {
       it(c.name, async () => {
         if (c.script) fake.script(...c.script);
         const invite = options.adapter.inviteSchema.parse(c.invite) as InviteFields;
-        const session = options.adapter.createSession({
-          name: 'conformance',
-          baseUrl: fake.url,
-          settings: options.adapter.settingsSchema.parse(c.settings ?? options.account.settings),
-          credentials: c.credentials ?? options.account.credentials,
-          http,
-        });
+        // One session per account, as in a worker: sign-ins and lookups carry over between cases.
+        const settings = c.settings ?? options.account.settings;
+        const credentials = c.credentials ?? options.account.credentials;
+        const key = JSON.stringify([settings, credentials]);
+        let session = sessions.get(key);
+        if (session === undefined) {
+          session = options.adapter.createSession({
+            name: 'conformance',
+            baseUrl: fake.url,
+            settings: options.adapter.settingsSchema.parse(settings),
+            credentials,
+            http,
+          });
+          sessions.set(key, session);
+        }
         const before = fake.requests.length;
         const [outcome] = await session.deliver([invite]);
         expect(outcome).toMatchObject(c.expect);
         const received: RecordedRequest[] = fake.requests.slice(before);
-        expect(received.length).toBeGreaterThan(0);
+        if (c.requests === undefined) expect(received.length).toBeGreaterThan(0);
+        else expect(received).toHaveLength(c.requests);
         if (c.request) {
           const last = received.at(-1) as RecordedRequest;
           if (c.request.method) expect(last.method).toBe(c.request.method);

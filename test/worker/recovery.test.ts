@@ -57,7 +57,7 @@ describe('recovery of a job whose worker died', () => {
       async () => {
         const j = await producer.queue('acme').getJob(id);
         // Re-read after the state check: a job object fetched while active has no return value yet.
-      return (await j?.getState()) === 'completed' ? producer.queue('acme').getJob(id) : undefined;
+        return (await j?.getState()) === 'completed' ? producer.queue('acme').getJob(id) : undefined;
       },
       15_000,
       'the stalled job to complete',
@@ -108,7 +108,7 @@ describe('recovery of a job whose worker died', () => {
       async () => {
         const j = await producer.queue('acme').getJob(id);
         // Re-read after the state check: a job object fetched while active has no return value yet.
-      return (await j?.getState()) === 'completed' ? producer.queue('acme').getJob(id) : undefined;
+        return (await j?.getState()) === 'completed' ? producer.queue('acme').getJob(id) : undefined;
       },
       15_000,
       'the job to complete',

@@ -1,0 +1,212 @@
+import pRetry, { AbortError } from 'p-retry';
+import { z } from 'zod';
+import { credentialRef } from '../config/credentials.ts';
+import { emailField } from '../invites/fields.ts';
+import type { Outcome } from '../types.ts';
+import { type AccountContext, commonOutcome, isNetworkFailure, networkOutcome, type ProviderAdapter } from './adapter.ts';
+import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from './http.ts';
+
+export const STELLAS_SANDBOX_URL = 'https://sandbox.stellasbank.com/api/v1';
+export const STELLAS_PRODUCTION_URL = 'https://api.stellasbank.com/api/v1';
+
+const settingsSchema = z.object({
+  /** The business members are invited to: the `businessId` header. */
+  businessId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be the business id from sign-in (letters, digits, _ and -)'),
+  credentials: z
+    .looseObject({
+      secretKey: credentialRef,
+      /** Sign-in email and password: the worker signs in and re-signs in on expiry. */
+      email: credentialRef.optional(),
+      password: credentialRef.optional(),
+      /** Or a fixed session token (no re-sign-in possible). */
+      accessToken: credentialRef.optional(),
+    })
+    .refine((c) => c.accessToken !== undefined || (c.email !== undefined && c.password !== undefined), {
+      message: 'Stellas needs credentials.email and credentials.password (to sign in), or credentials.accessToken',
+    }),
+});
+export type StellasSettings = z.infer<typeof settingsSchema>;
+
+const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
+const ROLE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+const inviteSchema = z
+  .object({
+    email: emailField,
+    /** A role id from GET /clients/members/roles. */
+    memberRoleId: z.string().trim().regex(ROLE_ID, 'memberRoleId must be a role id (letters, digits, _ and -)').optional(),
+    /** Or a role name, resolved to its id by the worker (case-insensitive). */
+    role: z.string().trim().regex(ROLE_NAME, 'role must be a role name (letters, digits, space, _ . -)').optional(),
+  })
+  .refine((i) => (i.memberRoleId === undefined) !== (i.role === undefined), {
+    message: 'Stellas needs exactly one of memberRoleId or role (a role name)',
+    path: ['memberRoleId'],
+  });
+export type StellasInvite = z.infer<typeof inviteSchema>;
+
+/** Every Stellas answer: `{ status, message, data }`; `status: false` is a failure whatever the HTTP code. */
+const envelope = z.looseObject({ status: z.boolean().optional(), message: z.string().optional(), data: z.unknown().optional() });
+const signInData = z.looseObject({ accessToken: z.string().min(1) });
+const roleList = z.array(z.looseObject({ id: z.union([z.string(), z.number()]), name: z.string() }));
+
+function parseEnvelope(res: HttpResponse) {
+  const parsed = envelope.safeParse(res.json);
+  return parsed.success ? parsed.data : {};
+}
+
+/** Maps an answer of the invite call. Success is 2xx AND `status` not false; otherwise the HTTP code decides. */
+export function toOutcome(res: HttpResponse, now = Date.now()): Outcome {
+  const body = parseEnvelope(res);
+  const message = body.message ?? (res.body.slice(0, 200) || `HTTP ${res.status}`);
+  const ref = { status: res.status, message };
+  const ok = res.status >= 200 && res.status < 300 && body.status !== false;
+  if (ok) return { kind: 'invited', ...ref };
+  if (res.status === 409) return { kind: 'already_member', ...ref };
+  if (res.status === 401 || res.status === 403) return { kind: 'auth_failed', ...ref };
+  const common = commonOutcome(res, ref, now);
+  if (common) return common;
+  // 4xx, and failures reported under 2xx (`status: false`): the request was refused; retrying will not help.
+  return { kind: 'rejected', ...ref };
+}
+
+export function inviteRequest(baseUrl: string, headers: Record<string, string>, email: string, memberRoleId: string): HttpRequest {
+  return {
+    method: 'POST',
+    url: joinUrl(baseUrl, '/clients/members'),
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: jsonBody({ email, memberRoleId }),
+  };
+}
+
+class SignInRefused extends Error {}
+
+/**
+ * One account's Stellas session: the access token (signed in once and shared by concurrent jobs; one
+ * sign-in at a time), the role list, and the "401 → sign in again, retry once" rule.
+ */
+function createStellasSession(account: AccountContext<StellasSettings>) {
+  const { credentials, baseUrl, http } = account;
+  const secretKey = credentials.secretKey ?? '';
+  const fixedToken = credentials.accessToken;
+  let token: Promise<string> | undefined;
+  let tokenValue: string | undefined;
+  let roles: Promise<Map<string, string>> | undefined;
+
+  async function signIn(): Promise<string> {
+    return pRetry(
+      async () => {
+        const res = await http.send({
+          method: 'POST',
+          url: joinUrl(baseUrl, '/auth/signin'),
+          headers: { 'content-type': 'application/json' },
+          body: jsonBody({ email: credentials.email, password: credentials.password }),
+        });
+        if (isNetworkFailure(res)) throw new Error(`sign-in: ${res.code}`);
+        if (res.status >= 500) throw new Error(`sign-in: HTTP ${res.status}`);
+        const body = parseEnvelope(res);
+        const data = signInData.safeParse(body.data);
+        if (res.status >= 300 || body.status === false || !data.success) {
+          throw new AbortError(new SignInRefused(`sign-in refused (HTTP ${res.status}): ${body.message ?? 'no access token'}`));
+        }
+        return data.data.accessToken;
+      },
+      { retries: 2, minTimeout: 200, maxTimeout: 1_000 },
+    );
+  }
+
+  /** The current token; signs in when there is none. Concurrent callers share one sign-in. */
+  function currentToken(): Promise<string> {
+    if (fixedToken !== undefined) return Promise.resolve(fixedToken);
+    if (token === undefined) {
+      const attempt = signIn();
+      token = attempt;
+      attempt.then(
+        (t) => {
+          if (token === attempt) tokenValue = t;
+        },
+        () => {
+          if (token === attempt) token = undefined; // the next job tries again
+        },
+      );
+    }
+    return token;
+  }
+
+  /** Forgets the token a 401 refused, unless another job already replaced it: one re-sign-in, not a stampede. */
+  function invalidate(stale: string): void {
+    if (tokenValue === stale) {
+      token = undefined;
+      tokenValue = undefined;
+    }
+  }
+
+  /** Sends a request with the three auth headers; on 401 signs in again and retries once. */
+  async function authed(build: (headers: Record<string, string>) => HttpRequest): Promise<HttpResponse | Outcome> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let t: string;
+      try {
+        t = await currentToken();
+      } catch (error) {
+        const refused = error instanceof SignInRefused;
+        return refused ? { kind: 'auth_failed', message: error.message } : { kind: 'retryable', message: (error as Error).message };
+      }
+      const res = await http.send(build({ authorization: `Bearer ${t}`, SECRET_KEY: secretKey, businessId: account.settings.businessId }));
+      if (isNetworkFailure(res)) return networkOutcome(res);
+      if (res.status !== 401 || fixedToken !== undefined || attempt === 1) return res;
+      invalidate(t);
+    }
+    throw new Error('unreachable');
+  }
+
+  async function roleId(name: string): Promise<string | Outcome> {
+    if (roles === undefined) {
+      const attempt = (async () => {
+        const res = await authed((headers) => ({ method: 'GET', url: joinUrl(baseUrl, '/clients/members/roles'), headers }));
+        if (!('headers' in res)) throw Object.assign(new Error(res.message ?? 'roles lookup failed'), { outcome: res });
+        const list = roleList.safeParse(parseEnvelope(res).data);
+        if (res.status >= 300 || !list.success) throw Object.assign(new Error(`roles lookup failed (HTTP ${res.status})`), { outcome: toOutcome(res) });
+        return new Map(list.data.map((r) => [r.name.toLowerCase(), String(r.id)]));
+      })();
+      roles = attempt;
+      attempt.catch(() => {
+        if (roles === attempt) roles = undefined;
+      });
+    }
+    let map: Map<string, string>;
+    try {
+      map = await roles;
+    } catch (error) {
+      const outcome = (error as { outcome?: Outcome }).outcome;
+      // A failed lookup is as transient as the answer that failed it, never a reason to reject the invite.
+      if (outcome === undefined || outcome.kind === 'invited' || outcome.kind === 'already_member' || outcome.kind === 'rejected') {
+        return { kind: 'retryable', message: (error as Error).message };
+      }
+      return outcome;
+    }
+    const id = map.get(name.toLowerCase());
+    if (id !== undefined) return id;
+    return { kind: 'rejected', message: `role '${name}' does not exist in this Stellas business; known roles: ${[...map.keys()].join(', ') || '(none)'}` };
+  }
+
+  return {
+    async deliver(invites: readonly StellasInvite[]): Promise<Outcome[]> {
+      return Promise.all(
+        invites.map(async (invite) => {
+          const id = invite.memberRoleId ?? (await roleId(invite.role ?? ''));
+          if (typeof id !== 'string') return id;
+          const res = await authed((headers) => inviteRequest(baseUrl, headers, invite.email, id));
+          return 'headers' in res ? toOutcome(res) : res;
+        }),
+      );
+    },
+  };
+}
+
+export const stellas = {
+  id: 'stellas',
+  defaultBaseUrl: STELLAS_SANDBOX_URL,
+  settingsSchema,
+  inviteSchema,
+  batchSize: () => 1,
+  createSession: createStellasSession,
+} satisfies ProviderAdapter<StellasSettings, StellasInvite>;
