@@ -1,11 +1,13 @@
 import type { ProviderAdapter } from './adapter.ts';
 import { betterstack } from './betterstack.ts';
+import { closient } from './closient.ts';
 import { stellas } from './stellas.ts';
 import { unibee } from './unibee.ts';
 
 /** Every provider invitebus can deliver to. Adding one: its file in this folder and one line here. */
 export const providers = {
   betterstack,
+  closient,
   stellas,
   unibee,
   // biome-ignore lint/suspicious/noExplicitAny: each adapter has its own settings and invite types
