@@ -51,6 +51,7 @@ describe('UniBee int64 role ids', () => {
     expect(newMemberBody(unibee.inviteSchema.parse({ email: 'a@x.io' }))).toBe('{"email":"a@x.io","roleIds":[]}');
   });
   it.each([
+    // biome-ignore lint/correctness/noPrecisionLoss: the point: a number literal above 2^53 is already inexact
     [9007199254740993, /not an exact integer/],
     [1.5, /not an exact integer/],
     ['9223372036854775808', /not an int64/],
