@@ -2,6 +2,7 @@ import type { ProviderAdapter } from './adapter.ts';
 import { betterstack } from './betterstack.ts';
 import { closient } from './closient.ts';
 import { stellas } from './stellas.ts';
+import { sutro } from './sutro.ts';
 import { unibee } from './unibee.ts';
 
 /** Every provider invitebus can deliver to. Adding one: its file in this folder and one line here. */
@@ -9,6 +10,7 @@ export const providers = {
   betterstack,
   closient,
   stellas,
+  sutro,
   unibee,
   // biome-ignore lint/suspicious/noExplicitAny: each adapter has its own settings and invite types
 } satisfies Record<string, ProviderAdapter<any, any>>;

@@ -1,4 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** A request as the fake provider received it, kept for assertions. */
@@ -54,11 +55,12 @@ function send(res: ServerResponse, answer: FakeAnswer): void {
   res.end(body);
 }
 
-export async function startFakeServer(handler: FakeHandler, options: { port?: number; host?: string } = {}): Promise<FakeServer> {
+/** `tls`: serve HTTPS (with `requestCert` for mutual TLS) instead of HTTP. */
+export async function startFakeServer(handler: FakeHandler, options: { port?: number; host?: string; tls?: HttpsOptions } = {}): Promise<FakeServer> {
   const requests: RecordedRequest[] = [];
   const scripted: FakeAnswer[] = [];
   const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
@@ -88,15 +90,16 @@ export async function startFakeServer(handler: FakeHandler, options: { port?: nu
       if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
       if (!res.destroyed) send(res, answer);
     });
-  });
-  server.on('connection', (socket) => {
+  };
+  const server: Server = options.tls === undefined ? createServer(onRequest) : createHttpsServer(options.tls, onRequest);
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     port,
     requests,
     script: (...answers) => scripted.push(...answers),

@@ -10,6 +10,9 @@ import { createHttpClient } from '../providers/http.ts';
 import { adapterOf } from '../providers/index.ts';
 import { createProcessor } from './processor.ts';
 
+/** Jobs per second that never binds. */
+const UNLIMITED = 1_000_000_000;
+
 const STALLED_FAILURE = /stalled more than allowable limit|started more than allowable limit/;
 
 export interface AccountWorker {
@@ -45,7 +48,9 @@ export function startAccountWorker(options: {
     connection: options.connection,
     prefix: config.redis.prefix,
     concurrency: jobsInFlight,
-    ...(account.rateLimit === undefined ? {} : { limiter: { max: account.rateLimit.max, duration: account.rateLimit.durationMs } }),
+    // Always a limiter: BullMQ honours a queue-wide hold (queue.rateLimit, used for 429s and spent windows)
+    // only for workers that have one. Without a configured limit it is too high to ever bind.
+    limiter: account.rateLimit === undefined ? { max: UNLIMITED, duration: 1000 } : { max: account.rateLimit.max, duration: account.rateLimit.durationMs },
     lockDuration: config.worker.lockDurationMs,
     stalledInterval: config.worker.stalledIntervalMs,
     maxStalledCount: config.worker.maxStalledCount,

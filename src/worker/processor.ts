@@ -34,6 +34,7 @@ type InviteJob = Job<InviteJobData, InviteResult>;
 export function createProcessor(deps: ProcessorDeps) {
   const { account, session, queue, events, logger } = deps;
   let consecutiveRateLimits = 0;
+  let lastHoldUntil = 0;
 
   function eventOf(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass): InviteEvent {
     return {
@@ -72,19 +73,22 @@ export function createProcessor(deps: ProcessorDeps) {
    */
   async function holdAccount(requestedMs: number, reason: 'rate_limited' | 'window_spent', log: Logger, message?: string): Promise<number> {
     const { waitMs, capped } = capWait(requestedMs, account.rateLimited.maxWaitMs);
+    const until = Date.now() + waitMs;
+    // The jobs of one batched call (Sutro) all carry the same answer: one hold and one event for them.
+    if (Math.abs(until - lastHoldUntil) < 100) return waitMs;
+    lastHoldUntil = until;
     if (capped) log.warn({ requestedMs, waitMs }, 'provider asked for a longer wait than rateLimited.maxWaitMs; capped');
     // BullMQ refuses a 0 ms limit; "Retry-After: 0" still means "not this instant".
     await queue.rateLimit(Math.max(1, waitMs));
-    const at = Date.now();
     await events.publishAccount({
       type: 'account.rate_limited',
       account: account.name,
       provider: account.provider,
       reason,
       waitMs,
-      until: at + waitMs,
+      until,
       ...(message === undefined ? {} : { message }),
-      at,
+      at: Date.now(),
     });
     log.info({ waitMs, reason }, 'account waits');
     return waitMs;

@@ -43,13 +43,17 @@ export async function runWorkers(
   await Promise.all(workers.map((w) => w.worker.waitUntilReady()));
   options.logger.info({ accounts: accounts.map((a) => a.name) }, 'workers started');
 
+  let closing: Promise<{ clean: boolean }> | undefined;
   return {
     workers,
     events,
-    async close() {
-      const results = await Promise.all(workers.map((w) => w.close(config.worker.shutdownTimeoutMs)));
-      if (options.redis === undefined) await redis.quit().catch(() => redis.disconnect());
-      return { clean: results.every(Boolean) };
+    close() {
+      closing ??= (async () => {
+        const results = await Promise.all(workers.map((w) => w.close(config.worker.shutdownTimeoutMs)));
+        if (options.redis === undefined) await redis.quit().catch(() => redis.disconnect());
+        return { clean: results.every(Boolean) };
+      })();
+      return closing;
     },
   };
 }

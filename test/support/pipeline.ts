@@ -75,7 +75,7 @@ export async function startPipeline(
     async close() {
       await workers?.close();
       await producer.close();
-      await Promise.all([producerRedis.quit(), workerRedis.quit()]);
+      await Promise.all([producerRedis, workerRedis].map((c) => c.quit().catch(() => c.disconnect())));
     },
   };
 }

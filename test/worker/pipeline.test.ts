@@ -1,6 +1,8 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { betterstackBodies as B, type BetterStackFakeOptions, betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
+import { runWorkers } from '../../src/worker/run.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
@@ -81,6 +83,28 @@ describe('pipeline through Redis and a local Better Stack', () => {
     for (const id of ids) expect((await queue.getJob(id))?.attemptsMade).toBe(1);
     const [wait] = await pipeline.accountEvents('account.rate_limited');
     expect(wait).toMatchObject({ account: 'acme', waitMs: '2000' });
+  });
+
+  it('a 429 seen by one worker process holds the account in every process', async () => {
+    const { fake, pipeline } = await setup({ account: { concurrency: 1 } });
+    // A second worker "process" on the same queue: its own connection and its own BullMQ worker.
+    const conn = redis.connect();
+    const other = await runWorkers(pipeline.config, { env: { BS_TOKEN: TOKEN }, logger: pino({ level: 'silent' }), redis: conn });
+    cleanups.push(async () => {
+      await other.close();
+      await conn.quit();
+    });
+    fake.script({ status: 429, headers: { 'retry-after': '2' }, body: B.tooMany });
+    await pipeline.producer.inviteMany(
+      'acme',
+      Array.from({ length: 6 }, (_, i) => ({ email: `h${i}@example.com` })),
+    );
+    await pipeline.waitForInviteEvents(6);
+    const limitedAt = fake.requests[0]?.at ?? 0;
+    // Inside the 2 s window only a call the other process had already started may arrive (concurrency 1).
+    const inside = fake.requests.slice(1).filter((r) => r.at < limitedAt + 2000);
+    expect(inside.length).toBeLessThanOrEqual(1);
+    expect(fake.requests).toHaveLength(7);
   });
 
   it('honours Retry-After as an HTTP-date, measured against the response Date', async () => {
@@ -182,6 +206,21 @@ describe('pipeline through Redis and a local Better Stack', () => {
     });
     expect(counts.failed).toBe(0);
     expect(counts.wait ?? 0).toBe(2);
+  });
+
+  it('pauses the account when a global token has several teams and no teamName (a configuration error)', async () => {
+    const { pipeline, queue } = await setup({ fake: { tokens: [], globalTokens: [TOKEN] } });
+    await pipeline.producer.inviteMany('acme', [{ email: 't1@example.com' }, { email: 't2@example.com' }]);
+    const [paused] = await waitFor(async () => {
+      const found = await pipeline.accountEvents('account.paused');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(paused).toMatchObject({ reason: 'config', message: B.multipleTeams.errors });
+    const counts = await waitFor(async () => {
+      const c = await queue.getJobCounts('wait', 'active', 'failed');
+      return c.active === 0 ? c : undefined;
+    });
+    expect(counts).toEqual({ wait: 2, active: 0, failed: 0 });
   });
 
   it('ends an invite that is rate-limited without end, with that reason', async () => {

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { credentialRef } from '../config/credentials.ts';
+import { emailField } from '../invites/fields.ts';
+import type { Outcome } from '../types.ts';
+import { type AccountContext, commonOutcome, isNetworkFailure, networkOutcome, type ProviderAdapter } from './adapter.ts';
+import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from './http.ts';
+
+const settingsSchema = z.object({
+  /** Invites combined into one call (the API takes several addresses per call). */
+  batchSize: z.number().int().min(1).max(100).default(25),
+  /** How long a call waits for more invites to fill its batch. */
+  batchLingerMs: z.number().int().min(0).max(1000).default(20),
+  credentials: z.looseObject({
+    token: credentialRef,
+    /** Mutual TLS, when the API client is registered with a certificate: PEM files. */
+    clientCert: credentialRef.optional(),
+    clientKey: credentialRef.optional(),
+    ca: credentialRef.optional(),
+  }),
+});
+export type SutroSettings = z.infer<typeof settingsSchema>;
+
+const inviteSchema = z.object({ email: emailField });
+export type SutroInvite = z.infer<typeof inviteSchema>;
+
+const answer = z.looseObject({ success: z.boolean().optional(), message: z.string().optional() });
+
+export function inviteRequest(baseUrl: string, token: string, emails: readonly string[]): HttpRequest {
+  return {
+    method: 'POST',
+    url: joinUrl(baseUrl, '/invitations'),
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+    body: jsonBody({ emailAddresses: emails }),
+  };
+}
+
+/**
+ * The outcome of a call for `count` addresses, or 'split' when the answer is about one unnamed address
+ * among several (409 "one of them is a member", 400/422 "one of them is invalid") and each address must be
+ * asked on its own to learn its true outcome.
+ */
+export function toOutcome(res: HttpResponse, count: number, now = Date.now()): Outcome | 'split' {
+  const parsed = answer.safeParse(res.json);
+  const message = (parsed.success ? parsed.data.message : undefined) ?? (res.body.slice(0, 200) || `HTTP ${res.status}`);
+  const ref = { status: res.status, message };
+  if (res.status >= 200 && res.status < 300 && !(parsed.success && parsed.data.success === false)) return { kind: 'invited', ...ref };
+  if (count > 1 && (res.status === 409 || res.status === 400 || res.status === 422)) return 'split';
+  if (res.status === 409) return { kind: 'already_member', ...ref };
+  if (res.status === 401) return { kind: 'auth_failed', ...ref };
+  return commonOutcome(res, ref, now) ?? { kind: 'rejected', ...ref };
+}
+
+/**
+ * Each invite stays its own BullMQ job; the session gathers the invites of concurrent jobs (up to
+ * `batchSize`, waiting at most `batchLingerMs`) into one call and hands each job its own outcome.
+ * A crash mid-call leaves every job of the batch active; BullMQ's stalled check retries each of them.
+ */
+function createSutroSession(account: AccountContext<SutroSettings>) {
+  const token = account.credentials.token ?? '';
+  const { batchSize, batchLingerMs } = account.settings;
+  let pending: Array<{ invite: SutroInvite; resolve: (o: Outcome) => void }> = [];
+  let timer: NodeJS.Timeout | undefined;
+
+  async function call(emails: readonly string[]): Promise<Outcome | 'split'> {
+    const res = await account.http.send(inviteRequest(account.baseUrl, token, emails));
+    return isNetworkFailure(res) ? networkOutcome(res) : toOutcome(res, emails.length);
+  }
+
+  async function send(batch: typeof pending): Promise<void> {
+    const outcome = await call(batch.map((p) => p.invite.email));
+    if (outcome !== 'split') {
+      for (const p of batch) p.resolve(outcome);
+      return;
+    }
+    // One call per address resolves which of them the answer was about.
+    await Promise.all(
+      batch.map(async (p) => {
+        const single = await call([p.invite.email]);
+        p.resolve(single === 'split' ? { kind: 'retryable', message: 'unexpected split of a single address' } : single);
+      }),
+    );
+  }
+
+  function flush(): void {
+    clearTimeout(timer);
+    timer = undefined;
+    while (pending.length > 0) {
+      const batch = pending.slice(0, batchSize);
+      pending = pending.slice(batchSize);
+      send(batch).catch((error: unknown) => {
+        for (const p of batch) p.resolve({ kind: 'retryable', message: String(error) });
+      });
+    }
+  }
+
+  return {
+    deliver(invites: readonly SutroInvite[]): Promise<Outcome[]> {
+      return Promise.all(
+        invites.map(
+          (invite) =>
+            new Promise<Outcome>((resolve) => {
+              pending.push({ invite, resolve });
+              if (pending.length >= batchSize) flush();
+              else timer ??= setTimeout(flush, batchLingerMs);
+            }),
+        ),
+      );
+    },
+  };
+}
+
+export const sutro = {
+  id: 'sutro',
+  // No base URL is published for the user-management API: every account must set one.
+  defaultBaseUrl: undefined,
+  settingsSchema,
+  inviteSchema,
+  batchSize: (settings) => settings.batchSize,
+  tls(credentials) {
+    const { clientCert, clientKey, ca } = credentials;
+    if (clientCert === undefined && clientKey === undefined && ca === undefined) return undefined;
+    return { ...(clientCert ? { cert: clientCert } : {}), ...(clientKey ? { key: clientKey } : {}), ...(ca ? { ca } : {}) };
+  },
+  createSession: createSutroSession,
+} satisfies ProviderAdapter<SutroSettings, SutroInvite>;

@@ -1,0 +1,33 @@
+import type { FakeAnswer, RecordedRequest } from './server.ts';
+
+export interface SutroFakeOptions {
+  token?: string;
+  members?: string[];
+}
+
+/**
+ * A local Sutro user-management API: POST /invitations with `emailAddresses`; 201 when every address was
+ * invited, 409 (without saying which) when any of them is already a member, 400 for a malformed address.
+ */
+export function sutroFake(options: SutroFakeOptions = {}) {
+  const o = { token: 'sandbox-sutro-jwt', ...options };
+  const members = new Set((o.members ?? []).map((e) => e.toLowerCase()));
+  const stats = { calls: 0, addresses: 0, batchSizes: [] as number[] };
+
+  function handler(req: RecordedRequest): FakeAnswer {
+    stats.calls += 1;
+    if (req.headers.authorization !== `Bearer ${o.token}`) return { status: 401, body: { success: false, message: 'Unauthorized' } };
+    if (req.method !== 'POST' || req.path !== '/invitations') return { status: 404, body: { success: false, message: 'Not found' } };
+    const emails = (req.json as { emailAddresses?: unknown } | undefined)?.emailAddresses;
+    if (!Array.isArray(emails) || emails.length === 0) return { status: 400, body: { success: false, message: 'emailAddresses must have at least 1 item' } };
+    if (emails.some((e) => typeof e !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)))
+      return { status: 400, body: { success: false, message: 'emailAddresses must contain valid emails' } };
+    stats.batchSizes.push(emails.length);
+    const lower = (emails as string[]).map((e) => e.toLowerCase());
+    if (lower.some((e) => members.has(e))) return { status: 409 };
+    for (const e of lower) members.add(e);
+    stats.addresses += lower.length;
+    return { status: 201, body: { success: true, message: 'Invitations sent' } };
+  }
+  return { handler, stats, settings: o };
+}
