@@ -6,7 +6,7 @@ import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
 import { inviteJobId } from './policies/job-id.ts';
 import { adapterOf } from './providers/index.ts';
-import { connectProducerRedis } from './redis.ts';
+import { connectProducerRedis, invitebusKeys } from './redis.ts';
 import type { InviteFields, InviteJobData } from './types.ts';
 
 /** One invite that failed validation: its position in the input, the field and why. */
@@ -71,6 +71,11 @@ export class Producer {
     this.#ownsRedis = options.redis === undefined;
   }
 
+  /** The producer's Redis connection (also used for reads: batches, stats). */
+  get redis(): Redis {
+    return this.#redis;
+  }
+
   /** The completion/account event stream, on the producer's connection. */
   events(): EventStream {
     return new EventStream(this.#redis, this.config.redis.prefix, this.config.events.maxLen);
@@ -89,6 +94,7 @@ export class Producer {
 
   /** Enqueues one invite. Throws INVITE_INVALID (with the field) when it does not validate. */
   async invite(accountName: string, invite: unknown, options: { batchId?: string } = {}): Promise<InviteResultOne> {
+    // One invite with a batch id is a batch of one (sealed at once); without, no batch counters.
     const account = accountOf(this.config, accountName);
     const checked = validateInvite(account, invite);
     if (!checked.ok) {
@@ -97,7 +103,8 @@ export class Producer {
       });
     }
     const id = inviteJobId(accountName, checked.invite.email);
-    const result = await this.#addChunk(account, [{ id, invite: checked.invite }], options.batchId);
+    const result = await this.#addChunk(account, [{ id, invite: checked.invite }], options.batchId, false);
+    if (options.batchId !== undefined) await this.events().sealBatch(options.batchId);
     return { id, duplicate: result.duplicates > 0 };
   }
 
@@ -109,7 +116,13 @@ export class Producer {
   async inviteMany(
     accountName: string,
     invites: Iterable<unknown> | AsyncIterable<unknown>,
-    options: { batchId?: string; chunkSize?: number; onProgress?: (progress: InviteManyResult & { seen: number }) => void } = {},
+    options: {
+      batchId?: string;
+      chunkSize?: number;
+      /** Validate and look up duplicates only; queue nothing. */
+      dryRun?: boolean;
+      onProgress?: (progress: InviteManyResult & { seen: number }) => void;
+    } = {},
   ): Promise<InviteManyResult> {
     const account = accountOf(this.config, accountName);
     const batchId = options.batchId ?? randomUUID();
@@ -121,7 +134,7 @@ export class Producer {
 
     const flush = async () => {
       if (chunk.length === 0) return;
-      const added = await this.#addChunk(account, chunk, batchId);
+      const added = await this.#addChunk(account, chunk, batchId, options.dryRun ?? false);
       result.accepted += added.accepted;
       result.duplicates += added.duplicates;
       chunk = [];
@@ -145,10 +158,12 @@ export class Producer {
       index += 1;
     }
     await flush();
+    // Sealed: every invite of the batch is enqueued, so its completion can be detected.
+    if (!options.dryRun) await this.events().sealBatch(batchId);
     return result;
   }
 
-  async #addChunk(account: AccountConfig, chunk: Array<{ id: string; invite: InviteFields }>, batchId: string | undefined) {
+  async #addChunk(account: AccountConfig, chunk: Array<{ id: string; invite: InviteFields }>, batchId: string | undefined, dryRun: boolean) {
     const queue = this.queue(account.name);
     // Which ids BullMQ already holds (waiting, active, delayed, completed or failed within retention).
     // addBulk would silently keep the existing job; we check first so the caller learns it was a duplicate.
@@ -157,7 +172,20 @@ export class Producer {
     const exists = (await pipeline.exec()) ?? [];
     const fresh = chunk.filter((_, i) => exists[i]?.[1] !== 1);
     const now = Date.now();
-    if (fresh.length > 0) {
+    if (fresh.length > 0 && !dryRun) {
+      if (batchId !== undefined) {
+        // Counted before the jobs exist, so no invite can finish before its batch knows its total.
+        const keys = invitebusKeys(this.config.redis.prefix);
+        const ttlMs = Math.max(this.config.retention.completedAgeSec, this.config.retention.failedAgeSec) * 1000;
+        await this.#redis
+          .multi()
+          .hincrby(keys.batch(batchId), 'total', fresh.length)
+          .hsetnx(keys.batch(batchId), 'createdAt', String(now))
+          .pexpire(keys.batch(batchId), ttlMs)
+          .rpush(keys.batchJobs(batchId), ...fresh.map(({ id }) => `${account.name}/${id}`))
+          .pexpire(keys.batchJobs(batchId), ttlMs)
+          .exec();
+      }
       await queue.addBulk(
         fresh.map(({ id, invite }) => {
           const data: InviteJobData = {

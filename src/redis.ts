@@ -31,5 +31,11 @@ export function invitebusKeys(prefix: string) {
     events: `${prefix}:_invitebus:events`,
     /** Marks that an invite's terminal event was written (value: the recorded outcome). */
     terminalMarker: (account: string, jobId: string, enqueuedAt: number) => `${prefix}:_invitebus:done:${account}:${jobId}:${enqueuedAt}`,
+    /** Per-batch counters (hash): total, done, succeeded, failed, outcome:*, reason:*, sealed, completedAt. */
+    batch: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}`,
+    /** The invites of a batch, in enqueue order, as "account/jobId". */
+    batchJobs: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:jobs`,
+    /** Why an account is paused (hash: reason, message, at). */
+    accountState: (account: string) => `${prefix}:_invitebus:account:${account}`,
   };
 }

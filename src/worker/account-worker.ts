@@ -4,9 +4,10 @@ import type { AccountConfig, Config } from '../config/load.ts';
 import { RetryableError } from '../errors.ts';
 import type { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import { fullJitterDelay } from '../policies/backoff.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
-import { createHttpClient } from '../providers/http.ts';
+import { createHttpClient, type HttpClient } from '../providers/http.ts';
 import { adapterOf } from '../providers/index.ts';
 import { createProcessor } from './processor.ts';
 
@@ -14,6 +15,20 @@ import { createProcessor } from './processor.ts';
 const UNLIMITED = 1_000_000_000;
 
 const STALLED_FAILURE = /stalled more than allowable limit|started more than allowable limit/;
+
+/** Counts and times every provider call. */
+function instrumented(http: HttpClient, metrics: Metrics, labels: { account: string; provider: string }): HttpClient {
+  return {
+    async send(request) {
+      const stop = metrics.requestDuration.startTimer(labels);
+      const result = await http.send(request);
+      stop();
+      metrics.providerRequests.inc({ ...labels, status: result.status === undefined ? result.code : String(result.status) });
+      return result;
+    },
+    close: () => http.close(),
+  };
+}
 
 export interface AccountWorker {
   account: AccountConfig;
@@ -31,18 +46,20 @@ export function startAccountWorker(options: {
   connection: Redis;
   events: EventStream;
   logger: Logger;
+  metrics?: Metrics;
 }): AccountWorker {
   const { config, account, events } = options;
   const logger = options.logger.child({ account: account.name, provider: account.provider });
   const adapter = adapterOf(account.provider);
   const tls = adapter.tls?.(options.credentials);
-  const http = createHttpClient({ timeoutMs: account.timeoutMs, ...(tls === undefined ? {} : { tls }) });
+  const rawHttp = createHttpClient({ timeoutMs: account.timeoutMs, ...(tls === undefined ? {} : { tls }) });
+  const http = options.metrics === undefined ? rawHttp : instrumented(rawHttp, options.metrics, { account: account.name, provider: account.provider });
   // A provider that takes several invites per call needs that many jobs in flight to fill a call.
   const jobsInFlight = account.concurrency * adapter.batchSize(account.settings);
   const session = adapter.createSession({ name: account.name, baseUrl: account.baseUrl, settings: account.settings, credentials: options.credentials, http });
   const queue = new Queue(account.name, { connection: options.connection, prefix: config.redis.prefix });
   const markerTtlMs = Math.max(config.retention.completedAgeSec, config.retention.failedAgeSec) * 1000;
-  const processor = createProcessor({ account, session, queue, events, logger, markerTtlMs });
+  const processor = createProcessor({ account, session, queue, events, logger, markerTtlMs, ...(options.metrics ? { metrics: options.metrics } : {}) });
 
   const worker = new Worker(account.name, processor, {
     connection: options.connection,
@@ -111,7 +128,7 @@ export function startAccountWorker(options: {
         await worker.disconnect().catch(() => undefined);
       }
       await queue.close().catch(() => undefined);
-      http.close();
+      rawHttp.close();
       return finished;
     },
   };

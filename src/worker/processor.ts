@@ -4,6 +4,7 @@ import type { AccountConfig } from '../config/load.ts';
 import { RetryableError } from '../errors.ts';
 import type { EventStream, InviteEvent } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import { rateLimitBackoff } from '../policies/backoff.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
 import type { ProviderSession } from '../providers/adapter.ts';
@@ -17,6 +18,7 @@ export interface ProcessorDeps {
   logger: Logger;
   /** How long terminal markers live: the longer of the two retentions. */
   markerTtlMs: number;
+  metrics?: Metrics;
 }
 
 type InviteJob = Job<InviteJobData, InviteResult>;
@@ -56,8 +58,19 @@ export function createProcessor(deps: ProcessorDeps) {
     };
   }
 
+  /** Writes the terminal event (once) and counts it. */
+  async function record(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass): Promise<void> {
+    const event = eventOf(job, type, outcome, reasonClass);
+    const written = await events.recordTerminal(event, outcome, deps.markerTtlMs);
+    if (written && deps.metrics) {
+      const labels = { account: account.name, provider: account.provider };
+      deps.metrics.invites.inc({ ...labels, outcome: outcome.kind });
+      deps.metrics.inviteLatency.observe(labels, (event.finishedAt - event.enqueuedAt) / 1000);
+    }
+  }
+
   async function fail(job: InviteJob, outcome: Outcome, reasonClass: ReasonClass, message: string): Promise<never> {
-    await events.recordTerminal(eventOf(job, 'invite.failed', outcome, reasonClass), outcome, deps.markerTtlMs);
+    await record(job, 'invite.failed', outcome, reasonClass);
     throw new UnrecoverableError(`${reasonClass}: ${message}`);
   }
 
@@ -77,6 +90,7 @@ export function createProcessor(deps: ProcessorDeps) {
     // The jobs of one batched call (Sutro) all carry the same answer: one hold and one event for them.
     if (Math.abs(until - lastHoldUntil) < 100) return waitMs;
     lastHoldUntil = until;
+    deps.metrics?.rateLimitWaits.inc({ account: account.name });
     if (capped) log.warn({ requestedMs, waitMs }, 'provider asked for a longer wait than rateLimited.maxWaitMs; capped');
     // BullMQ refuses a 0 ms limit; "Retry-After: 0" still means "not this instant".
     await queue.rateLimit(Math.max(1, waitMs));
@@ -115,7 +129,7 @@ export function createProcessor(deps: ProcessorDeps) {
       case 'invited':
       case 'already_member': {
         consecutiveRateLimits = 0;
-        await events.recordTerminal(eventOf(job, 'invite.succeeded', outcome), outcome, deps.markerTtlMs);
+        await record(job, 'invite.succeeded', outcome);
         log.info({ outcome: outcome.kind, status: outcome.status }, 'invite delivered');
         return { outcome, finishedAt: Date.now() };
       }

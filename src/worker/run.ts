@@ -4,8 +4,11 @@ import { accountOf, type Config } from '../config/load.ts';
 import { InvitebusError } from '../errors.ts';
 import { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { Producer } from '../producer.ts';
 import { connectWorkerRedis } from '../redis.ts';
 import { type AccountWorker, startAccountWorker } from './account-worker.ts';
+import { startControlWorker } from './control.ts';
 
 export interface RunningWorkers {
   workers: AccountWorker[];
@@ -20,7 +23,15 @@ export interface RunningWorkers {
  */
 export async function runWorkers(
   config: Config,
-  options: { accounts?: readonly string[]; env: NodeJS.ProcessEnv; logger: Logger; redis?: Redis },
+  options: {
+    accounts?: readonly string[];
+    env: NodeJS.ProcessEnv;
+    logger: Logger;
+    redis?: Redis;
+    metrics?: Metrics;
+    /** Run scheduled replays in this process too (default true). */
+    control?: boolean;
+  },
 ): Promise<RunningWorkers> {
   const names = options.accounts?.length ? options.accounts : Object.keys(config.accounts);
   const accounts = names.map((n) => accountOf(config, n));
@@ -38,9 +49,19 @@ export async function runWorkers(
   const redis = options.redis ?? connectWorkerRedis(config.redis.url);
   const events = new EventStream(redis, config.redis.prefix, config.events.maxLen);
   const workers = accounts.map((account) =>
-    startAccountWorker({ config, account, credentials: credentials.get(account.name) ?? {}, connection: redis, events, logger: options.logger }),
+    startAccountWorker({
+      config,
+      account,
+      credentials: credentials.get(account.name) ?? {},
+      connection: redis,
+      events,
+      logger: options.logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+    }),
   );
-  await Promise.all(workers.map((w) => w.worker.waitUntilReady()));
+  const producer = new Producer(config, { redis });
+  const control = options.control === false ? undefined : startControlWorker(config, redis, producer, options.logger);
+  await Promise.all([...workers.map((w) => w.worker.waitUntilReady()), control?.waitUntilReady()]);
   options.logger.info({ accounts: accounts.map((a) => a.name) }, 'workers started');
 
   let closing: Promise<{ clean: boolean }> | undefined;
@@ -50,6 +71,8 @@ export async function runWorkers(
     close() {
       closing ??= (async () => {
         const results = await Promise.all(workers.map((w) => w.close(config.worker.shutdownTimeoutMs)));
+        await control?.close().catch(() => undefined);
+        await producer.close();
         if (options.redis === undefined) await redis.quit().catch(() => redis.disconnect());
         return { clean: results.every(Boolean) };
       })();

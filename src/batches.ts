@@ -1,0 +1,112 @@
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { EventStream } from './events/stream.ts';
+import type { Producer } from './producer.ts';
+import { invitebusKeys } from './redis.ts';
+import type { InviteJobData, InviteResult, ReasonClass } from './types.ts';
+
+/** A batch's counters, read in O(1) from its hash. */
+export interface BatchStatus {
+  batchId: string;
+  total: number;
+  done: number;
+  succeeded: number;
+  failed: number;
+  /** Every invite of the batch is enqueued and has finished. */
+  complete: boolean;
+  sealed: boolean;
+  outcomes: Record<string, number>;
+  reasons: Record<string, number>;
+  createdAt?: number;
+  completedAt?: number;
+}
+
+export async function batchStatus(redis: Redis, prefix: string, batchId: string): Promise<BatchStatus | undefined> {
+  const hash = await redis.hgetall(invitebusKeys(prefix).batch(batchId));
+  if (Object.keys(hash).length === 0) return undefined;
+  const num = (k: string) => Number(hash[k] ?? 0);
+  const pick = (p: string) =>
+    Object.fromEntries(
+      Object.entries(hash)
+        .filter(([k, v]) => k.startsWith(p) && Number(v) > 0)
+        .map(([k, v]) => [k.slice(p.length), Number(v)]),
+    );
+  return {
+    batchId,
+    total: num('total'),
+    done: num('done'),
+    succeeded: num('succeeded'),
+    failed: num('failed'),
+    complete: hash.completedAt !== undefined,
+    sealed: hash.sealed === '1',
+    outcomes: pick('outcome:'),
+    reasons: pick('reason:'),
+    ...(hash.createdAt ? { createdAt: Number(hash.createdAt) } : {}),
+    ...(hash.completedAt ? { completedAt: Number(hash.completedAt) } : {}),
+  };
+}
+
+/** One line of a batch report. */
+export interface ReportLine {
+  inviteId: string;
+  account: string;
+  email: string;
+  state: string;
+  outcome: string;
+  reason: string;
+  attempts: number;
+  status: string;
+  requestId: string;
+  message: string;
+}
+
+/** The reason class at the start of a failed job's reason ("rejected: ..."), or stalled for BullMQ's own. */
+export function reasonOf(failedReason: string | undefined): ReasonClass | '' {
+  const m = /^(rejected|retries_exhausted|rate_limited_exhausted|stalled|auth_failed|account_blocked):/.exec(failedReason ?? '');
+  if (m) return m[1] as ReasonClass;
+  return /stalled|started more than allowable/.test(failedReason ?? '') ? 'stalled' : '';
+}
+
+export async function reportLine(job: Job<InviteJobData, InviteResult> | undefined, ref: string, events: EventStream): Promise<ReportLine> {
+  const [account = '', inviteId = ''] = ref.split('/');
+  if (job === undefined)
+    return { inviteId, account, email: '', state: 'removed', outcome: '', reason: '', attempts: 0, status: '', requestId: '', message: 'removed by retention' };
+  const state = await job.getState();
+  const base = { inviteId, account, email: job.data.invite.email, state, attempts: job.attemptsMade };
+  if (state === 'completed' && job.returnvalue) {
+    const o = job.returnvalue.outcome;
+    return { ...base, outcome: o.kind, reason: '', status: String(o.status ?? ''), requestId: o.requestId ?? '', message: o.message ?? '' };
+  }
+  if (state === 'failed') {
+    const recorded = await events.recordedOutcome({ account, inviteId, enqueuedAt: job.data.enqueuedAt });
+    return {
+      ...base,
+      outcome: recorded?.kind ?? '',
+      reason: recorded?.reasonClass ?? reasonOf(job.failedReason),
+      status: String(recorded?.status ?? ''),
+      requestId: recorded?.requestId ?? '',
+      message: recorded?.message ?? job.failedReason ?? '',
+    };
+  }
+  return { ...base, outcome: '', reason: '', status: '', requestId: '', message: '' };
+}
+
+/** Every invite of a batch with its outcome, in enqueue order, read page by page (no whole-batch load). */
+export async function* batchReport(producer: Producer, batchId: string, pageSize = 500): AsyncGenerator<ReportLine> {
+  const redis = producer.redis;
+  const key = invitebusKeys(producer.config.redis.prefix).batchJobs(batchId);
+  const events = producer.events();
+  for (let start = 0; ; start += pageSize) {
+    const refs = await redis.lrange(key, start, start + pageSize - 1);
+    if (refs.length === 0) return;
+    const jobs = await Promise.all(
+      refs.map(async (ref) => {
+        const [account = '', id = ''] = ref.split('/');
+        const job = producer.config.accounts[account] ? await producer.queue(account).getJob(id) : undefined;
+        return reportLine(job as Job<InviteJobData, InviteResult> | undefined, ref, events);
+      }),
+    );
+    yield* jobs;
+    if (refs.length < pageSize) return;
+  }
+}

@@ -1,0 +1,81 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Producer } from './producer.ts';
+import { accountStats } from './stats.ts';
+
+/**
+ * Prometheus metrics of one process. Counters and histograms are per process (scrape every worker process
+ * and sum by account); queue gauges are read from Redis at scrape time, so any one process reports them.
+ */
+export interface Metrics {
+  registry: Registry;
+  invites: Counter<'account' | 'provider' | 'outcome'>;
+  providerRequests: Counter<'account' | 'provider' | 'status'>;
+  rateLimitWaits: Counter<'account'>;
+  requestDuration: Histogram<'account' | 'provider'>;
+  inviteLatency: Histogram<'account' | 'provider'>;
+}
+
+export function createMetrics(registry = new Registry()): Metrics {
+  return {
+    registry,
+    invites: new Counter({
+      name: 'invitebus_invites_total',
+      help: 'Invites that reached a terminal outcome',
+      labelNames: ['account', 'provider', 'outcome'],
+      registers: [registry],
+    }),
+    providerRequests: new Counter({
+      name: 'invitebus_provider_requests_total',
+      help: 'HTTP calls to providers, by status (or network error code)',
+      labelNames: ['account', 'provider', 'status'],
+      registers: [registry],
+    }),
+    rateLimitWaits: new Counter({
+      name: 'invitebus_rate_limit_waits_total',
+      help: 'Times an account queue was held for a rate limit',
+      labelNames: ['account'],
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: 'invitebus_provider_request_duration_seconds',
+      help: 'Duration of provider calls',
+      labelNames: ['account', 'provider'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    inviteLatency: new Histogram({
+      name: 'invitebus_invite_latency_seconds',
+      help: 'From enqueue to terminal outcome',
+      labelNames: ['account', 'provider'],
+      buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600, 21600, 86400],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Adds gauges that read every account's queue from Redis at scrape time. */
+export function addQueueGauges(registry: Registry, producer: Producer): void {
+  const jobs = new Gauge({ name: 'invitebus_queue_jobs', help: 'Jobs per account and state', labelNames: ['account', 'state'], registers: [registry] });
+  const paused = new Gauge({
+    name: 'invitebus_account_paused',
+    help: '1 when the account queue is paused',
+    labelNames: ['account', 'reason'],
+    registers: [registry],
+  });
+  const wait = new Gauge({
+    name: 'invitebus_rate_limit_wait_seconds',
+    help: 'Remaining rate-limit hold of the account',
+    labelNames: ['account'],
+    registers: [registry],
+    async collect() {
+      jobs.reset();
+      paused.reset();
+      wait.reset();
+      for (const s of await accountStats(producer)) {
+        for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed'] as const) jobs.set({ account: s.account, state }, s[state]);
+        paused.set({ account: s.account, reason: s.pausedReason ?? '' }, s.paused ? 1 : 0);
+        wait.set({ account: s.account }, s.rateLimitWaitMs / 1000);
+      }
+    },
+  });
+}
