@@ -1,23 +1,65 @@
-import { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { runWorkerProcess } from '../../workers/invite-worker.ts';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
+import { batchReport, batchStatus } from '../batches.ts';
 import { accountOf, type Config, configPath, loadConfig } from '../config/load.ts';
-import type { EventStream } from '../events/stream.ts';
+import { createLogger } from '../logger.ts';
 import { Producer } from '../producer.ts';
+import { parseDuration, type ReplayFilter, replayFailed } from '../replay.ts';
+import { accountStats } from '../stats.ts';
+import type { ReasonClass } from '../types.ts';
+import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
+import { enqueueFile, writeRejects } from './enqueue.ts';
+import { printEvents } from './events.ts';
+import { formatStatus, watchBatch } from './watch.ts';
+
+type Globals = { config?: string };
 
 function config(cmd: Command): Config {
-  const opts = cmd.optsWithGlobals<{ config?: string }>();
-  return loadConfig(configPath(opts.config, process.env));
+  return loadConfig(configPath(cmd.optsWithGlobals<Globals>().config, process.env));
 }
 
-/** Runs a function with a producer (and the event stream on its connection), closing both afterwards. */
-async function withProducer<T>(cfg: Config, fn: (producer: Producer, events: EventStream) => Promise<T>): Promise<T> {
+/** Runs a function with a producer, closing it afterwards. */
+async function withProducer<T>(cmd: Command, fn: (producer: Producer, cfg: Config) => Promise<T>): Promise<T> {
+  const cfg = config(cmd);
   const producer = new Producer(cfg);
   try {
-    return await fn(producer, producer.events());
+    return await fn(producer, cfg);
   } finally {
     await producer.close();
   }
+}
+
+const duration = (value: string) => {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+};
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const REASONS = ['rejected', 'retries_exhausted', 'rate_limited_exhausted', 'stalled'];
+
+function replayFilter(opts: { account?: string[]; batch?: string; reason?: string; since?: number }): ReplayFilter {
+  return {
+    ...(opts.account ? { accounts: opts.account } : {}),
+    ...(opts.batch ? { batchId: opts.batch } : {}),
+    ...(opts.reason ? { reason: opts.reason as ReasonClass } : {}),
+    ...(opts.since !== undefined ? { sinceMs: opts.since } : {}),
+  };
+}
+
+function addReplayFilters(cmd: Command): Command {
+  return cmd
+    .option('--account <names>', 'only these accounts (comma-separated)', list)
+    .option('--batch <id>', 'only invites of this batch')
+    .addOption(new Option('--reason <class>', 'only failures of this class').choices(REASONS))
+    .option('--since <duration>', 'only invites that failed within this long (e.g. 1h)', duration);
 }
 
 export function buildCli(): Command {
@@ -29,28 +71,169 @@ export function buildCli(): Command {
   program
     .command('worker')
     .description('run the invite workers (all accounts by default) until SIGTERM/SIGINT')
-    .option('--account <names>', 'comma-separated accounts to work on')
-    .action(async (opts: { account?: string }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<{ config?: string }>();
+    .option('--account <names>', 'comma-separated accounts to work on', list)
+    .option('--metrics-port <port>', 'serve this process’s Prometheus metrics on this port', (v) => Number(v))
+    .action(async (opts: { account?: string[]; metricsPort?: number }, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<Globals>();
       await runWorkerProcess({
         ...(globals.config === undefined ? {} : { config: globals.config }),
-        ...(opts.account === undefined
-          ? {}
-          : {
-              accounts: opts.account
-                .split(',')
-                .map((s) => s.trim())
-                .filter(Boolean),
-            }),
+        ...(opts.account ? { accounts: opts.account } : {}),
+        ...(opts.metricsPort === undefined ? {} : { metricsPort: opts.metricsPort }),
       });
     });
 
   program
-    .command('demo')
-    .description('run the whole pipeline locally against a sandbox provider (starts its own Redis unless REDIS_URL is set)')
-    .action(async () => {
-      const { runDemo } = await import('../demo/demo.ts');
-      process.exitCode = await runDemo({ redisUrl: process.env.REDIS_URL });
+    .command('serve')
+    .description('run the HTTP API (/v1, /metrics, /docs, /dashboard); needs $INVITEBUS_API_TOKEN')
+    .option('--port <port>', 'port (default: api.port, 8080)', (v) => Number(v))
+    .option('--host <host>', 'address to bind (default: api.host, 127.0.0.1)')
+    .option('--with-workers', 'also run the workers in this process')
+    .action(async (opts: { port?: number; host?: string; withWorkers?: boolean }, cmd: Command) => {
+      const cfg = config(cmd);
+      const logger = createLogger({ level: cfg.log.level });
+      const { startServer } = await import('../api/serve.ts');
+      const server = await startServer(cfg, {
+        env: process.env,
+        logger,
+        ...(opts.port === undefined ? {} : { port: opts.port }),
+        ...(opts.host === undefined ? {} : { host: opts.host }),
+        withWorkers: opts.withWorkers ?? false,
+      });
+      console.log(`invitebus API on ${server.url} (OpenAPI at ${server.url}/docs, dashboard at ${server.url}/dashboard)`);
+      const stop = async () => {
+        await server.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop());
+      process.once('SIGINT', () => void stop());
+    });
+
+  program
+    .command('enqueue')
+    .description('queue the invites of a CSV (header row, email column) or JSONL file for one account')
+    .requiredOption('--account <name>', 'the account to invite into')
+    .requiredOption('--file <path>', '.csv or .jsonl file')
+    .option('--batch <id>', 'batch id (default: a new UUID)')
+    .option('--dry-run', 'validate and count only; queue nothing')
+    .option('--strict', 'queue nothing if any row is invalid')
+    .option('--rejects <path>', 'write rejected rows as CSV (line,field,message)')
+    .action(async (opts: { account: string; file: string; batch?: string; dryRun?: boolean; strict?: boolean; rejects?: string }, cmd: Command) => {
+      await withProducer(cmd, async (producer, cfg) => {
+        accountOf(cfg, opts.account);
+        const summary = await enqueueFile(producer, {
+          account: opts.account,
+          file: opts.file,
+          ...(opts.batch ? { batchId: opts.batch } : {}),
+          dryRun: opts.dryRun ?? false,
+          strict: opts.strict ?? false,
+          progress: process.stderr.isTTY ? 'bar' : 'lines',
+        });
+        for (const r of summary.rejected) console.error(`line ${r.line}: ${r.field}: ${r.message}`);
+        if (opts.rejects) await writeRejects(opts.rejects, summary.rejected);
+        const verb = summary.aborted ? 'nothing queued (--strict)' : summary.dryRun ? 'dry run, nothing queued' : 'queued';
+        console.log(
+          `batch ${summary.batchId}: ${summary.rows} rows, accepted ${summary.accepted}, duplicates ${summary.duplicates}, rejected ${summary.rejected.length} (${verb})`,
+        );
+        process.exitCode = summary.rejected.length > 0 ? 1 : 0;
+      });
+    });
+
+  program
+    .command('status <batch>')
+    .description('per-outcome counts and progress of a batch')
+    .option('--watch', 'follow it live until the batch is done')
+    .action(async (batch: string, opts: { watch?: boolean }, cmd: Command) => {
+      await withProducer(cmd, async (producer, cfg) => {
+        const status = opts.watch
+          ? await watchBatch(producer, batch, { tty: process.stdout.isTTY })
+          : await batchStatus(producer.redis, cfg.redis.prefix, batch);
+        if (status === undefined) {
+          console.error(`no batch '${batch}'`);
+          process.exitCode = 1;
+        } else if (!opts.watch) console.log(formatStatus(status));
+      });
+    });
+
+  program
+    .command('report <batch>')
+    .description('one line per invite of a batch: outcome, reason, attempts, provider request id')
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
+    .action(async (batch: string, opts: { format: 'csv' | 'json' }, cmd: Command) => {
+      await withProducer(cmd, async (producer, cfg) => {
+        if ((await batchStatus(producer.redis, cfg.redis.prefix, batch)) === undefined) {
+          console.error(`no batch '${batch}'`);
+          process.exitCode = 1;
+          return;
+        }
+        const cols = ['inviteId', 'account', 'email', 'state', 'outcome', 'reason', 'attempts', 'status', 'requestId', 'message'] as const;
+        const cell = (v: unknown) => {
+          const s = String(v ?? '');
+          return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+        };
+        if (opts.format === 'csv') process.stdout.write(`${cols.join(',')}\n`);
+        for await (const line of batchReport(producer, batch)) {
+          process.stdout.write(opts.format === 'json' ? `${JSON.stringify(line)}\n` : `${cols.map((c) => cell(line[c])).join(',')}\n`);
+        }
+      });
+    });
+
+  const replay = addReplayFilters(program.command('replay').description('move failed invites back to waiting with fresh attempts'))
+    .option('--dry-run', 'only count what would be replayed')
+    .action(async (opts: { account?: string[]; batch?: string; reason?: string; since?: number; dryRun?: boolean }, cmd: Command) => {
+      await withProducer(cmd, async (producer) => {
+        const result = await replayFailed(producer, replayFilter(opts), { dryRun: opts.dryRun ?? false });
+        const per = Object.entries(result.byAccount)
+          .map(([a, n]) => `${a} ${n}`)
+          .join(', ');
+        console.log(opts.dryRun ? `would replay ${result.matched} failed invites (${per})` : `replayed ${result.replayed} failed invites (${per})`);
+      });
+    });
+  addReplayFilters(replay.command('schedule').description('replay on a timer (a BullMQ job scheduler run by the workers)'))
+    .requiredOption('--every <duration>', 'e.g. 1h', duration)
+    .action(async (opts: { every: number; account?: string[]; batch?: string; reason?: string; since?: number }, cmd: Command) => {
+      await withProducer(cmd, async (producer, cfg) => {
+        const queue = controlQueue(cfg, producer.redis);
+        await scheduleReplay(queue, opts.every, replayFilter(opts));
+        await queue.close();
+        console.log(`replay scheduled every ${opts.every / 1000} s`);
+      });
+    });
+  replay
+    .command('unschedule')
+    .description('stop the scheduled replay')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await withProducer(cmd, async (producer, cfg) => {
+        const queue = controlQueue(cfg, producer.redis);
+        const removed = await unscheduleReplay(queue);
+        await queue.close();
+        console.log(removed ? 'scheduled replay removed' : 'no scheduled replay');
+      });
+    });
+
+  program
+    .command('stats')
+    .description('per account: waiting, active, delayed, completed, failed, paused (and why), rate-limit wait')
+    .option('--json', 'as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withProducer(cmd, async (producer) => {
+        const stats = await accountStats(producer);
+        if (opts.json) {
+          console.log(JSON.stringify(stats, null, 2));
+          return;
+        }
+        console.log('account                  provider     waiting  active delayed completed  failed  state');
+        for (const s of stats) {
+          const state = s.paused
+            ? `paused (${s.pausedReason ?? 'operator'}${s.pausedMessage ? `: ${s.pausedMessage}` : ''})`
+            : s.rateLimitWaitMs > 0
+              ? `rate-limited ${(s.rateLimitWaitMs / 1000).toFixed(1)} s`
+              : 'running';
+          const n = (v: number, w: number) => String(v).padStart(w);
+          console.log(
+            `${s.account.padEnd(24)} ${s.provider.padEnd(12)} ${n(s.waiting, 7)} ${n(s.active, 7)} ${n(s.delayed, 7)} ${n(s.completed, 9)} ${n(s.failed, 7)}  ${state}`,
+          );
+        }
+      });
     });
 
   for (const action of ['pause', 'resume'] as const) {
@@ -58,16 +241,71 @@ export function buildCli(): Command {
       .command(`${action} <account>`)
       .description(action === 'pause' ? 'stop delivering an account’s invites (they stay waiting)' : 'deliver a paused account’s invites again')
       .action(async (name: string, _opts: unknown, cmd: Command) => {
-        const cfg = config(cmd);
-        const account = accountOf(cfg, name);
-        await withProducer(cfg, async (producer, events) => {
+        await withProducer(cmd, async (producer, cfg) => {
+          const account = accountOf(cfg, name);
           const queue = producer.queue(name);
           const info = { account: name, provider: account.provider };
-          const changed = action === 'pause' ? await pauseAccount(queue, events, { ...info, reason: 'operator' }) : await resumeAccount(queue, events, info);
+          const changed =
+            action === 'pause'
+              ? await pauseAccount(queue, producer.events(), { ...info, reason: 'operator' })
+              : await resumeAccount(queue, producer.events(), info);
           console.log(`${name}: ${changed ? `${action}d` : `already ${action === 'pause' ? 'paused' : 'running'}`}`);
         });
       });
   }
+
+  program
+    .command('events')
+    .description('print completion and account events as JSON lines')
+    .option('--follow', 'keep waiting for new events')
+    .option('--group <group>', 'read as this consumer group and acknowledge each event')
+    .option('--consumer <name>', 'consumer name within the group', 'cli')
+    .action(async (opts: { follow?: boolean; group?: string; consumer: string }, cmd: Command) => {
+      await withProducer(cmd, async (producer) => {
+        const controller = new AbortController();
+        process.once('SIGINT', () => controller.abort());
+        process.once('SIGTERM', () => controller.abort());
+        await printEvents(producer.redis, producer.events().key, {
+          follow: opts.follow ?? false,
+          ...(opts.group ? { group: opts.group, consumer: opts.consumer } : {}),
+          signal: controller.signal,
+        });
+      });
+    });
+
+  program
+    .command('sandbox')
+    .description('local fake servers for the five providers, answering as their documentation says')
+    .option('--port <port>', 'first port (five consecutive ports)', (v) => Number(v), 4010)
+    .option('--latency <ms>', 'added to every answer', (v) => Number(v), 0)
+    .option('--rate-429 <share>', 'share of calls answered with a rate limit (0..1)', (v) => Number(v), 0)
+    .option('--rate-5xx <share>', 'share of calls answered 503 (0..1)', (v) => Number(v), 0)
+    .option('--write-config <path>', 'write an invitebus config whose accounts point at the sandbox')
+    .action(async (opts: { port: number; latency: number; rate429: number; rate5xx: number; writeConfig?: string }) => {
+      const { startSandbox, SANDBOX_CREDENTIALS } = await import('../sandbox/index.ts');
+      const sandbox = await startSandbox({ port: opts.port, chaos: { latencyMs: opts.latency, rate429: opts.rate429, rate5xx: opts.rate5xx } });
+      for (const [id, server] of Object.entries(sandbox.servers)) console.log(`${id.padEnd(12)} ${server.url}`);
+      if (opts.writeConfig) {
+        writeFileSync(opts.writeConfig, `${JSON.stringify({ accounts: sandbox.accounts }, null, 2)}\n`);
+        console.log(`config written to ${opts.writeConfig}; its credentials come from these variables:`);
+        for (const [k, v] of Object.entries(SANDBOX_CREDENTIALS)) console.log(`  export ${k}=${v}`);
+      }
+      const stop = async () => {
+        await sandbox.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop());
+      process.once('SIGINT', () => void stop());
+    });
+
+  program
+    .command('demo')
+    .description('the whole pipeline locally: Redis, sandbox, workers, API, ~200 hires across five providers')
+    .action(async () => {
+      const { runDemo } = await import('../demo/demo.ts');
+      process.exitCode = await runDemo({ redisUrl: process.env.REDIS_URL });
+    });
+
   return program;
 }
 
@@ -76,6 +314,6 @@ export async function main(argv = process.argv): Promise<void> {
     await buildCli().parseAsync(argv);
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
-    process.exitCode = 1;
+    process.exitCode = 2;
   }
 }

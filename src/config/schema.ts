@@ -80,6 +80,15 @@ export const configSchema = z.strictObject({
       maxStalledCount: z.number().int().min(0).default(2),
     })
     .prefault({}),
+  api: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      /** The bearer token every API route but /healthz and /readyz requires. */
+      token: credentialRef.default({ env: 'INVITEBUS_API_TOKEN' }),
+      bodyLimitBytes: positiveInt.default(8 * 1024 * 1024),
+    })
+    .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   accounts: z.record(z.string(), accountBase),
 });

@@ -1,26 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { pino } from 'pino';
+import { startServer } from '../api/serve.ts';
+import type { BatchStatus } from '../batches.ts';
 import { parseConfig } from '../config/load.ts';
 import { type OwnRedis, redisServerOnPath, startOwnRedis } from '../embedded-redis.ts';
-import { Producer } from '../producer.ts';
-import { betterstackHandler } from '../sandbox/betterstack.ts';
-import { startFakeServer, withRateLimit } from '../sandbox/server.ts';
-import { runWorkers } from '../worker/run.ts';
-import { demoSample } from './sample.ts';
+import { readCsv } from '../input/readers.ts';
+import { SANDBOX_CREDENTIALS, startSandbox } from '../sandbox/index.ts';
 
-const ACCOUNT = 'demo-betterstack';
-/** The sandbox's token: not a secret, it only opens the local fake. */
-const SANDBOX_TOKEN = 'sandbox-token';
+/** The bundled sample: 40 hires, two of them listed again in other letter case, two rows that cannot be valid. */
+export const SAMPLE = join(import.meta.dirname, '../../examples/hires.csv');
+
+/** What each provider needs besides the address. */
+const PROVIDER_FIELDS: Record<string, Record<string, unknown>> = {
+  'sandbox-betterstack': { role: 'member' },
+  'sandbox-stellas': { role: 'Member' },
+  'sandbox-unibee': { roleIds: ['1'] },
+  'sandbox-closient': { role: 'editor' },
+  'sandbox-sutro': {},
+};
+
+/** Hires that are already members at the sandbox providers. */
+const ALREADY_MEMBERS = ['alan.backus1@example.com', 'edsger.turing3@example.com', 'ken.dijkstra9@example.com'];
 
 function line(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
 /**
- * The whole pipeline on one machine, on embedded defaults: a Redis (REDIS_URL, else a redis-server of its
- * own), a local Better Stack sandbox that rate-limits at 20 calls/s, the workers and a producer. Enqueues
- * the sample, waits until every invite has a terminal outcome, prints the table. Returns the exit code.
+ * The whole system on one machine, on embedded defaults: a Redis (REDIS_URL, else a redis-server of its own),
+ * the five-provider sandbox (8% of calls answered with each provider's rate-limit signal, 20 ms latency), the
+ * API with the workers, and the bundled hires invited into all five tools through the API. Waits until every
+ * invite has a terminal outcome and prints a table per provider. Returns the exit code.
  */
-export async function runDemo(options: { redisUrl?: string | undefined; count?: number } = {}): Promise<number> {
+export async function runDemo(options: { redisUrl?: string | undefined; sample?: string } = {}): Promise<number> {
   const started = Date.now();
   let own: OwnRedis | undefined;
   let redisUrl = options.redisUrl;
@@ -33,74 +46,104 @@ export async function runDemo(options: { redisUrl?: string | undefined; count?: 
     redisUrl = own.url;
     line(`demo: started redis-server on ${redisUrl} (temporary, removed at the end)`);
   }
+  const sandbox = await startSandbox({ chaos: { rate429: 0.08, latencyMs: 20 }, members: ALREADY_MEMBERS });
+  line('demo: sandbox providers (8% of calls rate-limited, 20 ms latency):');
+  for (const [id, server] of Object.entries(sandbox.servers)) line(`  ${id.padEnd(12)} ${server.url}`);
 
-  const sample = demoSample(options.count);
-  const fake = await startFakeServer(
-    withRateLimit(betterstackHandler({ tokens: [SANDBOX_TOKEN], members: sample.members }), {
-      max: 20,
-      windowMs: 1000,
-      body: { errors: 'Too many invitations sent. Please try again later.' },
-    }),
-  );
-  line(`demo: Better Stack sandbox on ${fake.url} (20 calls/s, then 429 with Retry-After)`);
-
-  const prefix = `invitebus-demo-${started}`;
+  const token = randomBytes(16).toString('hex');
   const config = parseConfig({
-    redis: { url: redisUrl, prefix },
-    defaults: { retry: { attempts: 5, baseDelayMs: 200, maxDelayMs: 2_000 } },
+    redis: { url: redisUrl, prefix: `invitebus-demo-${started}` },
+    defaults: { retry: { attempts: 6, baseDelayMs: 200, maxDelayMs: 2_000 }, rateLimited: { baseDelayMs: 300, maxDelayMs: 2_000 } },
     worker: { shutdownTimeoutMs: 5_000 },
-    accounts: {
-      // Configured a little above what the sandbox allows, as users do when the provider publishes no limit.
-      [ACCOUNT]: {
-        provider: 'betterstack',
-        baseUrl: fake.url,
-        credentials: { token: { env: 'DEMO_BETTERSTACK_TOKEN' } },
-        concurrency: 8,
-        rateLimit: { max: 25, durationMs: 1000 },
-      },
-    },
+    api: { port: 0, token: { env: 'DEMO_API_TOKEN' } },
+    log: { level: 'warn' },
+    accounts: sandbox.accounts,
   });
-  const workers = await runWorkers(config, { env: { DEMO_BETTERSTACK_TOKEN: SANDBOX_TOKEN }, logger: pino({ level: 'warn' }) });
-  const producer = new Producer(config);
-  const events = producer.events();
+  const server = await startServer(config, {
+    env: { ...SANDBOX_CREDENTIALS, DEMO_API_TOKEN: token },
+    logger: pino({ level: 'warn' }),
+    port: 0,
+    withWorkers: true,
+  });
+  line(`demo: API and workers on ${server.url}`);
+
   try {
-    const result = await producer.inviteMany(ACCOUNT, sample.invites);
-    line(`demo: enqueued ${sample.invites.length} rows → accepted ${result.accepted}, duplicates ${result.duplicates}, rejected ${result.rejected.length}`);
-    for (const r of result.rejected) line(`  row ${r.index}: ${r.field}: ${r.message}`);
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
 
-    const counts = new Map<string, number>();
-    let lastId = '-';
-    let done = 0;
-    const deadline = Date.now() + 110_000;
-    while (done < result.accepted && Date.now() < deadline) {
-      for (const e of await events.read(lastId)) {
-        lastId = e.id;
-        if (!e.fields.type?.startsWith('invite.')) continue;
-        done += 1;
-        const key = `${e.fields.type} ${e.fields.outcome}${e.fields.reasonClass ? ` (${e.fields.reasonClass})` : ''}`;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-      if (process.stdout.isTTY) process.stdout.write(`\r  delivered ${done}/${result.accepted}`);
-      await new Promise((r) => setTimeout(r, 100));
+    const rows: Array<Record<string, unknown>> = [];
+    const unreadable: number[] = [];
+    for await (const row of readCsv(options.sample ?? SAMPLE)) {
+      if ('error' in row) unreadable.push(row.line);
+      else rows.push(row.record);
     }
-    if (process.stdout.isTTY) process.stdout.write('\n');
+    line(
+      `demo: ${rows.length + unreadable.length} rows in the sample (${unreadable.length} unreadable: line ${unreadable.join(', ')}), each invited into 5 providers`,
+    );
 
-    const calls = fake.requests.length;
-    const limited = (await events.read()).filter((e) => e.fields.type === 'account.rate_limited').length;
+    const accounts = Object.keys(sandbox.accounts);
+    const enqueued: Record<string, { accepted: number; duplicates: number; rejected: number }> = {};
+    for (const account of accounts) {
+      const invites = rows.map((r) => ({ email: r.email, firstName: r.firstName, lastName: r.lastName, ...PROVIDER_FIELDS[account] }));
+      // Better Stack, Closient, Stellas and Sutro take no names: keep only what each schema knows.
+      const trimmed = account === 'sandbox-unibee' ? invites : invites.map(({ firstName: _f, lastName: _l, ...rest }) => rest);
+      const { status, json } = await api('POST', '/v1/invites', { account, batchId: `demo-${account}`, invites: trimmed });
+      if (status !== 202) throw new Error(`POST /v1/invites for ${account} answered ${status}: ${JSON.stringify(json)}`);
+      enqueued[account] = { accepted: Number(json.accepted), duplicates: Number(json.duplicates), rejected: (json.rejected as unknown[]).length };
+    }
+    const totalAccepted = Object.values(enqueued).reduce((a, e) => a + e.accepted, 0);
+    line(`demo: ${totalAccepted} invites accepted through POST /v1/invites; delivering...`);
+
+    const deadline = Date.now() + 100_000;
+    let statuses: Record<string, BatchStatus> = {};
+    for (;;) {
+      statuses = {};
+      for (const account of accounts) statuses[account] = (await api('GET', `/v1/batches/demo-${account}`)).json as unknown as BatchStatus;
+      const done = Object.values(statuses).reduce((a, s) => a + s.done, 0);
+      const progress = `  ${done}/${totalAccepted} finished (${Object.entries(statuses)
+        .map(([a, s]) => `${a.replace('sandbox-', '')} ${s.done}/${s.total}`)
+        .join(', ')})`;
+      if (process.stdout.isTTY) process.stdout.write(`\r${progress}`);
+      const complete = Object.values(statuses).every((s) => s.complete);
+      if (complete || Date.now() > deadline) {
+        if (process.stdout.isTTY) process.stdout.write('\n');
+        else line(progress);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, process.stdout.isTTY ? 200 : 1000));
+    }
+
+    const waits = (await server.producer.events().read('-', 100_000)).filter((e) => e.fields.type === 'account.rate_limited').length;
     line('');
-    line(`provider     account           outcome                              invites`);
-    for (const [key, n] of [...counts].sort()) line(`betterstack  ${ACCOUNT}  ${key.padEnd(36)} ${String(n).padStart(7)}`);
-    line(`${''.padEnd(67)}-------`);
-    line(`${'terminal'.padEnd(67)}${String(done).padStart(7)}`);
+    line('provider      accepted  dup  rejected  invited  already_member  failed  done');
+    let ok = true;
+    for (const account of accounts) {
+      const e = enqueued[account] ?? { accepted: 0, duplicates: 0, rejected: 0 };
+      const s = statuses[account] as BatchStatus;
+      const adds = e.accepted + e.duplicates + e.rejected === rows.length && s.done === e.accepted && s.total === e.accepted && s.complete;
+      ok &&= adds;
+      const n = (v: number, w: number) => String(v).padStart(w);
+      line(
+        `${account.replace('sandbox-', '').padEnd(12)} ${n(e.accepted, 9)} ${n(e.duplicates, 4)} ${n(e.rejected, 9)} ${n(s.outcomes.invited ?? 0, 8)} ${n(s.outcomes.already_member ?? 0, 15)} ${n(s.failed, 7)}  ${adds ? 'ok' : 'MISMATCH'}`,
+      );
+    }
     line('');
-    line(`demo: ${calls} calls to the sandbox, ${limited} rate-limit waits, ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const ok = done === result.accepted && result.accepted + result.duplicates + result.rejected.length === sample.invites.length;
-    line(ok ? 'demo: every invite reached a terminal outcome and the numbers add up' : `demo: INCOMPLETE: ${done}/${result.accepted} invites finished`);
+    line(`demo: ${waits} rate-limit waits honoured, ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
+    line(
+      ok
+        ? 'demo: every invite reached a terminal outcome and the numbers add up'
+        : 'demo: INCOMPLETE: some invites have no terminal outcome or the numbers do not add up',
+    );
     return ok ? 0 : 1;
   } finally {
-    await workers.close();
-    await producer.close();
-    await fake.close();
+    await server.close();
+    await sandbox.close();
     if (own !== undefined) await own.destroy();
   }
 }

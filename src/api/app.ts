@@ -1,0 +1,177 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Job } from 'bullmq';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Registry } from 'prom-client';
+import { pauseAccount, resumeAccount } from '../accounts.ts';
+import { batchReport, batchStatus, type ReportLine, reportLine } from '../batches.ts';
+import { InvitebusError } from '../errors.ts';
+import type { Producer } from '../producer.ts';
+import { parseDuration, replayFailed } from '../replay.ts';
+import { accountStats } from '../stats.ts';
+import type { InviteJobData, InviteResult, ReasonClass } from '../types.ts';
+import { bearerMatches } from './auth.ts';
+import { fieldErrors, invitesBody, jsonSchema, replayBody } from './schemas.ts';
+
+const PUBLIC = new Set(['/healthz', '/readyz']);
+
+export interface ApiOptions {
+  producer: Producer;
+  /** Bearer token every route but the health checks requires. */
+  token: string;
+  /** Prometheus registry served at /metrics. */
+  registry: Registry;
+  /** Largest accepted body, bytes (default 8 MiB: 10,000 invites fit). */
+  bodyLimit?: number;
+}
+
+function notFound(reply: FastifyReply, message: string) {
+  return reply.code(404).send({ error: 'not_found', message });
+}
+
+function unknownAccount(reply: FastifyReply, producer: Producer, name: string) {
+  const known = Object.keys(producer.config.accounts).join(', ');
+  return notFound(reply, `unknown account '${name}'; configured accounts: ${known}`);
+}
+
+function toCsv(lines: ReportLine[]): string {
+  const cols = ['inviteId', 'account', 'email', 'state', 'outcome', 'reason', 'attempts', 'status', 'requestId', 'message'] as const;
+  const cell = (v: unknown) => {
+    const s = String(v ?? '');
+    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  return [cols.join(','), ...lines.map((l) => cols.map((c) => cell(l[c])).join(','))].join('\n') + '\n';
+}
+
+/** The HTTP API: invites, batches, replays, accounts, stats, metrics, OpenAPI at /docs, bull-board at /dashboard. */
+export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
+  const { producer } = options;
+  const app = Fastify({ bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024, logger: false });
+  // Bodies are validated with zod in the handlers (field-level messages); schemas below document them.
+  app.setValidatorCompiler(() => (data) => ({ value: data }));
+
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (PUBLIC.has(path)) return;
+    if (!bearerMatches(request.headers.authorization, options.token)) {
+      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'send Authorization: Bearer <token>' });
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'invitebus', version: '0.1.0', description: 'Reliable delivery of team invitations to SaaS providers' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const board = new FastifyAdapter();
+  createBullBoard({ queues: Object.keys(producer.config.accounts).map((a) => new BullMQAdapter(producer.queue(a))), serverAdapter: board });
+  board.setBasePath('/dashboard');
+  await app.register(board.registerPlugin(), { prefix: '/dashboard' });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await producer.redis.ping();
+      const info = await producer.redis.info('memory');
+      const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';
+      if (policy !== 'noeviction')
+        return reply.code(503).send({ ready: false, reason: `Redis maxmemory-policy is ${policy}; invitebus needs noeviction (jobs could be evicted)` });
+      return { ready: true };
+    } catch (error) {
+      return reply.code(503).send({ ready: false, reason: `Redis unavailable: ${(error as Error).message}` });
+    }
+  });
+
+  app.post('/v1/invites', { schema: { body: jsonSchema(invitesBody), summary: 'Enqueue one invite or up to 10,000 (202)' } }, async (request, reply) => {
+    const parsed = invitesBody.safeParse(request.body);
+    if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
+    const body = parsed.data;
+    if (producer.config.accounts[body.account] === undefined) return unknownAccount(reply, producer, body.account);
+    const invites = body.invites ?? [body.invite];
+    const result = await producer.inviteMany(body.account, invites, { ...(body.batchId ? { batchId: body.batchId } : {}) });
+    return reply.code(202).send(result);
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/invites/:id', { schema: { summary: 'One invite: state, outcome, reason, attempts' } }, async (request, reply) => {
+    const { id } = request.params;
+    for (const account of Object.keys(producer.config.accounts)) {
+      const job = (await producer.queue(account).getJob(id)) as Job<InviteJobData, InviteResult> | undefined;
+      if (job) return reportLine(job, `${account}/${id}`, producer.events());
+    }
+    return notFound(reply, `no invite '${id}' (unknown, or removed after retention)`);
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/batches/:id', { schema: { summary: 'Batch counters and progress' } }, async (request, reply) => {
+    const status = await batchStatus(producer.redis, producer.config.redis.prefix, request.params.id);
+    return status ?? notFound(reply, `no batch '${request.params.id}'`);
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { format?: string } }>(
+    '/v1/batches/:id/report',
+    { schema: { summary: 'One line per invite (JSON, or CSV with ?format=csv)' } },
+    async (request, reply) => {
+      const status = await batchStatus(producer.redis, producer.config.redis.prefix, request.params.id);
+      if (!status) return notFound(reply, `no batch '${request.params.id}'`);
+      const lines: ReportLine[] = [];
+      for await (const line of batchReport(producer, request.params.id)) lines.push(line);
+      if (request.query.format === 'csv') return reply.type('text/csv').send(toCsv(lines));
+      return { batchId: status.batchId, invites: lines };
+    },
+  );
+
+  app.post(
+    '/v1/replays',
+    { schema: { body: jsonSchema(replayBody), summary: 'Move matching failed invites back to waiting with fresh attempts' } },
+    async (request, reply) => {
+      const parsed = replayBody.safeParse(request.body ?? {});
+      if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
+      const b = parsed.data;
+      for (const a of b.accounts ?? []) if (producer.config.accounts[a] === undefined) return unknownAccount(reply, producer, a);
+      return replayFailed(
+        producer,
+        {
+          ...(b.accounts ? { accounts: b.accounts } : {}),
+          ...(b.batchId ? { batchId: b.batchId } : {}),
+          ...(b.reason ? { reason: b.reason as ReasonClass } : {}),
+          ...(b.since ? { sinceMs: parseDuration(b.since) } : {}),
+        },
+        { dryRun: b.dryRun ?? false },
+      );
+    },
+  );
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.post<{ Params: { name: string } }>(`/v1/accounts/:name/${action}`, { schema: { summary: `${action} an account` } }, async (request, reply) => {
+      const name = request.params.name;
+      const account = producer.config.accounts[name];
+      if (account === undefined) return unknownAccount(reply, producer, name);
+      const queue = producer.queue(name);
+      const info = { account: name, provider: account.provider };
+      const changed =
+        action === 'pause'
+          ? await pauseAccount(queue, producer.events(), { ...info, reason: 'operator' })
+          : await resumeAccount(queue, producer.events(), { ...info, by: 'api' });
+      return { account: name, paused: action === 'pause', changed };
+    });
+  }
+
+  app.get('/v1/stats', { schema: { summary: 'Per account: job counts, paused, rate-limit wait' } }, async () => ({ accounts: await accountStats(producer) }));
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
+
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof InvitebusError && error.code === 'UNKNOWN_ACCOUNT') return reply.code(404).send({ error: 'not_found', message: error.message });
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    const message = error instanceof Error ? error.message : String(error);
+    return reply.code(status).send({ error: status === 413 ? 'body_too_large' : status < 500 ? 'bad_request' : 'internal', message });
+  });
+
+  return app;
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { parseDuration } from '../replay.ts';
+
+export const MAX_INVITES_PER_REQUEST = 10_000;
+
+/** POST /v1/invites: one invite or up to 10,000, for one account. Invite fields are checked per provider. */
+export const invitesBody = z
+  .strictObject({
+    account: z.string().min(1),
+    batchId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,128}$/, 'batchId: letters, digits, . _ -')
+      .optional(),
+    invite: z.record(z.string(), z.unknown()).optional(),
+    invites: z.array(z.unknown()).min(1).max(MAX_INVITES_PER_REQUEST, `at most ${MAX_INVITES_PER_REQUEST} invites per request`).optional(),
+  })
+  .refine((b) => (b.invite === undefined) !== (b.invites === undefined), { message: 'give exactly one of invite or invites', path: ['invites'] });
+
+export const replayBody = z.strictObject({
+  accounts: z.array(z.string()).optional(),
+  batchId: z.string().optional(),
+  reason: z.enum(['rejected', 'retries_exhausted', 'rate_limited_exhausted', 'stalled']).optional(),
+  /** e.g. "1h": only invites that failed within it. */
+  since: z
+    .string()
+    .refine((s) => {
+      try {
+        parseDuration(s);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'since must be a duration such as 90s, 15m, 1h, 2d')
+    .optional(),
+  dryRun: z.boolean().optional(),
+});
+
+/** Field-level details of a zod error, for 400 answers. */
+export function fieldErrors(error: z.ZodError): Array<{ field: string; message: string }> {
+  return error.issues.map((i) => ({ field: i.path.map(String).join('.') || '(body)', message: i.message }));
+}
+
+/** JSON Schema of a zod schema, for the OpenAPI document. */
+export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}

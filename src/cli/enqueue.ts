@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, statSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import { type InputRow, readInvites } from '../input/readers.ts';
+import type { Producer } from '../producer.ts';
+
+/** A row that was not queued, with where and why. */
+export interface RejectedRow {
+  line: number;
+  field: string;
+  message: string;
+}
+
+export interface EnqueueSummary {
+  batchId: string;
+  rows: number;
+  accepted: number;
+  duplicates: number;
+  rejected: RejectedRow[];
+  /** --strict found bad rows, so nothing was queued. */
+  aborted: boolean;
+  dryRun: boolean;
+}
+
+export interface EnqueueOptions {
+  account: string;
+  file: string;
+  batchId?: string;
+  dryRun?: boolean;
+  strict?: boolean;
+  /** How to show progress: a bar (TTY), a line per 10,000 rows, or nothing. */
+  progress?: 'bar' | 'lines' | 'none';
+  log?: (line: string) => void;
+}
+
+/** Runs one pass over the file through the producer; rows are streamed, never all held at once. */
+async function pass(producer: Producer, options: EnqueueOptions, batchId: string, dryRun: boolean, onRow: (row: InputRow) => void): Promise<EnqueueSummary> {
+  const rejected: RejectedRow[] = [];
+  // Line of each record handed to the producer, by its index there (4 bytes a row).
+  let lines = new Int32Array(1024);
+  let handed = 0;
+  let rows = 0;
+  async function* records() {
+    for await (const row of readInvites(options.file)) {
+      rows += 1;
+      onRow(row);
+      if ('error' in row) {
+        rejected.push({ line: row.line, field: row.field, message: row.error });
+        continue;
+      }
+      if (handed === lines.length) {
+        const grown = new Int32Array(lines.length * 2);
+        grown.set(lines);
+        lines = grown;
+      }
+      lines[handed] = row.line;
+      handed += 1;
+      yield row.record;
+    }
+  }
+  const result = await producer.inviteMany(options.account, records(), { batchId, dryRun });
+  for (const r of result.rejected) rejected.push({ line: lines[r.index] ?? 0, field: r.field, message: r.message });
+  rejected.sort((a, b) => a.line - b.line);
+  return { batchId, rows, accepted: result.accepted, duplicates: result.duplicates, rejected, aborted: false, dryRun };
+}
+
+/**
+ * `invitebus enqueue`: validates every row, queues the valid ones (or, with `strict`, nothing when any row is
+ * bad), reports every rejected row by line, field and reason.
+ */
+export async function enqueueFile(producer: Producer, options: EnqueueOptions): Promise<EnqueueSummary> {
+  const batchId = options.batchId ?? randomUUID();
+  const size = statSync(options.file).size;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const mode = options.progress ?? 'none';
+  const bar =
+    mode === 'bar'
+      ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {rows} rows', hideCursor: true }, cliProgress.Presets.shades_classic)
+      : undefined;
+
+  const run = async (dryRun: boolean) => {
+    bar?.start(size, 0, { rows: 0 });
+    let count = 0;
+    const summary = await pass(producer, options, batchId, dryRun, (row) => {
+      count += 1;
+      bar?.update(row.bytes, { rows: count });
+      if (mode === 'lines' && count % 10_000 === 0) log(`${count} rows read (${Math.round((row.bytes / Math.max(1, size)) * 100)}%)`);
+    });
+    bar?.update(size, { rows: count });
+    bar?.stop();
+    return summary;
+  };
+
+  if (options.strict && !options.dryRun) {
+    const check = await run(true);
+    if (check.rejected.length > 0) return { ...check, accepted: 0, duplicates: 0, aborted: true, dryRun: false };
+  }
+  return run(options.dryRun ?? false);
+}
+
+function csvCell(value: string | number): string {
+  const s = String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** Writes rejected rows as CSV (line,field,message). */
+export async function writeRejects(path: string, rejected: readonly RejectedRow[]): Promise<void> {
+  const out = createWriteStream(path);
+  out.write('line,field,message\n');
+  for (const r of rejected) out.write(`${r.line},${csvCell(r.field)},${csvCell(r.message)}\n`);
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
