@@ -46,6 +46,9 @@ export async function batchStatus(redis: Redis, prefix: string, batchId: string)
   };
 }
 
+/** Columns of a batch report, in order. */
+export const REPORT_COLUMNS = ['inviteId', 'account', 'email', 'state', 'outcome', 'reason', 'attempts', 'status', 'requestId', 'message'] as const;
+
 /** One line of a batch report. */
 export interface ReportLine {
   inviteId: string;

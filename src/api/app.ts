@@ -7,7 +7,8 @@ import type { Job } from 'bullmq';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
-import { batchReport, batchStatus, type ReportLine, reportLine } from '../batches.ts';
+import { batchReport, batchStatus, REPORT_COLUMNS, type ReportLine, reportLine } from '../batches.ts';
+import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
 import type { Producer } from '../producer.ts';
 import { parseDuration, replayFailed } from '../replay.ts';
@@ -38,12 +39,7 @@ function unknownAccount(reply: FastifyReply, producer: Producer, name: string) {
 }
 
 function toCsv(lines: ReportLine[]): string {
-  const cols = ['inviteId', 'account', 'email', 'state', 'outcome', 'reason', 'attempts', 'status', 'requestId', 'message'] as const;
-  const cell = (v: unknown) => {
-    const s = String(v ?? '');
-    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
-  return [cols.join(','), ...lines.map((l) => cols.map((c) => cell(l[c])).join(','))].join('\n') + '\n';
+  return `${REPORT_COLUMNS.join(',')}\n${lines.map((l) => csvLine(l, REPORT_COLUMNS)).join('')}`;
 }
 
 /** The HTTP API: invites, batches, replays, accounts, stats, metrics, OpenAPI at /docs, bull-board at /dashboard. */
@@ -80,7 +76,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     try {
       await producer.redis.ping();
       const info = await producer.redis.info('memory');
-      const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';
+      const policy = /maxmemory_policy:(S+)/.exec(info)?.[1] ?? 'unknown';
       if (policy !== 'noeviction')
         return reply.code(503).send({ ready: false, reason: `Redis maxmemory-policy is ${policy}; invitebus needs noeviction (jobs could be evicted)` });
       return { ready: true };
@@ -103,7 +99,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     const { id } = request.params;
     for (const account of Object.keys(producer.config.accounts)) {
       const job = (await producer.queue(account).getJob(id)) as Job<InviteJobData, InviteResult> | undefined;
-      if (job) return reportLine(job, `${account}/${id}`, producer.events());
+      if (job) return reportLine(job, `$account/${id}`, producer.events());
     }
     return notFound(reply, `no invite '${id}' (unknown, or removed after retention)`);
   });

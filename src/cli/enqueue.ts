@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, statSync } from 'node:fs';
 import cliProgress from 'cli-progress';
+import { csvLine } from '../csv.ts';
 import { type InputRow, readInvites } from '../input/readers.ts';
 import type { Producer } from '../producer.ts';
 
@@ -98,15 +99,10 @@ export async function enqueueFile(producer: Producer, options: EnqueueOptions): 
   return run(options.dryRun ?? false);
 }
 
-function csvCell(value: string | number): string {
-  const s = String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
 /** Writes rejected rows as CSV (line,field,message). */
 export async function writeRejects(path: string, rejected: readonly RejectedRow[]): Promise<void> {
   const out = createWriteStream(path);
   out.write('line,field,message\n');
-  for (const r of rejected) out.write(`${r.line},${csvCell(r.field)},${csvCell(r.message)}\n`);
+  for (const r of rejected) out.write(csvLine(r, ['line', 'field', 'message']));
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }

@@ -2,8 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runWorkerProcess } from '../../workers/invite-worker.ts';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
-import { batchReport, batchStatus } from '../batches.ts';
+import { batchReport, batchStatus, REPORT_COLUMNS } from '../batches.ts';
 import { accountOf, type Config, configPath, loadConfig } from '../config/load.ts';
+import { csvLine } from '../csv.ts';
 import { createLogger } from '../logger.ts';
 import { Producer } from '../producer.ts';
 import { parseDuration, type ReplayFilter, replayFailed } from '../replay.ts';
@@ -165,14 +166,9 @@ export function buildCli(): Command {
           process.exitCode = 1;
           return;
         }
-        const cols = ['inviteId', 'account', 'email', 'state', 'outcome', 'reason', 'attempts', 'status', 'requestId', 'message'] as const;
-        const cell = (v: unknown) => {
-          const s = String(v ?? '');
-          return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-        };
-        if (opts.format === 'csv') process.stdout.write(`${cols.join(',')}\n`);
+        if (opts.format === 'csv') process.stdout.write(`${REPORT_COLUMNS.join(',')}\n`);
         for await (const line of batchReport(producer, batch)) {
-          process.stdout.write(opts.format === 'json' ? `${JSON.stringify(line)}\n` : `${cols.map((c) => cell(line[c])).join(',')}\n`);
+          process.stdout.write(opts.format === 'json' ? `${JSON.stringify(line)}\n` : csvLine(line, REPORT_COLUMNS));
         }
       });
     });
