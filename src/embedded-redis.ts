@@ -60,7 +60,7 @@ async function waitForPing(url: string, deadlineMs = 10_000): Promise<void> {
   }
 }
 
-export async function startOwnRedis(options: { appendonly?: boolean; appendfsync?: 'always' | 'everysec' } = {}): Promise<OwnRedis> {
+export async function startOwnRedis(options: { appendonly?: boolean; appendfsync?: 'always' | 'everysec'; maxmemoryPolicy?: string } = {}): Promise<OwnRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'invitebus-redis-'));
   const url = `redis://127.0.0.1:${port}`;
@@ -79,7 +79,7 @@ export async function startOwnRedis(options: { appendonly?: boolean; appendfsync
     '--appendfsync',
     options.appendfsync ?? 'everysec',
     '--maxmemory-policy',
-    'noeviction',
+    options.maxmemoryPolicy ?? 'noeviction',
   ];
   const handle: OwnRedis = {
     url,

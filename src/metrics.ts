@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Producer } from './producer.ts';
-import { accountStats } from './stats.ts';
+import { type AccountStats, accountStats } from './stats.ts';
 
 /**
  * Prometheus metrics of one process. Counters and histograms are per process (scrape every worker process
@@ -53,29 +53,47 @@ export function createMetrics(registry = new Registry()): Metrics {
   };
 }
 
-/** Adds gauges that read every account's queue from Redis at scrape time. */
+/** Adds gauges that read every account's queue from Redis at scrape time (one read per scrape). */
 export function addQueueGauges(registry: Registry, producer: Producer): void {
-  const jobs = new Gauge({ name: 'invitebus_queue_jobs', help: 'Jobs per account and state', labelNames: ['account', 'state'], registers: [registry] });
-  const paused = new Gauge({
+  // The registry collects gauges concurrently: they share one read of the stats per scrape.
+  let pending: Promise<AccountStats[]> | undefined;
+  const snapshot = () => {
+    pending ??= accountStats(producer).finally(() => {
+      setTimeout(() => {
+        pending = undefined;
+      }, 0);
+    });
+    return pending;
+  };
+  new Gauge({
+    name: 'invitebus_queue_jobs',
+    help: 'Jobs per account and state',
+    labelNames: ['account', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const s of await snapshot())
+        for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed'] as const) this.set({ account: s.account, state }, s[state]);
+    },
+  });
+  new Gauge({
     name: 'invitebus_account_paused',
     help: '1 when the account queue is paused',
     labelNames: ['account', 'reason'],
     registers: [registry],
+    async collect() {
+      this.reset();
+      for (const s of await snapshot()) this.set({ account: s.account, reason: s.pausedReason ?? '' }, s.paused ? 1 : 0);
+    },
   });
-  const wait = new Gauge({
+  new Gauge({
     name: 'invitebus_rate_limit_wait_seconds',
     help: 'Remaining rate-limit hold of the account',
     labelNames: ['account'],
     registers: [registry],
     async collect() {
-      jobs.reset();
-      paused.reset();
-      wait.reset();
-      for (const s of await accountStats(producer)) {
-        for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed'] as const) jobs.set({ account: s.account, state }, s[state]);
-        paused.set({ account: s.account, reason: s.pausedReason ?? '' }, s.paused ? 1 : 0);
-        wait.set({ account: s.account }, s.rateLimitWaitMs / 1000);
-      }
+      this.reset();
+      for (const s of await snapshot()) this.set({ account: s.account }, s.rateLimitWaitMs / 1000);
     },
   });
 }

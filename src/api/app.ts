@@ -76,7 +76,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     try {
       await producer.redis.ping();
       const info = await producer.redis.info('memory');
-      const policy = /maxmemory_policy:(S+)/.exec(info)?.[1] ?? 'unknown';
+      const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';
       if (policy !== 'noeviction')
         return reply.code(503).send({ ready: false, reason: `Redis maxmemory-policy is ${policy}; invitebus needs noeviction (jobs could be evicted)` });
       return { ready: true };
