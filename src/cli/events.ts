@@ -1,6 +1,11 @@
 import type { Redis } from 'ioredis';
 import { entryFields } from '../events/stream.ts';
 
+type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
+// The typed overloads cannot take an optional BLOCK; the argument lists are built below.
+const xread = (redis: Redis, ...args: string[]) => (redis.xread as unknown as (...a: string[]) => Promise<StreamReply>).apply(redis, args);
+const xreadgroup = (redis: Redis, ...args: string[]) => (redis.xreadgroup as unknown as (...a: string[]) => Promise<StreamReply>).apply(redis, args);
+
 /**
  * Prints events as JSON lines. Without a group: from the start of the stream (or only new ones with
  * `follow`). With a group: reads as that consumer group member and acknowledges each event after printing
@@ -24,9 +29,7 @@ export async function printEvents(
       if (!/BUSYGROUP/.test(e.message)) throw e;
     });
     while (!options.signal?.aborted) {
-      const res = (await redis.call('XREADGROUP', 'GROUP', options.group, consumer, 'COUNT', '100', ...block, 'STREAMS', stream, '>')) as Array<
-        [string, Array<[string, string[]]>]
-      > | null;
+      const res = await xreadgroup(redis, 'GROUP', options.group, consumer, 'COUNT', '100', ...block, 'STREAMS', stream, '>');
       const entries = res?.[0]?.[1] ?? [];
       for (const [id, fields] of entries) {
         emit(id, fields);
@@ -38,7 +41,7 @@ export async function printEvents(
   }
   let last = options.follow ? '$' : '0';
   while (!options.signal?.aborted) {
-    const res = (await redis.call('XREAD', 'COUNT', '100', ...block, 'STREAMS', stream, last)) as Array<[string, Array<[string, string[]]>]> | null;
+    const res = await xread(redis, 'COUNT', '100', ...block, 'STREAMS', stream, last);
     const entries = res?.[0]?.[1] ?? [];
     for (const [id, fields] of entries) {
       emit(id, fields);

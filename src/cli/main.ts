@@ -186,7 +186,9 @@ export function buildCli(): Command {
     });
   addReplayFilters(replay.command('schedule').description('replay on a timer (a BullMQ job scheduler run by the workers)'))
     .requiredOption('--every <duration>', 'e.g. 1h', duration)
-    .action(async (opts: { every: number; account?: string[]; batch?: string; reason?: string; since?: number }, cmd: Command) => {
+    .action(async (_opts: unknown, cmd: Command) => {
+      // Filters given after `schedule` may have been parsed as `replay`'s own: read both.
+      const opts = cmd.optsWithGlobals<{ every: number; account?: string[]; batch?: string; reason?: string; since?: number }>();
       await withProducer(cmd, async (producer, cfg) => {
         const queue = controlQueue(cfg, producer.redis);
         await scheduleReplay(queue, opts.every, replayFilter(opts));

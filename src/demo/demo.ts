@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { startServer } from '../api/serve.ts';
 import type { BatchStatus } from '../batches.ts';
@@ -22,6 +23,18 @@ const PROVIDER_FIELDS: Record<string, Record<string, unknown>> = {
 
 /** Hires that are already members at the sandbox providers. */
 const ALREADY_MEMBERS = ['alan.backus1@example.com', 'edsger.turing3@example.com', 'ken.dijkstra9@example.com'];
+
+/** Removes the demo's keys from a Redis it did not start. */
+async function deleteKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    for await (const keys of redis.scanStream({ match: pattern, count: 1000 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  } finally {
+    await redis.quit();
+  }
+}
 
 function line(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -145,5 +158,6 @@ export async function runDemo(options: { redisUrl?: string | undefined; sample?:
     await server.close();
     await sandbox.close();
     if (own !== undefined) await own.destroy();
+    else await deleteKeys(redisUrl, `${config.redis.prefix}:*`);
   }
 }

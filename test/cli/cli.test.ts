@@ -1,0 +1,244 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { freePort } from '../../src/embedded-redis.ts';
+import { Producer } from '../../src/producer.ts';
+import { betterstackBodies as B, betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
+import { controlQueue, replaySchedule } from '../../src/worker/control.ts';
+import { waitFor } from '../support/pipeline.ts';
+import { useRedis } from '../support/redis.ts';
+
+const redis = useRedis(import.meta.url);
+const BIN = join(import.meta.dirname, '../../bin/invitebus.js');
+const dir = mkdtempSync(join(tmpdir(), 'ib-cli-'));
+const configFile = join(dir, 'invitebus.config.json');
+const env = { ...process.env, BS_TOKEN: 'bs-team-token', INVITEBUS_CONFIG: configFile };
+let fake: FakeServer;
+let producer: Producer;
+const conn = redis.connect();
+const children: ChildProcess[] = [];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function start(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; done: Promise<Run>; stdout: () => string } {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  const done = new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  return { child, done, stdout: () => stdout };
+}
+
+const cli = (...args: string[]) => start(args).done;
+
+beforeAll(async () => {
+  fake = await startFakeServer(betterstackHandler({ members: ['member@example.com'] }));
+  const raw = {
+    redis: { url: redis.url, prefix: redis.prefix },
+    defaults: { retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } },
+    accounts: {
+      acme: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'BS_TOKEN' } } },
+      bulk: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'BS_TOKEN' } } },
+    },
+  };
+  writeFileSync(configFile, JSON.stringify(raw));
+  producer = new Producer(parseConfig(raw), { redis: conn });
+});
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await producer.close();
+  await conn.quit();
+  await fake.close();
+});
+
+describe('invitebus enqueue', () => {
+  const csv = join(dir, 'hires.csv');
+  const bad = new Map<number, string>();
+  beforeAll(() => {
+    const lines = ['\uFEFFemail,role,firstName'];
+    for (let i = 0; i < 10_000; i++) {
+      const line = lines.length + 1;
+      if (i % 997 === 500) {
+        lines.push(`person${i}-at-example.com,member,P`);
+        bad.set(line, 'email');
+      } else if (i === 4242) {
+        lines.push(`"person${i}@example.com,member,Unclosed`);
+        bad.set(line, '(row)');
+      } else if (i === 777) {
+        lines.push(`person${i}@example.com,owner,P`);
+        bad.set(line, 'role');
+      } else if (i === 9999) {
+        lines.push('PERSON0@EXAMPLE.COM,member,Again');
+      } else {
+        lines.push(`person${i}@example.com,${i % 2 ? 'member' : 'responder'},"P, ${i}"`);
+      }
+    }
+    writeFileSync(csv, `${lines.join('\r\n')}\r\n`);
+  });
+
+  it('--strict queues nothing when a row is bad, and says so', async () => {
+    const run = await cli('enqueue', '--account', 'bulk', '--file', csv, '--strict', '--batch', 'strict-1');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/rejected 12 \(nothing queued \(--strict\)\)/);
+    expect(await producer.queue('bulk').getWaitingCount()).toBe(0);
+  });
+
+  it('--dry-run validates without queueing', async () => {
+    const run = await cli('enqueue', '--account', 'bulk', '--file', csv, '--dry-run');
+    expect(run.stdout).toMatch(/10000 rows, accepted 9987, duplicates 1, rejected 12 \(dry run, nothing queued\)/);
+    expect(await producer.queue('bulk').getWaitingCount()).toBe(0);
+  });
+
+  it('queues the valid rows of a 10,000-row CSV and reports every bad one by line, field and reason', async () => {
+    const rejects = join(dir, 'rejects.csv');
+    const run = await cli('enqueue', '--account', 'bulk', '--file', csv, '--batch', 'big-1', '--rejects', rejects);
+    expect(run.code).toBe(1); // some rows were rejected
+    expect(run.stdout).toMatch(/^batch big-1: 10000 rows, accepted 9987, duplicates 1, rejected 12 \(queued\)$/m);
+    const reported = [...run.stderr.matchAll(/^line (\d+): (\S+): (.+)$/gm)].map((m) => [Number(m[1]), m[2]]);
+    expect(reported).toEqual([...bad.entries()].sort((a, b) => a[0] - b[0]));
+    expect(run.stderr).toMatch(/line 502: email: 'person500-at-example.com' is not a valid email address/);
+    const file = readFileSync(rejects, 'utf8').trim().split('\n');
+    expect(file[0]).toBe('line,field,message');
+    expect(file).toHaveLength(13);
+    expect(await producer.queue('bulk').getWaitingCount()).toBe(9987);
+    const again = await cli('enqueue', '--account', 'bulk', '--file', csv, '--batch', 'big-2');
+    expect(again.stdout).toMatch(/accepted 0, duplicates 9988, rejected 12/);
+  });
+
+  it('exits 0 when every row is valid, and names an unknown account', async () => {
+    const jsonl = join(dir, 'ok.jsonl');
+    writeFileSync(jsonl, '{"email":"j1@example.com"}\n{"email":"j2@example.com","role":"member"}\n');
+    const run = await cli('enqueue', '--account', 'bulk', '--file', jsonl);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/accepted 2, duplicates 0, rejected 0/);
+    const unknown = await cli('enqueue', '--account', 'nope', '--file', jsonl);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown account 'nope'; configured accounts: acme, bulk");
+  });
+});
+
+describe('worker, status, report, stats, pause, resume, replay, events', () => {
+  let worker: ReturnType<typeof start>;
+  const jsonl = join(dir, 'team.jsonl');
+  beforeAll(async () => {
+    writeFileSync(
+      jsonl,
+      `${['t1', 't2', 't3', 'flaky'].map((n) => JSON.stringify({ email: `${n}@example.com` })).join('\n')}\n{"email":"member@example.com"}\n`,
+    );
+    worker = start(['worker', '--account', 'acme']);
+    await waitFor(() => worker.stdout().includes('workers started'), 15_000, 'the worker to start');
+  });
+  afterAll(async () => {
+    worker.child.kill('SIGTERM');
+    expect((await worker.done).code).toBe(0);
+  });
+
+  it('delivers an enqueued file; status --watch follows the batch to the end; report lists every invite', async () => {
+    fake.script({ status: 422, body: B.invalidEmail }); // the first call is refused for good
+    const run = await cli('enqueue', '--account', 'acme', '--file', jsonl, '--batch', 'team-1');
+    expect(run.code).toBe(0);
+    const watch = await cli('status', 'team-1', '--watch');
+    expect(watch.code).toBe(0);
+    expect(watch.stdout).toMatch(/batch team-1: 5\/5 done \(100%\), complete/);
+    const status = await cli('status', 'team-1');
+    expect(status.stdout).toMatch(/succeeded 4, failed 1, pending 0/);
+    expect(status.stdout).toMatch(/failure reasons: rejected 1/);
+    const csv = await cli('report', 'team-1');
+    const lines = csv.stdout.trim().split('\n');
+    expect(lines[0]).toBe('inviteId,account,email,state,outcome,reason,attempts,status,requestId,message');
+    expect(lines).toHaveLength(6);
+    const json = (await cli('report', 'team-1', '--format', 'json')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(json.filter((l) => l.state === 'failed')).toEqual([
+      expect.objectContaining({ outcome: 'rejected', reason: 'rejected', status: '422', message: B.invalidEmail.errors }),
+    ]);
+    expect(json.find((l) => l.email === 'member@example.com')).toMatchObject({ outcome: 'already_member', state: 'completed' });
+    expect((await cli('status', 'nope')).code).toBe(1);
+  });
+
+  it('replays failed invites (dry run first), never an invite that succeeded', async () => {
+    const before = fake.requests.length;
+    expect((await cli('replay', '--batch', 'team-1', '--dry-run')).stdout).toMatch(/would replay 1 failed invites \(acme 1, bulk 0\)/);
+    expect((await cli('replay', '--batch', 'team-1', '--reason', 'rejected', '--since', '1h')).stdout).toMatch(/replayed 1 failed invites/);
+    await waitFor(async () => (await cli('status', 'team-1')).stdout.includes('succeeded 5'), 15_000, 'the replayed invite');
+    expect(fake.requests.length - before).toBe(1);
+    expect((await cli('replay', '--batch', 'team-1')).stdout).toMatch(/replayed 0/);
+    expect((await cli('replay', '--since', 'soon')).code).not.toBe(0);
+  });
+
+  it('schedules and unschedules replays', async () => {
+    expect((await cli('replay', 'schedule', '--every', '1h', '--reason', 'retries_exhausted')).stdout).toContain('replay scheduled every 3600 s');
+    const queue = controlQueue(producer.config, conn);
+    expect(await replaySchedule(queue)).toMatchObject({ every: 3_600_000, filter: { reason: 'retries_exhausted' } });
+    expect((await cli('replay', 'unschedule')).stdout).toContain('scheduled replay removed');
+    expect(await replaySchedule(queue)).toBeUndefined();
+    await queue.close();
+  });
+
+  it('pauses and resumes an account; stats show the state', async () => {
+    expect((await cli('pause', 'acme')).stdout).toContain('acme: paused');
+    expect((await cli('stats')).stdout).toMatch(/^acme\s+betterstack\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+paused \(operator\)$/m);
+    const json = JSON.parse((await cli('stats', '--json')).stdout);
+    expect(json).toEqual(expect.arrayContaining([expect.objectContaining({ account: 'acme', paused: true, pausedReason: 'operator', completed: 5 })]));
+    expect((await cli('resume', 'acme')).stdout).toContain('acme: resumed');
+    expect((await cli('resume', 'acme')).stdout).toContain('acme: already running');
+  });
+
+  it('prints events; with a consumer group, acknowledges them so a second read gets none', async () => {
+    const all = await cli('events');
+    const types = all.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).type);
+    expect(types).toEqual(expect.arrayContaining(['invite.succeeded', 'invite.failed', 'batch.completed', 'account.paused', 'account.resumed']));
+    const first = await cli('events', '--group', 'hr-sync', '--consumer', 'c1');
+    expect(first.stdout.trim().split('\n').length).toBe(types.length);
+    const second = await cli('events', '--group', 'hr-sync', '--consumer', 'c1');
+    expect(second.stdout.trim()).toBe('');
+  });
+});
+
+describe('invitebus sandbox and demo', () => {
+  it('sandbox serves the five providers until SIGTERM', async () => {
+    const port = await freePort();
+    const written = join(dir, 'sandbox.config.json');
+    const sandbox = start(['sandbox', '--port', String(port), '--write-config', written]);
+    await waitFor(() => sandbox.stdout().includes('config written'), 15_000, 'the sandbox');
+    expect(sandbox.stdout()).toMatch(/sutro\s+http:\/\/127\.0\.0\.1:\d+/);
+    const res = await fetch(`http://127.0.0.1:${port}/api/v2/team-members`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer bs-team-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'sb@example.com' }),
+    });
+    expect(res.status).toBe(201);
+    expect(Object.keys(JSON.parse(readFileSync(written, 'utf8')).accounts)).toHaveLength(5);
+    sandbox.child.kill('SIGTERM');
+    expect((await sandbox.done).code).toBe(0);
+  });
+
+  it('demo runs end to end and exits 0 with the numbers adding up', { timeout: 120_000 }, async () => {
+    const demo = await start(['demo'], { REDIS_URL: redis.url }).done;
+    expect(demo.code, demo.stdout + demo.stderr).toBe(0);
+    expect(demo.stdout).toContain('every invite reached a terminal outcome and the numbers add up');
+    expect(demo.stdout).toMatch(/200 invites accepted through POST \/v1\/invites/);
+    // The demo cleans up after itself in a Redis it did not start.
+    expect(await redis.admin.keys('invitebus-demo-*')).toEqual([]);
+  });
+});
