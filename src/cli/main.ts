@@ -275,13 +275,14 @@ export function buildCli(): Command {
     .command('sandbox')
     .description('local fake servers for the five providers, answering as their documentation says')
     .option('--port <port>', 'first port (five consecutive ports)', (v) => Number(v), 4010)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--latency <ms>', 'added to every answer', (v) => Number(v), 0)
     .option('--rate-429 <share>', 'share of calls answered with a rate limit (0..1)', (v) => Number(v), 0)
     .option('--rate-5xx <share>', 'share of calls answered 503 (0..1)', (v) => Number(v), 0)
     .option('--write-config <path>', 'write an invitebus config whose accounts point at the sandbox')
-    .action(async (opts: { port: number; latency: number; rate429: number; rate5xx: number; writeConfig?: string }) => {
+    .action(async (opts: { port: number; host: string; latency: number; rate429: number; rate5xx: number; writeConfig?: string }) => {
       const { startSandbox, SANDBOX_CREDENTIALS } = await import('../sandbox/index.ts');
-      const sandbox = await startSandbox({ port: opts.port, chaos: { latencyMs: opts.latency, rate429: opts.rate429, rate5xx: opts.rate5xx } });
+      const sandbox = await startSandbox({ port: opts.port, host: opts.host, chaos: { latencyMs: opts.latency, rate429: opts.rate429, rate5xx: opts.rate5xx } });
       for (const [id, server] of Object.entries(sandbox.servers)) console.log(`${id.padEnd(12)} ${server.url}`);
       if (opts.writeConfig) {
         writeFileSync(opts.writeConfig, `${JSON.stringify({ accounts: sandbox.accounts }, null, 2)}\n`);
