@@ -282,7 +282,11 @@ export function buildCli(): Command {
     .option('--write-config <path>', 'write an invitebus config whose accounts point at the sandbox')
     .action(async (opts: { port: number; host: string; latency: number; rate429: number; rate5xx: number; writeConfig?: string }) => {
       const { startSandbox, SANDBOX_CREDENTIALS } = await import('../sandbox/index.ts');
-      const sandbox = await startSandbox({ port: opts.port, host: opts.host, chaos: { latencyMs: opts.latency, rate429: opts.rate429, rate5xx: opts.rate5xx } });
+      const sandbox = await startSandbox({
+        port: opts.port,
+        host: opts.host,
+        chaos: { latencyMs: opts.latency, rate429: opts.rate429, rate5xx: opts.rate5xx },
+      });
       for (const [id, server] of Object.entries(sandbox.servers)) console.log(`${id.padEnd(12)} ${server.url}`);
       if (opts.writeConfig) {
         writeFileSync(opts.writeConfig, `${JSON.stringify({ accounts: sandbox.accounts }, null, 2)}\n`);
