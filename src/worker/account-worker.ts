@@ -6,13 +6,11 @@ import type { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { fullJitterDelay } from '../policies/backoff.ts';
+import { limiterFor } from '../policies/limiter.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
 import { createHttpClient, type HttpClient } from '../providers/http.ts';
 import { adapterOf } from '../providers/index.ts';
 import { createProcessor } from './processor.ts';
-
-/** Jobs per second that never binds. */
-const UNLIMITED = 1_000_000_000;
 
 const STALLED_FAILURE = /stalled more than allowable limit|started more than allowable limit/;
 
@@ -65,9 +63,7 @@ export function startAccountWorker(options: {
     connection: options.connection,
     prefix: config.redis.prefix,
     concurrency: jobsInFlight,
-    // Always a limiter: BullMQ honours a queue-wide hold (queue.rateLimit, used for 429s and spent windows)
-    // only for workers that have one. Without a configured limit it is too high to ever bind.
-    limiter: account.rateLimit === undefined ? { max: UNLIMITED, duration: 1000 } : { max: account.rateLimit.max, duration: account.rateLimit.durationMs },
+    limiter: limiterFor(account.rateLimit),
     lockDuration: config.worker.lockDurationMs,
     stalledInterval: config.worker.stalledIntervalMs,
     maxStalledCount: config.worker.maxStalledCount,
