@@ -35,6 +35,8 @@ export interface FakeServer {
   requests: RecordedRequest[];
   /** Answers to give before the handler is consulted, one per request, in order (for scripted sequences). */
   script(...answers: FakeAnswer[]): void;
+  /** Requests received and not yet answered (hanging ones included). */
+  inFlight(): number;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ function send(res: ServerResponse, answer: FakeAnswer): void {
 export async function startFakeServer(handler: FakeHandler, options: { port?: number; host?: string; tls?: HttpsOptions } = {}): Promise<FakeServer> {
   const requests: RecordedRequest[] = [];
   const scripted: FakeAnswer[] = [];
+  let answered = 0;
   const sockets = new Set<Socket>();
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -84,10 +87,12 @@ export async function startFakeServer(handler: FakeHandler, options: { port?: nu
       }
       if (answer.hang) return;
       if (answer.reset) {
+        answered += 1;
         req.socket.destroy();
         return;
       }
       if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+      answered += 1;
       if (!res.destroyed) send(res, answer);
     });
   };
@@ -103,6 +108,7 @@ export async function startFakeServer(handler: FakeHandler, options: { port?: nu
     port,
     requests,
     script: (...answers) => scripted.push(...answers),
+    inFlight: () => requests.length - answered,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
