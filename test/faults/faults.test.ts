@@ -5,7 +5,7 @@ import type { OwnRedis } from '../../src/embedded-redis.ts';
 import { Producer } from '../../src/producer.ts';
 import { connectProducerRedis } from '../../src/redis.ts';
 import { betterstackBodies as B, betterstackHandler } from '../../src/sandbox/betterstack.ts';
-import { type FakeAnswer, type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
+import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { figure, maxInWindow, ownRedis, perSecond, startWorker, type WorkerProcess, writeConfig } from './harness.ts';
 
