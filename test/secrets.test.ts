@@ -1,9 +1,11 @@
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { batchReport } from '../src/batches.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/logger.ts';
 import { Producer } from '../src/producer.ts';
 import { betterstackHandler } from '../src/sandbox/betterstack.ts';
+import { SANDBOX_CREDENTIALS, startSandbox } from '../src/sandbox/index.ts';
 import { startFakeServer } from '../src/sandbox/server.ts';
 import { runWorkers } from '../src/worker/run.ts';
 import { waitFor } from './support/pipeline.ts';
@@ -85,5 +87,74 @@ describe('secret hygiene', () => {
     expect(logs).toContain('invite delivered');
     expect(logs).not.toContain(SECRET);
     expect(fake.requests.some((r) => r.headers.authorization === `Bearer ${SECRET}`)).toBe(true);
+  });
+
+  it('after a run with every provider, success and failure alike, no credential or session token appears anywhere', async () => {
+    const sandbox = await startSandbox({ chaos: { rate5xx: 0.1 } });
+    cleanups.push(() => sandbox.close());
+    const WRONG = 'wrong-stellas-secret-5e1f';
+    const prefix = `${redis.prefix}-all`;
+    const config = parseConfig({
+      redis: { url: redis.url, prefix },
+      defaults: { retry: { attempts: 4, baseDelayMs: 10, maxDelayMs: 20 } },
+      accounts: {
+        ...sandbox.accounts,
+        'stellas-wrong': {
+          ...sandbox.accounts['sandbox-stellas'],
+          credentials: { secretKey: { env: 'WRONG' }, email: { env: 'SANDBOX_STELLAS_EMAIL' }, password: { env: 'SANDBOX_STELLAS_PASSWORD' } },
+        },
+      },
+    });
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'trace',
+      destination: new Writable({
+        write(chunk, _e, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      }),
+    });
+    const conn = redis.connect();
+    const wconn = redis.connect();
+    const producer = new Producer(config, { redis: conn });
+    const workers = await runWorkers(config, { env: { ...SANDBOX_CREDENTIALS, WRONG }, logger, redis: wconn });
+    cleanups.push(async () => {
+      await workers.close();
+      await producer.close();
+      await conn.quit();
+      await wconn.quit();
+    });
+    const people = Array.from({ length: 6 }, (_, i) => `p${i}@example.com`);
+    const fields: Record<string, Record<string, unknown>> = {
+      'sandbox-stellas': { role: 'Member' },
+      'stellas-wrong': { role: 'Member' },
+      'sandbox-unibee': { roleIds: ['1'] },
+    };
+    for (const account of Object.keys(config.accounts)) {
+      await producer.inviteMany(account, [...people.map((email) => ({ email, ...fields[account] })), { email: 'p0@example.com' }], { batchId: `b-${account}` });
+    }
+    await waitFor(
+      async () => (await producer.events().read('-', 10_000)).filter((e) => e.fields.type === 'batch.completed').length >= 5,
+      30_000,
+      'five batches',
+    );
+    await waitFor(async () => producer.queue('stellas-wrong').isPaused());
+
+    const secrets = [...Object.values(SANDBOX_CREDENTIALS), WRONG, 'sandbox-jwt-'];
+    const stored = await dump(prefix);
+    const report: string[] = [];
+    for (const account of Object.keys(config.accounts)) for await (const l of batchReport(producer, `b-${account}`)) report.push(JSON.stringify(l));
+    const events = JSON.stringify(await producer.events().read('-', 10_000));
+    const logs = lines.join('');
+    expect(stored).toContain('p1@example.com');
+    expect(report.length).toBeGreaterThanOrEqual(30);
+    expect(logs).toContain('account paused');
+    for (const secret of secrets) {
+      expect(stored, `Redis holds ${secret}`).not.toContain(secret);
+      expect(logs, `logs hold ${secret}`).not.toContain(secret);
+      expect(events, `events hold ${secret}`).not.toContain(secret);
+      expect(report.join('\n'), `report holds ${secret}`).not.toContain(secret);
+    }
   });
 });
