@@ -15,19 +15,19 @@ describe('limiter policy', () => {
   it.each([
     [
       { max: 5, durationMs: 1000 },
-      { max: 1, duration: 200 },
+      { max: 1, duration: 210 },
     ],
     [
       { max: 10, durationMs: 1000 },
-      { max: 1, duration: 100 },
+      { max: 1, duration: 105 },
     ],
     [
       { max: 300, durationMs: 60_000 },
-      { max: 1, duration: 200 },
+      { max: 1, duration: 210 },
     ],
     [
       { max: 3, durationMs: 1000 },
-      { max: 1, duration: 334 },
+      { max: 1, duration: 350 },
     ],
   ])('spaces %j as one call per %j', (rate, limiter) => expect(limiterFor(rate)).toEqual(limiter));
 
