@@ -2,6 +2,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { z } from 'zod';
 import { credentialRef } from '../config/credentials.ts';
 import { emailField } from '../invites/fields.ts';
+import { requestedWaitMs } from '../policies/rate-limit-headers.ts';
 import type { Outcome } from '../types.ts';
 import { type AccountContext, commonOutcome, isNetworkFailure, networkOutcome, type ProviderAdapter } from './adapter.ts';
 import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from './http.ts';
@@ -80,6 +81,15 @@ export function inviteRequest(baseUrl: string, headers: Record<string, string>, 
 
 class SignInRefused extends Error {}
 
+/** The sign-in itself was rate-limited: the account waits, nothing is wrong with its credentials. */
+class SignInRateLimited extends Error {
+  readonly waitMs: number | undefined;
+  constructor(waitMs: number | undefined) {
+    super('sign-in rate-limited (HTTP 429)');
+    this.waitMs = waitMs;
+  }
+}
+
 /**
  * One account's Stellas session: the access token (signed in once and shared by concurrent jobs; one
  * sign-in at a time), the role list, and the "401 → sign in again, retry once" rule.
@@ -103,6 +113,7 @@ function createStellasSession(account: AccountContext<StellasSettings>) {
         });
         if (isNetworkFailure(res)) throw new Error(`sign-in: ${res.code}`);
         if (res.status >= 500) throw new Error(`sign-in: HTTP ${res.status}`);
+        if (res.status === 429) throw new AbortError(new SignInRateLimited(requestedWaitMs(res.headers)));
         const body = parseEnvelope(res);
         const data = signInData.safeParse(body.data);
         if (res.status >= 300 || body.status === false || !data.success) {
@@ -147,6 +158,8 @@ function createStellasSession(account: AccountContext<StellasSettings>) {
       try {
         t = await currentToken();
       } catch (error) {
+        if (error instanceof SignInRateLimited)
+          return { kind: 'rate_limited', message: error.message, status: 429, ...(error.waitMs === undefined ? {} : { waitMs: error.waitMs }) };
         const refused = error instanceof SignInRefused;
         return refused ? { kind: 'auth_failed', message: error.message } : { kind: 'retryable', message: (error as Error).message };
       }

@@ -139,6 +139,12 @@ describe('Stellas session', () => {
     expect(f.stats.signIns).toBe(before);
   });
 
+  it('a rate-limited sign-in (429) is rate_limited, not an auth failure', async () => {
+    server.script({ status: 429, headers: { 'retry-after': '3' }, body: { status: false, message: 'Too many requests', data: null } });
+    const [outcome] = await session().deliver([{ email: 'limited-signin@example.com', memberRoleId: 'role_abc123' }]);
+    expect(outcome).toMatchObject({ kind: 'rate_limited', waitMs: 3000 });
+  });
+
   it('retries a sign-in that failed with 5xx (p-retry), then succeeds', async () => {
     server.script({ status: 503, body: { status: false, message: 'busy', data: null } });
     const [outcome] = await session().deliver([{ email: 'retry-signin@example.com', memberRoleId: 'role_abc123' }]);
