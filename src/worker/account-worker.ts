@@ -6,10 +6,11 @@ import type { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { fullJitterDelay } from '../policies/backoff.ts';
-import { limiterFor } from '../policies/limiter.ts';
+import { limiterFor, ratePerSecond } from '../policies/limiter.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
 import { createHttpClient, type HttpClient } from '../providers/http.ts';
 import { adapterOf } from '../providers/index.ts';
+import { AccountPacer } from './pacer.ts';
 import { createProcessor } from './processor.ts';
 
 const STALLED_FAILURE = /stalled more than allowable limit|started more than allowable limit/;
@@ -30,6 +31,8 @@ function instrumented(http: HttpClient, metrics: Metrics, labels: { account: str
 
 export interface AccountWorker {
   account: AccountConfig;
+  /** Joins or sets the account's shared rate before jobs are taken. */
+  ready: Promise<void>;
   worker: Worker;
   queue: Queue;
   /** Stops taking jobs, waits for in-flight calls up to the deadline, then closes. True when it finished in time. */
@@ -57,13 +60,27 @@ export function startAccountWorker(options: {
   const session = adapter.createSession({ name: account.name, baseUrl: account.baseUrl, settings: account.settings, credentials: options.credentials, http });
   const queue = new Queue(account.name, { connection: options.connection, prefix: config.redis.prefix });
   const markerTtlMs = Math.max(config.retention.completedAgeSec, config.retention.failedAgeSec) * 1000;
-  const processor = createProcessor({ account, session, queue, events, logger, markerTtlMs, ...(options.metrics ? { metrics: options.metrics } : {}) });
+  const pacer = account.rateLimit === undefined ? undefined : new AccountPacer(queue, ratePerSecond(account.rateLimit), logger);
+  const processor = createProcessor({
+    account,
+    session,
+    queue,
+    events,
+    logger,
+    markerTtlMs,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(pacer ? { pacer } : {}),
+  });
 
   const worker = new Worker(account.name, processor, {
     connection: options.connection,
     prefix: config.redis.prefix,
     concurrency: jobsInFlight,
-    limiter: limiterFor(account.rateLimit),
+    // Started once the account's rate limit is in place (below).
+    autorun: false,
+    // A configured limit is adaptive and shared (the queue's global rate limit, set by the pacer); without
+    // one, a limiter that never binds, so queue-wide holds still apply.
+    ...(account.rateLimit === undefined ? { limiter: limiterFor(undefined) } : {}),
     lockDuration: config.worker.lockDurationMs,
     stalledInterval: config.worker.stalledIntervalMs,
     maxStalledCount: config.worker.maxStalledCount,
@@ -102,8 +119,13 @@ export function startAccountWorker(options: {
       .catch((e: unknown) => logger.error({ err: e, jobId: job.id }, 'could not record stalled failure'));
   });
 
+  // Before any job runs: an adaptive account needs its global rate limit, an unlimited one none left over.
+  const ready = (pacer ? pacer.start() : queue.removeGlobalRateLimit().then(() => undefined)).then(() => {
+    worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped with an error'));
+  });
   return {
     account,
+    ready,
     worker,
     queue,
     async close(deadlineMs) {

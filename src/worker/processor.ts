@@ -9,6 +9,7 @@ import { rateLimitBackoff } from '../policies/backoff.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
 import type { ProviderSession } from '../providers/adapter.ts';
 import type { InviteFields, InviteJobData, InviteResult, Outcome, ReasonClass } from '../types.ts';
+import type { AccountPacer } from './pacer.ts';
 
 export interface ProcessorDeps {
   account: AccountConfig;
@@ -19,6 +20,8 @@ export interface ProcessorDeps {
   /** How long terminal markers live: the longer of the two retentions. */
   markerTtlMs: number;
   metrics?: Metrics;
+  /** Adapts the account's rate (accounts with a configured rateLimit). */
+  pacer?: AccountPacer;
 }
 
 type InviteJob = Job<InviteJobData, InviteResult>;
@@ -121,14 +124,16 @@ export function createProcessor(deps: ProcessorDeps) {
     const [outcome] = await session.deliver([job.data.invite]);
     if (outcome === undefined) throw new Error('adapter returned no outcome');
     log.debug({ outcome: outcome.kind, status: outcome.status }, 'provider answered');
-    if (outcome.pace !== undefined && outcome.pace.remaining <= 0 && outcome.kind !== 'rate_limited') {
-      await holdAccount(outcome.pace.resetMs, 'window_spent', log);
+    if (outcome.pace !== undefined && outcome.kind !== 'rate_limited') {
+      if (outcome.pace.remaining <= 0) await holdAccount(outcome.pace.resetMs, 'window_spent', log);
+      else await deps.pacer?.pace(outcome.pace.remaining, outcome.pace.resetMs);
     }
 
     switch (outcome.kind) {
       case 'invited':
       case 'already_member': {
         consecutiveRateLimits = 0;
+        deps.pacer?.success();
         await record(job, 'invite.succeeded', outcome);
         log.info({ outcome: outcome.kind, status: outcome.status }, 'invite delivered');
         return { outcome, finishedAt: Date.now() };
@@ -142,6 +147,7 @@ export function createProcessor(deps: ProcessorDeps) {
           return fail(job, outcome, 'rate_limited_exhausted', `still rate-limited after ${job.attemptsStarted} starts`);
         }
         consecutiveRateLimits += 1;
+        await deps.pacer?.rateLimited();
         const requested = outcome.waitMs ?? rateLimitBackoff(consecutiveRateLimits, account.rateLimited);
         await holdAccount(requested, 'rate_limited', log, outcome.message);
         throw Worker.RateLimitError();

@@ -61,7 +61,7 @@ export async function runWorkers(
   );
   const producer = new Producer(config, { redis });
   const control = options.control === false ? undefined : startControlWorker(config, redis, producer, options.logger);
-  await Promise.all([...workers.map((w) => w.worker.waitUntilReady()), control?.waitUntilReady()]);
+  await Promise.all([...workers.map((w) => w.worker.waitUntilReady()), ...workers.map((w) => w.ready), control?.waitUntilReady()]);
   options.logger.info({ accounts: accounts.map((a) => a.name) }, 'workers started');
 
   let closing: Promise<{ clean: boolean }> | undefined;

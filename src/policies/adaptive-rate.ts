@@ -1,0 +1,64 @@
+/**
+ * The rate an account actually sends at, adapted to what the provider accepts (AIMD): it starts at the
+ * configured ceiling, drops on a 429 to just above the rate that was succeeding (and always by at least 5%),
+ * and probes back up slowly while calls succeed. RateLimit-Remaining / Reset, when sent, cap it before a 429
+ * happens. Pure: state in, state out.
+ */
+
+export interface AdaptiveRateOptions {
+  /** The configured limit, calls per second: never exceeded. */
+  ceiling: number;
+  /** Never adapt below this (calls per second). */
+  floor: number;
+  /** Additive increase while calls succeed, calls per second per second. */
+  increasePerSecond: number;
+}
+
+export interface RateState {
+  /** Calls per second. */
+  rate: number;
+  /** When the rate last changed (epoch ms). */
+  changedAt: number;
+}
+
+export function defaultAdaptiveOptions(ceiling: number): AdaptiveRateOptions {
+  return { ceiling, floor: Math.max(ceiling / 100, 0.05), increasePerSecond: ceiling * 0.005 };
+}
+
+const clamp = (rate: number, o: AdaptiveRateOptions) => Math.min(o.ceiling, Math.max(o.floor, rate));
+
+/**
+ * A 429: the provider's sustained capacity is about what was succeeding just before it. Aim a little above
+ * that (a token bucket refilled during the wait is then used up slowly, not wasted), but always at least 5%
+ * lower than before; with no recent successes, halve.
+ */
+export function onRateLimited(state: RateState, observedRate: number, now: number, o: AdaptiveRateOptions): RateState {
+  const target = observedRate > 0 ? Math.min(observedRate * 1.02, state.rate * 0.95) : state.rate * 0.5;
+  return { rate: clamp(target, o), changedAt: now };
+}
+
+/** Calls succeed: probe upward, by `increasePerSecond` for each second since the last change. */
+export function onSuccess(state: RateState, now: number, o: AdaptiveRateOptions): RateState {
+  const elapsed = (now - state.changedAt) / 1000;
+  if (elapsed < 1 || state.rate >= o.ceiling) return state;
+  return { rate: clamp(state.rate + o.increasePerSecond * elapsed, o), changedAt: now };
+}
+
+/** The provider said how many calls are left before its window resets: do not plan to send more. */
+export function onPace(state: RateState, remaining: number, resetMs: number, now: number, o: AdaptiveRateOptions): RateState {
+  if (resetMs <= 0) return state;
+  const sustainable = remaining / (resetMs / 1000);
+  if (sustainable >= state.rate) return state;
+  return { rate: clamp(sustainable, o), changedAt: now };
+}
+
+/**
+ * BullMQ's limiter for a rate. BullMQ counts jobs in fixed windows, which would let two windows' bursts meet
+ * in one second (up to twice the rate), so jobs are spaced instead: `max` jobs per window of at least 20 ms
+ * (one job per window below 50/s), paced 5% under the rate so scheduling jitter never squeezes an extra call
+ * into a second at the provider. Any sliding second then holds at most rate / 1.05 + max calls, under the rate.
+ */
+export function limiterForRate(rate: number): { max: number; duration: number } {
+  const max = Math.max(1, Math.ceil((rate * 20) / 1000));
+  return { max, duration: Math.max(1, Math.round(((max * 1000) / rate) * 1.05)) };
+}
