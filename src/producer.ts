@@ -132,13 +132,20 @@ export class Producer {
     let chunk: Array<{ id: string; invite: InviteFields }> = [];
     let index = 0;
 
+    // Up to two chunks travel to Redis while the next is read and validated: I/O and CPU overlap.
+    const inFlight: Promise<void>[] = [];
     const flush = async () => {
       if (chunk.length === 0) return;
-      const added = await this.#addChunk(account, chunk, batchId, options.dryRun ?? false);
-      result.accepted += added.accepted;
-      result.duplicates += added.duplicates;
+      const sending = chunk;
       chunk = [];
-      options.onProgress?.({ ...result, seen: index });
+      if (inFlight.length >= 2) await inFlight.shift();
+      inFlight.push(
+        this.#addChunk(account, sending, batchId, options.dryRun ?? false).then((added) => {
+          result.accepted += added.accepted;
+          result.duplicates += added.duplicates;
+          options.onProgress?.({ ...result, seen: index });
+        }),
+      );
     };
 
     for await (const raw of invites) {
@@ -158,6 +165,7 @@ export class Producer {
       index += 1;
     }
     await flush();
+    await Promise.all(inFlight);
     // Sealed: every invite of the batch is enqueued, so its completion can be detected.
     if (!options.dryRun) await this.events().sealBatch(batchId);
     return result;

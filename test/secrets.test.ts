@@ -84,7 +84,7 @@ describe('secret hygiene', () => {
     expect(stored).toContain('a@example.com'); // the dump really holds the jobs
     expect(stored).not.toContain(SECRET);
     const logs = lines.join('');
-    expect(logs).toContain('invite delivered');
+    expect(logs).toContain('provider answered');
     expect(logs).not.toContain(SECRET);
     expect(fake.requests.some((r) => r.headers.authorization === `Bearer ${SECRET}`)).toBe(true);
   });

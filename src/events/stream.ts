@@ -127,9 +127,20 @@ export class EventStream {
 
   constructor(redis: Redis, prefix: string, maxLen: number) {
     this.#redis = redis;
+    // EVALSHA instead of EVAL: the scripts are sent once per connection, not with every invite.
+    const commands = redis as unknown as Record<string, unknown>;
+    if (commands.ibTerminal === undefined) {
+      redis.defineCommand('ibTerminal', { numberOfKeys: 3, lua: TERMINAL_SCRIPT });
+      redis.defineCommand('ibSeal', { numberOfKeys: 2, lua: SEAL_SCRIPT });
+      redis.defineCommand('ibUnrecord', { numberOfKeys: 2, lua: UNRECORD_SCRIPT });
+    }
     this.#keys = invitebusKeys(prefix);
     this.#maxLen = maxLen;
     this.key = this.#keys.events;
+  }
+
+  get #scripts(): Record<'ibTerminal' | 'ibSeal' | 'ibUnrecord', (...args: string[]) => Promise<unknown>> {
+    return this.#redis as unknown as Record<'ibTerminal' | 'ibSeal' | 'ibUnrecord', (...args: string[]) => Promise<unknown>>;
   }
 
   #marker(event: Pick<InviteEvent, 'account' | 'inviteId' | 'enqueuedAt'>): string {
@@ -144,9 +155,7 @@ export class EventStream {
   async recordTerminal(event: InviteEvent, recorded: Outcome, ttlMs: number): Promise<boolean> {
     const stored: RecordedOutcome = event.reasonClass === undefined ? recorded : { ...recorded, reasonClass: event.reasonClass };
     const batchId = event.batchId ?? '';
-    const written = (await this.#redis.eval(
-      TERMINAL_SCRIPT,
-      3,
+    const written = (await this.#scripts.ibTerminal(
       this.#marker(event),
       this.key,
       this.#keys.batch(batchId),
@@ -171,13 +180,13 @@ export class EventStream {
 
   /** Forgets a recorded terminal outcome (and un-counts it from its batch) before a replay. */
   async unrecord(event: Pick<InviteEvent, 'account' | 'inviteId' | 'enqueuedAt' | 'batchId'>): Promise<RecordedOutcome | undefined> {
-    const value = (await this.#redis.eval(UNRECORD_SCRIPT, 2, this.#marker(event), this.#keys.batch(event.batchId ?? ''))) as string | null;
+    const value = (await this.#scripts.ibUnrecord(this.#marker(event), this.#keys.batch(event.batchId ?? ''))) as string | null;
     return value === null ? undefined : (JSON.parse(value) as RecordedOutcome);
   }
 
   /** Marks a batch as fully enqueued; publishes batch.completed if everything already finished. */
   async sealBatch(batchId: string): Promise<void> {
-    await this.#redis.eval(SEAL_SCRIPT, 2, this.#keys.batch(batchId), this.key, String(this.#maxLen), batchId);
+    await this.#scripts.ibSeal(this.#keys.batch(batchId), this.key, String(this.#maxLen), batchId);
   }
 
   /** Remembers (or, with undefined, forgets) why an account is paused, for `stats`. */

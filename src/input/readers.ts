@@ -39,7 +39,9 @@ export async function* readCsv(path: string): AsyncGenerator<InputRow> {
     if (text.trim() === '') continue;
     let cells: string[];
     try {
-      [cells = []] = parseCsv(text, { relax_quotes: true, relax_column_count: true }) as string[][];
+      // Most lines have no quotes: a plain split is exact for them and much cheaper than a parser per line.
+      if (!text.includes('"')) cells = text.split(',');
+      else [cells = []] = parseCsv(text, { relax_quotes: true, relax_column_count: true }) as string[][];
     } catch (error) {
       if (header === undefined) throw new Error(`${path}: the header row (line ${line}) is not valid CSV: ${(error as Error).message}`);
       yield { line, bytes, field: '(row)', error: `unreadable CSV row: ${(error as Error).message}` };

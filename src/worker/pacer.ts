@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import {
   type AdaptiveRateOptions,
   defaultAdaptiveOptions,
+  JITTER_MARGIN,
   limiterForRate,
   onPace,
   onRateLimited,
@@ -12,7 +13,7 @@ import {
 
 /** Calls per second a BullMQ global limiter allows (inverse of limiterForRate, margin included). */
 function rateOf(limiter: { max: number; duration: number }): number {
-  return ((limiter.max * 1000) / limiter.duration) * 1.05;
+  return ((limiter.max * 1000) / limiter.duration) * JITTER_MARGIN;
 }
 
 /**

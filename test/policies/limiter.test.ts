@@ -13,23 +13,23 @@ describe('limiter policy', () => {
     expect(limiterFor(undefined)).toEqual({ max: UNLIMITED, duration: 1000 });
   });
   it.each([
-    [5, 1000, { max: 1, duration: 210 }],
-    [10, 1000, { max: 1, duration: 105 }],
-    [300, 60_000, { max: 1, duration: 210 }],
-    [3, 1000, { max: 1, duration: 350 }],
-    [240, 1000, { max: 5, duration: 22 }],
+    [5, 1000, { max: 1, duration: 206 }],
+    [10, 1000, { max: 1, duration: 103 }],
+    [300, 60_000, { max: 1, duration: 206 }],
+    [3, 1000, { max: 1, duration: 344 }],
+    [240, 1000, { max: 3, duration: 13 }],
   ])('paces %i per %i ms as %j', (max, durationMs, limiter) => expect(limiterFor({ max, durationMs })).toEqual(limiter));
 
-  it.each([5, 10, 20, 49, 50, 120, 200, 240, 1000])('never lets a sliding second see more than %i/s', (rate) => {
+  it.each([5, 10, 20, 49, 50, 99, 120, 200, 240, 1000])('never lets a sliding second see more than %i/s', (rate) => {
     expect(worstSlidingWindow(limiterForRate(rate), 1000)).toBeLessThanOrEqual(rate);
     // whereas BullMQ's plain fixed window would allow twice the limit
     expect(worstSlidingWindow({ max: rate, duration: 1000 }, 1000)).toBe(2 * rate);
   });
 
-  it('keeps at least 94% of the rate available', () => {
+  it('keeps at least 90% of the rate available (millisecond windows cost the rest)', () => {
     for (const rate of [5, 10, 20, 50, 120, 200, 240, 1000]) {
       const l = limiterForRate(rate);
-      expect((l.max * 1000) / l.duration / rate).toBeGreaterThan(0.94);
+      expect((l.max * 1000) / l.duration / rate).toBeGreaterThan(0.9);
     }
   });
 });

@@ -1,0 +1,86 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { pino } from 'pino';
+import { type Config, parseConfig } from '../src/config/load.ts';
+import { type OwnRedis, startOwnRedis } from '../src/embedded-redis.ts';
+
+export const silent = pino({ level: 'silent' });
+
+/** One figure next to its same-run baseline. */
+export interface Result {
+  scenario: string;
+  metric: string;
+  value: number;
+  unit: string;
+  baseline?: { name: string; value: number };
+  /** value / baseline (or as stated in `note`). */
+  ratio?: number;
+  target?: string;
+  met?: boolean;
+  note?: string;
+}
+
+export function machine() {
+  let redis = 'unknown';
+  try {
+    redis = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim();
+  } catch {}
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    redis,
+    platform: process.platform,
+  };
+}
+
+export function print(r: Result): void {
+  const base = r.baseline ? ` | baseline ${r.baseline.name}: ${fmt(r.baseline.value)} ${r.unit} | ratio ${r.ratio?.toFixed(2)}` : '';
+  const target = r.target ? ` | target ${r.target}: ${r.met ? 'met' : 'MISSED'}` : '';
+  process.stdout.write(`${r.scenario} | ${r.metric}: ${fmt(r.value)} ${r.unit}${base}${target}${r.note ? ` | ${r.note}` : ''}\n`);
+}
+
+export const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(2));
+
+export async function redis(): Promise<OwnRedis> {
+  return startOwnRedis();
+}
+
+let seq = 0;
+export function config(url: string, accounts: Record<string, unknown>, extra: Record<string, unknown> = {}): Config {
+  seq += 1;
+  return parseConfig({ redis: { url, prefix: `bench${seq}` }, log: { level: 'silent' }, ...extra, accounts });
+}
+
+export async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Resident set size of a process, from /proc (kB → MB); VmHWM is its peak so far. */
+export function rssOf(pid: number): { rssMB: number; peakMB: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return { rssMB: kb('VmRSS') / 1024, peakMB: kb('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+export const betterstack = (baseUrl: string, extra: Record<string, unknown> = {}) => ({
+  provider: 'betterstack',
+  baseUrl,
+  credentials: { token: { env: 'BENCH_TOKEN' } },
+  ...extra,
+});
+export const ENV = { BENCH_TOKEN: 'bs-team-token' };

@@ -1,0 +1,4 @@
+import type { Result } from '../lib.ts';
+export async function massScenario(): Promise<Result[]> {
+  return [];
+}

@@ -1,0 +1,106 @@
+import http from 'node:http';
+import { Queue, Worker } from 'bullmq';
+import got from 'got';
+import { Redis } from 'ioredis';
+import { Producer } from '../../src/producer.ts';
+import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { startFakeServer } from '../../src/sandbox/server.ts';
+import { runWorkers } from '../../src/worker/run.ts';
+import { betterstack, config, ENV, type Result, redis, silent, until } from '../lib.ts';
+
+const N = 5000;
+const CONCURRENCY = 16;
+
+/** invitebus end to end: producer → Redis → worker → HTTP → completion event. */
+export async function invitebusRate(url: string, providerUrl: string): Promise<number> {
+  const cfg = config(url, { acme: betterstack(providerUrl, { concurrency: CONCURRENCY }) });
+  const producer = new Producer(cfg);
+  const workers = await runWorkers(cfg, { env: ENV, logger: silent });
+  const started = Date.now();
+  await producer.inviteMany(
+    'acme',
+    Array.from({ length: N }, (_, i) => ({ email: `o${i}@example.com` })),
+  );
+  const events = producer.events();
+  let done = 0;
+  let last = '-';
+  await until(
+    async () => {
+      const batch = await events.read(last, 10_000);
+      for (const e of batch) {
+        last = e.id;
+        if (e.fields.type?.startsWith('invite.')) done += 1;
+      }
+      return done >= N;
+    },
+    300_000,
+    'invitebus events',
+  );
+  const rate = N / ((Date.now() - started) / 1000);
+  await workers.close();
+  await producer.close();
+  return rate;
+}
+
+/** The baseline: a bare BullMQ queue and worker making the same got POST (keep-alive). */
+export async function bareBullmqRate(url: string, providerUrl: string): Promise<number> {
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  const queue = new Queue('bare', { connection, prefix: `bare${Date.now()}` });
+  const client = got.extend({ agent: { http: new http.Agent({ keepAlive: true }) }, retry: { limit: 0 }, throwHttpErrors: false });
+  let done = 0;
+  const worker = new Worker(
+    'bare',
+    async (job) => {
+      const res = await client.post(`${providerUrl}/api/v2/team-members`, {
+        headers: { authorization: 'Bearer bs-team-token' },
+        json: { email: job.data.email, role: 'responder' },
+      });
+      return res.statusCode;
+    },
+    { connection, prefix: queue.opts.prefix, concurrency: CONCURRENCY },
+  );
+  worker.on('completed', () => {
+    done += 1;
+  });
+  await worker.waitUntilReady();
+  const started = Date.now();
+  for (let i = 0; i < N; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({ name: 'invite', data: { email: `o${i + k}@example.com` } })));
+  }
+  await until(() => done >= N, 300_000, 'bare BullMQ jobs');
+  const rate = N / ((Date.now() - started) / 1000);
+  await worker.close();
+  await queue.close();
+  await connection.quit();
+  return rate;
+}
+
+export async function overheadScenario(): Promise<Result[]> {
+  const r = await redis();
+  const provider = await startFakeServer(betterstackHandler());
+  try {
+    // Alternate, twice each, so warm-up and noise fall on both sides.
+    const bare1 = await bareBullmqRate(r.url, provider.url);
+    const ours1 = await invitebusRate(r.url, provider.url);
+    const bare2 = await bareBullmqRate(r.url, provider.url);
+    const ours2 = await invitebusRate(r.url, provider.url);
+    const ours = Math.max(ours1, ours2);
+    const bare = Math.max(bare1, bare2);
+    return [
+      {
+        scenario: `2. unthrottled overhead (zero-latency provider, ${N} invites, concurrency ${CONCURRENCY})`,
+        metric: 'invites/s end to end',
+        value: ours,
+        unit: '/s',
+        baseline: { name: 'bare BullMQ worker + got POST', value: bare },
+        ratio: ours / bare,
+        target: '>= 0.85 × baseline',
+        met: ours / bare >= 0.85,
+        note: `runs: invitebus ${ours1.toFixed(0)}, ${ours2.toFixed(0)}; bare ${bare1.toFixed(0)}, ${bare2.toFixed(0)} (best of two each)`,
+      },
+    ];
+  } finally {
+    await provider.close();
+    await r.destroy();
+  }
+}
