@@ -1,4 +1,111 @@
-import type { Result } from '../lib.ts';
+import { Redis } from 'ioredis';
+import { Producer } from '../../src/producer.ts';
+import { SANDBOX_CREDENTIALS, startSandbox } from '../../src/sandbox/index.ts';
+import { startWorker, writeConfig } from '../../test/faults/harness.ts';
+import { config, type Result, redis, rssOf, until } from '../lib.ts';
+
+const TOTAL = Number(process.env.BENCH_MASS_INVITES ?? 100_000);
+
+/** Realistic limits (calls/s): Closient's documented 300/min, UniBee under its 50/s qps, the rest 100/s. */
+const LIMITS: Record<string, { rate: number; fields: Record<string, unknown> }> = {
+  'sandbox-betterstack': { rate: 100, fields: { role: 'member' } },
+  'sandbox-stellas': { rate: 100, fields: { memberRoleId: 'role_def456' } },
+  'sandbox-unibee': { rate: 45, fields: { roleIds: ['1'] } },
+  'sandbox-closient': { rate: 5, fields: { role: 'editor' } },
+  'sandbox-sutro': { rate: 100, fields: {} },
+};
+
+async function usedMemory(redisUrl: string): Promise<number> {
+  const c = new Redis(redisUrl);
+  const info = await c.info('memory');
+  await c.quit();
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
 export async function massScenario(): Promise<Result[]> {
-  return [];
+  const r = await redis();
+  const sandbox = await startSandbox();
+  try {
+    const totalRate = Object.values(LIMITS).reduce((a, l) => a + l.rate, 0);
+    // Each account gets a share proportional to its limit, so all could finish together at the theoretical minimum.
+    const shares = Object.fromEntries(Object.entries(LIMITS).map(([a, l]) => [a, Math.round((TOTAL * l.rate) / totalRate)]));
+    const minimumS = Math.max(...Object.entries(shares).map(([a, n]) => n / (LIMITS[a]?.rate ?? 1)));
+    const accounts = Object.fromEntries(
+      Object.entries(sandbox.accounts).map(([name, acc]) => [name, { ...acc, concurrency: 8, rateLimit: { max: LIMITS[name]?.rate ?? 1, durationMs: 1000 } }]),
+    );
+    const cfg = config(r.url, accounts);
+    const before = await usedMemory(r.url);
+    const producer = new Producer(cfg);
+    for (const [account, n] of Object.entries(shares)) {
+      await producer.inviteMany(
+        account,
+        Array.from({ length: n }, (_, i) => ({ email: `m${i}@example.com`, ...LIMITS[account]?.fields })),
+        { batchId: `mass-${account}` },
+      );
+    }
+    const total = Object.values(shares).reduce((a, n) => a + n, 0);
+    const path = writeConfig({ redis: cfg.redis, log: { level: 'info' }, accounts });
+    const started = Date.now();
+    const worker = await startWorker(path, { ...SANDBOX_CREDENTIALS });
+    const pid = worker.child.pid as number;
+    const startRss = rssOf(pid)?.rssMB ?? 0;
+    let peak = startRss;
+    const sampler = setInterval(() => {
+      const s = rssOf(pid);
+      if (s) peak = Math.max(peak, s.peakMB);
+    }, 500);
+    await until(
+      async () => {
+        let done = 0;
+        for (const account of Object.keys(shares)) done += (await producer.queue(account).getJobCounts('completed', 'failed')).completed ?? 0;
+        return done >= total;
+      },
+      3_600_000,
+      'every invite',
+    );
+    const elapsedS = (Date.now() - started) / 1000;
+    const endRss = rssOf(pid)?.rssMB ?? 0;
+    clearInterval(sampler);
+    const after = await usedMemory(r.url);
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+    await producer.close();
+    const name = `5. mass onboarding (${total} invites across 5 sandbox accounts at realistic limits, one worker process)`;
+    return [
+      {
+        scenario: name,
+        metric: 'total time',
+        value: elapsedS,
+        unit: 's',
+        baseline: { name: 'theoretical minimum set by the limits', value: minimumS },
+        ratio: elapsedS / minimumS,
+        target: '<= 1.05 × minimum',
+        met: elapsedS / minimumS <= 1.05,
+        note: `limits/s: ${Object.entries(LIMITS)
+          .map(([a, l]) => `${a.replace('sandbox-', '')} ${l.rate}`)
+          .join(', ')}`,
+      },
+      {
+        scenario: name,
+        metric: 'worker peak RSS',
+        value: peak,
+        unit: 'MB',
+        baseline: { name: 'worker RSS at start', value: startRss },
+        ratio: peak / startRss,
+        target: 'peak < 250 MB, flat',
+        met: peak < 250,
+        note: `start ${startRss.toFixed(0)} MB, peak ${peak.toFixed(0)} MB, end ${endRss.toFixed(0)} MB`,
+      },
+      {
+        scenario: name,
+        metric: 'Redis memory per retained finished job',
+        value: (after - before) / total,
+        unit: 'bytes',
+        note: `${((after - before) / 2 ** 20).toFixed(0)} MB for ${total} finished jobs with events, markers and batch lists`,
+      },
+    ];
+  } finally {
+    await sandbox.close();
+    await r.destroy();
+  }
 }
