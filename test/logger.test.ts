@@ -1,17 +1,7 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger.ts';
+import { captureLogs } from './support/log-capture.ts';
 
-function capture() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'debug', destination }) };
-}
+const capture = () => captureLogs('debug');
 
 describe('logger', () => {
   it('redacts credentials and auth headers wherever they appear', () => {

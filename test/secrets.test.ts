@@ -1,13 +1,12 @@
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { batchReport } from '../src/batches.ts';
 import { parseConfig } from '../src/config/load.ts';
-import { createLogger } from '../src/logger.ts';
 import { Producer } from '../src/producer.ts';
 import { betterstackHandler } from '../src/sandbox/betterstack.ts';
 import { SANDBOX_CREDENTIALS, startSandbox } from '../src/sandbox/index.ts';
 import { startFakeServer } from '../src/sandbox/server.ts';
 import { runWorkers } from '../src/worker/run.ts';
+import { captureLogs } from './support/log-capture.ts';
 import { waitFor } from './support/pipeline.ts';
 import { useRedis } from './support/redis.ts';
 
@@ -54,16 +53,7 @@ describe('secret hygiene', () => {
         bad: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'BAD' } } },
       },
     });
-    const lines: string[] = [];
-    const logger = createLogger({
-      level: 'trace',
-      destination: new Writable({
-        write(chunk, _e, cb) {
-          lines.push(String(chunk));
-          cb();
-        },
-      }),
-    });
+    const { lines, logger } = captureLogs();
     const conn = redis.connect();
     const wconn = redis.connect();
     const producer = new Producer(config, { redis: conn });
@@ -105,16 +95,7 @@ describe('secret hygiene', () => {
         },
       },
     });
-    const lines: string[] = [];
-    const logger = createLogger({
-      level: 'trace',
-      destination: new Writable({
-        write(chunk, _e, cb) {
-          lines.push(String(chunk));
-          cb();
-        },
-      }),
-    });
+    const { lines, logger } = captureLogs();
     const conn = redis.connect();
     const wconn = redis.connect();
     const producer = new Producer(config, { redis: conn });

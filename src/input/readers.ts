@@ -21,6 +21,19 @@ export function normaliseCsvRecord(record: Record<string, string>): Record<strin
   return out;
 }
 
+/** The file's non-blank lines, streamed, with their 1-based numbers and the bytes read so far; BOM removed. */
+async function* nonBlankLines(path: string): AsyncGenerator<{ line: number; bytes: number; text: string }> {
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
+  let line = 0;
+  let bytes = 0;
+  for await (const raw of lines) {
+    line += 1;
+    bytes += Buffer.byteLength(raw) + 1;
+    const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+    if (text.trim() !== '') yield { line, bytes, text };
+  }
+}
+
 /**
  * Streams a CSV file with a header row: BOM, CRLF and quoted fields (with commas and "" escapes) handled.
  * Each physical line is one row: no invite field can hold a line break (addresses and names with control
@@ -28,15 +41,8 @@ export function normaliseCsvRecord(record: Record<string, string>): Record<strin
  * its number while the rest of the file goes on.
  */
 export async function* readCsv(path: string): AsyncGenerator<InputRow> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
   let header: string[] | undefined;
-  let line = 0;
-  let bytes = 0;
-  for await (const raw of lines) {
-    line += 1;
-    bytes += Buffer.byteLength(raw) + 1;
-    const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-    if (text.trim() === '') continue;
+  for await (const { line, bytes, text } of nonBlankLines(path)) {
     let cells: string[];
     try {
       // Most lines have no quotes: a plain split is exact for them and much cheaper than a parser per line.
@@ -67,14 +73,7 @@ export async function* readCsv(path: string): AsyncGenerator<InputRow> {
 
 /** Streams a JSON Lines file: one invite object per line; blank lines are skipped. */
 export async function* readJsonl(path: string): AsyncGenerator<InputRow> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
-  let line = 0;
-  let bytes = 0;
-  for await (const raw of lines) {
-    line += 1;
-    bytes += Buffer.byteLength(raw) + 1;
-    const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-    if (text.trim() === '') continue;
+  for await (const { line, bytes, text } of nonBlankLines(path)) {
     try {
       const value: unknown = JSON.parse(text);
       if (value === null || typeof value !== 'object' || Array.isArray(value)) yield { line, bytes, field: '(row)', error: 'each line must be a JSON object' };
