@@ -28,6 +28,29 @@ export interface InviteResultOne {
   duplicate: boolean;
 }
 
+/**
+ * KEYS: batch hash, batch invite list, then one BullMQ job key per invite. ARGV: write ('1' to count into the
+ * batch), ttl ms, now, then one "account/jobId" ref per invite. Returns the 1-based positions of the invites
+ * whose job does not exist yet.
+ */
+const FRESH_SCRIPT = `
+local fresh = {}
+local refs = {}
+for i = 3, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    fresh[#fresh + 1] = i - 2
+    refs[#refs + 1] = ARGV[i + 1]
+  end
+end
+if ARGV[1] == '1' and #fresh > 0 then
+  redis.call('HINCRBY', KEYS[1], 'total', #fresh)
+  redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('RPUSH', KEYS[2], unpack(refs))
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return fresh`;
+
 /** Name of the BullMQ job carrying an invite. */
 export const INVITE_JOB = 'invite';
 
@@ -68,6 +91,9 @@ export class Producer {
   constructor(config: Config, options: { redis?: Redis } = {}) {
     this.config = config;
     this.#redis = options.redis ?? connectProducerRedis(config.redis.url);
+    if ((this.#redis as unknown as Record<string, unknown>).ibFresh === undefined) {
+      this.#redis.defineCommand('ibFresh', { lua: FRESH_SCRIPT });
+    }
     this.#ownsRedis = options.redis === undefined;
   }
 
@@ -173,27 +199,24 @@ export class Producer {
 
   async #addChunk(account: AccountConfig, chunk: Array<{ id: string; invite: InviteFields }>, batchId: string | undefined, dryRun: boolean) {
     const queue = this.queue(account.name);
-    // Which ids BullMQ already holds (waiting, active, delayed, completed or failed within retention).
-    // addBulk would silently keep the existing job; we check first so the caller learns it was a duplicate.
-    const pipeline = this.#redis.pipeline();
-    for (const { id } of chunk) pipeline.exists(queue.toKey(id));
-    const exists = (await pipeline.exec()) ?? [];
-    const fresh = chunk.filter((_, i) => exists[i]?.[1] !== 1);
+    const keys = invitebusKeys(this.config.redis.prefix);
+    const ttlMs = Math.max(this.config.retention.completedAgeSec, this.config.retention.failedAgeSec) * 1000;
     const now = Date.now();
+    // One script per chunk: which ids BullMQ does not hold yet (addBulk would silently keep an existing job, so
+    // we look first and report duplicates), and, for those, the batch's total and invite list, counted before
+    // the jobs exist so no invite can finish before its batch knows its total.
+    const freshIndexes = (await (this.#redis as unknown as Record<'ibFresh', (...args: (string | number)[]) => Promise<number[]>>).ibFresh(
+      chunk.length + 2,
+      keys.batch(batchId ?? ''),
+      keys.batchJobs(batchId ?? ''),
+      ...chunk.map(({ id }) => queue.toKey(id)),
+      !dryRun && batchId !== undefined ? '1' : '0',
+      String(ttlMs),
+      String(now),
+      ...chunk.map(({ id }) => `${account.name}/${id}`),
+    )) as number[];
+    const fresh = freshIndexes.map((i) => chunk[i - 1] as { id: string; invite: InviteFields });
     if (fresh.length > 0 && !dryRun) {
-      if (batchId !== undefined) {
-        // Counted before the jobs exist, so no invite can finish before its batch knows its total.
-        const keys = invitebusKeys(this.config.redis.prefix);
-        const ttlMs = Math.max(this.config.retention.completedAgeSec, this.config.retention.failedAgeSec) * 1000;
-        await this.#redis
-          .multi()
-          .hincrby(keys.batch(batchId), 'total', fresh.length)
-          .hsetnx(keys.batch(batchId), 'createdAt', String(now))
-          .pexpire(keys.batch(batchId), ttlMs)
-          .rpush(keys.batchJobs(batchId), ...fresh.map(({ id }) => `${account.name}/${id}`))
-          .pexpire(keys.batchJobs(batchId), ttlMs)
-          .exec();
-      }
       await queue.addBulk(
         fresh.map(({ id, invite }) => {
           const data: InviteJobData = {

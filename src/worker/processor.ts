@@ -38,10 +38,12 @@ type InviteJob = Job<InviteJobData, InviteResult>;
  */
 export function createProcessor(deps: ProcessorDeps) {
   const { account, session, queue, events, logger } = deps;
+  const debug = logger.isLevelEnabled('debug');
   let consecutiveRateLimits = 0;
   let lastHoldUntil = 0;
 
   function eventOf(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass): InviteEvent {
+    // Undefined fields are left out when the event is written.
     return {
       type,
       inviteId: job.id as string,
@@ -49,13 +51,13 @@ export function createProcessor(deps: ProcessorDeps) {
       provider: account.provider,
       email: job.data.invite.email,
       outcome: outcome.kind,
-      ...(reasonClass === undefined ? {} : { reasonClass }),
-      ...(outcome.message === undefined ? {} : { message: outcome.message }),
-      ...(outcome.status === undefined ? {} : { status: outcome.status }),
-      ...(outcome.requestId === undefined ? {} : { requestId: outcome.requestId }),
-      ...(outcome.providerId === undefined ? {} : { providerId: outcome.providerId }),
+      reasonClass,
+      message: outcome.message,
+      status: outcome.status,
+      requestId: outcome.requestId,
+      providerId: outcome.providerId,
       attempts: job.attemptsMade + 1,
-      ...(job.data.batchId === undefined ? {} : { batchId: job.data.batchId }),
+      batchId: job.data.batchId,
       enqueuedAt: job.data.enqueuedAt,
       finishedAt: Date.now(),
     };
@@ -112,20 +114,25 @@ export function createProcessor(deps: ProcessorDeps) {
   }
 
   return async function process(job: InviteJob): Promise<InviteResult> {
-    const log = logger.child({ jobId: job.id, attempt: job.attemptsMade + 1 });
+    // The job's child logger is made only when something is logged: most invites log nothing at info level.
+    let child: Logger | undefined;
+    const log = () => {
+      child ??= logger.child({ jobId: job.id, attempt: job.attemptsMade + 1 });
+      return child;
+    };
     if (job.attemptsStarted > 1) {
       const recorded = await events.recordedOutcome({ account: account.name, inviteId: job.id as string, enqueuedAt: job.data.enqueuedAt });
       if (recorded !== undefined) {
-        log.info({ outcome: recorded.kind }, 'terminal outcome already recorded by an earlier run; not calling the provider again');
+        log().info({ outcome: recorded.kind }, 'terminal outcome already recorded by an earlier run; not calling the provider again');
         return replayRecorded(recorded);
       }
     }
 
     const [outcome] = await session.deliver([job.data.invite]);
     if (outcome === undefined) throw new Error('adapter returned no outcome');
-    log.debug({ outcome: outcome.kind, status: outcome.status }, 'provider answered');
+    if (debug) log().debug({ outcome: outcome.kind, status: outcome.status }, 'provider answered');
     if (outcome.pace !== undefined && outcome.kind !== 'rate_limited') {
-      if (outcome.pace.remaining <= 0) await holdAccount(outcome.pace.resetMs, 'window_spent', log);
+      if (outcome.pace.remaining <= 0) await holdAccount(outcome.pace.resetMs, 'window_spent', log());
       else await deps.pacer?.pace(outcome.pace.remaining, outcome.pace.resetMs);
     }
 
@@ -136,11 +143,11 @@ export function createProcessor(deps: ProcessorDeps) {
         deps.pacer?.success();
         await record(job, 'invite.succeeded', outcome);
         // Per-invite success is on the event stream; at info level 100k of these would flood the logs.
-        log.debug({ outcome: outcome.kind, status: outcome.status }, 'invite delivered');
+        if (debug) log().debug({ outcome: outcome.kind, status: outcome.status }, 'invite delivered');
         return { outcome, finishedAt: Date.now() };
       }
       case 'rejected': {
-        log.warn({ status: outcome.status, reason: outcome.message }, 'invite rejected by provider');
+        log().warn({ status: outcome.status, reason: outcome.message }, 'invite rejected by provider');
         return fail(job, outcome, 'rejected', outcome.message);
       }
       case 'rate_limited': {
@@ -150,7 +157,7 @@ export function createProcessor(deps: ProcessorDeps) {
         consecutiveRateLimits += 1;
         await deps.pacer?.rateLimited();
         const requested = outcome.waitMs ?? rateLimitBackoff(consecutiveRateLimits, account.rateLimited);
-        await holdAccount(requested, 'rate_limited', log, outcome.message);
+        await holdAccount(requested, 'rate_limited', log(), outcome.message);
         throw Worker.RateLimitError();
       }
       case 'retryable': {
@@ -158,14 +165,14 @@ export function createProcessor(deps: ProcessorDeps) {
         if (job.attemptsMade + 1 >= attempts) {
           return fail(job, outcome, 'retries_exhausted', `${outcome.message} (after ${attempts} attempts)`);
         }
-        log.warn({ status: outcome.status, reason: outcome.message }, 'transient failure; will retry');
+        log().warn({ status: outcome.status, reason: outcome.message }, 'transient failure; will retry');
         throw new RetryableError(outcome.message, outcome.waitMs);
       }
       case 'auth_failed':
       case 'account_blocked': {
         const reason = outcome.kind === 'auth_failed' ? 'auth_failed' : outcome.reason;
         const paused = await pauseAccount(queue, events, { account: account.name, provider: account.provider, reason, message: outcome.message });
-        if (paused) log.error({ reason, status: outcome.status, providerMessage: outcome.message }, 'account paused: resume it once fixed');
+        if (paused) log().error({ reason, status: outcome.status, providerMessage: outcome.message }, 'account paused: resume it once fixed');
         // Back to waiting (the queue is paused, so nobody takes it) without spending an attempt.
         throw Worker.RateLimitError();
       }
