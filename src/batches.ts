@@ -63,11 +63,14 @@ export interface ReportLine {
   message: string;
 }
 
+/** How BullMQ words the failures it decides itself (a job stalled or started too often). */
+export const BULLMQ_STALLED = /stalled more than allowable limit|started more than allowable limit/;
+
 /** The reason class at the start of a failed job's reason ("rejected: ..."), or stalled for BullMQ's own. */
 export function reasonOf(failedReason: string | undefined): ReasonClass | '' {
   const m = /^(rejected|retries_exhausted|rate_limited_exhausted|stalled|auth_failed|account_blocked):/.exec(failedReason ?? '');
   if (m) return m[1] as ReasonClass;
-  return /stalled|started more than allowable/.test(failedReason ?? '') ? 'stalled' : '';
+  return BULLMQ_STALLED.test(failedReason ?? '') ? 'stalled' : '';
 }
 
 export async function reportLine(job: Job<InviteJobData, InviteResult> | undefined, ref: string, events: EventStream): Promise<ReportLine> {

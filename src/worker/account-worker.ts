@@ -1,5 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { BULLMQ_STALLED } from '../batches.ts';
 import type { AccountConfig, Config } from '../config/load.ts';
 import { RetryableError } from '../errors.ts';
 import type { EventStream } from '../events/stream.ts';
@@ -12,8 +13,6 @@ import { createHttpClient, type HttpClient } from '../providers/http.ts';
 import { adapterOf } from '../providers/index.ts';
 import { AccountPacer } from './pacer.ts';
 import { createProcessor } from './processor.ts';
-
-const STALLED_FAILURE = /stalled more than allowable limit|started more than allowable limit/;
 
 /** Counts and times every provider call. */
 function instrumented(http: HttpClient, metrics: Metrics, labels: { account: string; provider: string }): HttpClient {
@@ -72,7 +71,7 @@ export function startAccountWorker(options: {
     ...(pacer ? { pacer } : {}),
   });
 
-  const worker = new Worker(account.name, processor, {
+  const worker = new Worker(account.name, processor.process, {
     connection: options.connection,
     prefix: config.redis.prefix,
     concurrency: jobsInFlight,
@@ -95,28 +94,8 @@ export function startAccountWorker(options: {
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
   // Jobs BullMQ fails on its own (stalled too often) never reach our processor's terminal path.
   worker.on('failed', (job, err) => {
-    if (job === undefined || !STALLED_FAILURE.test(err.message)) return;
-    const outcome = { kind: 'retryable' as const, message: err.message };
-    void events
-      .recordTerminal(
-        {
-          type: 'invite.failed',
-          inviteId: job.id as string,
-          account: account.name,
-          provider: account.provider,
-          email: job.data.invite.email,
-          outcome: outcome.kind,
-          reasonClass: 'stalled',
-          message: err.message,
-          attempts: job.attemptsMade,
-          ...(job.data.batchId === undefined ? {} : { batchId: job.data.batchId }),
-          enqueuedAt: job.data.enqueuedAt,
-          finishedAt: Date.now(),
-        },
-        outcome,
-        markerTtlMs,
-      )
-      .catch((e: unknown) => logger.error({ err: e, jobId: job.id }, 'could not record stalled failure'));
+    if (job === undefined || !BULLMQ_STALLED.test(err.message)) return;
+    processor.recordStalled(job, err.message).catch((e: unknown) => logger.error({ err: e, jobId: job.id }, 'could not record stalled failure'));
   });
 
   // Before any job runs: an adaptive account needs its global rate limit, an unlimited one none left over.

@@ -42,7 +42,7 @@ export function createProcessor(deps: ProcessorDeps) {
   let consecutiveRateLimits = 0;
   let lastHoldUntil = 0;
 
-  function eventOf(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass): InviteEvent {
+  function eventOf(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass, attempts = job.attemptsMade + 1): InviteEvent {
     // Undefined fields are left out when the event is written.
     return {
       type,
@@ -56,7 +56,7 @@ export function createProcessor(deps: ProcessorDeps) {
       status: outcome.status,
       requestId: outcome.requestId,
       providerId: outcome.providerId,
-      attempts: job.attemptsMade + 1,
+      attempts,
       batchId: job.data.batchId,
       enqueuedAt: job.data.enqueuedAt,
       finishedAt: Date.now(),
@@ -64,8 +64,8 @@ export function createProcessor(deps: ProcessorDeps) {
   }
 
   /** Writes the terminal event (once) and counts it. */
-  async function record(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass): Promise<void> {
-    const event = eventOf(job, type, outcome, reasonClass);
+  async function record(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass, attempts?: number): Promise<void> {
+    const event = eventOf(job, type, outcome, reasonClass, attempts);
     const written = await events.recordTerminal(event, outcome, deps.markerTtlMs);
     if (written && deps.metrics) {
       const labels = { account: account.name, provider: account.provider };
@@ -113,7 +113,15 @@ export function createProcessor(deps: ProcessorDeps) {
     return waitMs;
   }
 
-  return async function process(job: InviteJob): Promise<InviteResult> {
+  /**
+   * The terminal event of a job BullMQ failed on its own (stalled too often): it never reached the terminal path
+   * below. Its attempts are those BullMQ counted; no attempt of ours was running.
+   */
+  function recordStalled(job: InviteJob, message: string): Promise<void> {
+    return record(job, 'invite.failed', { kind: 'retryable', message }, 'stalled', job.attemptsMade);
+  }
+
+  async function process(job: InviteJob): Promise<InviteResult> {
     // The job's child logger is made only when something is logged: most invites log nothing at info level.
     let child: Logger | undefined;
     const log = () => {
@@ -177,5 +185,7 @@ export function createProcessor(deps: ProcessorDeps) {
         throw Worker.RateLimitError();
       }
     }
-  };
+  }
+
+  return { process, recordStalled };
 }
