@@ -32,6 +32,16 @@ async function withProducer<T>(cmd: Command, fn: (producer: Producer, cfg: Confi
   }
 }
 
+/** Runs until SIGTERM/SIGINT, then closes and exits 0 (long-running commands). */
+function closeOnSignal(close: () => Promise<void>): void {
+  const stop = async () => {
+    await close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
 const duration = (value: string) => {
   try {
     return parseDuration(value);
@@ -101,12 +111,7 @@ export function buildCli(): Command {
         withWorkers: opts.withWorkers ?? false,
       });
       console.log(`invitebus API on ${server.url} (OpenAPI at ${server.url}/docs, dashboard at ${server.url}/dashboard)`);
-      const stop = async () => {
-        await server.close();
-        process.exit(0);
-      };
-      process.once('SIGTERM', () => void stop());
-      process.once('SIGINT', () => void stop());
+      closeOnSignal(() => server.close());
     });
 
   program
@@ -293,12 +298,7 @@ export function buildCli(): Command {
         console.log(`config written to ${opts.writeConfig}; its credentials come from these variables:`);
         for (const [k, v] of Object.entries(SANDBOX_CREDENTIALS)) console.log(`  export ${k}=${v}`);
       }
-      const stop = async () => {
-        await sandbox.close();
-        process.exit(0);
-      };
-      process.once('SIGTERM', () => void stop());
-      process.once('SIGINT', () => void stop());
+      closeOnSignal(() => sandbox.close());
     });
 
   program

@@ -55,19 +55,24 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
+/** A fake provider, a producer in this process and a worker process with the given shutdown deadline. */
+async function setup(name: string, handler: Parameters<typeof startFakeServer>[0], shutdownTimeoutMs: number) {
+  const fake = await startFakeServer(handler);
+  cleanups.push(() => fake.close());
+  const prefix = `${redis.prefix}-${name}`;
+  const config = parseConfig({
+    redis: { url: redis.url, prefix },
+    accounts: { acme: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'X' } } } },
+  });
+  const connection = redis.connect();
+  const producer = new Producer(config, { redis: connection });
+  cleanups.push(() => producer.close().then(() => connection.quit()));
+  return { fake, producer, worker: startWorker(writeConfig(prefix, fake.url, shutdownTimeoutMs)) };
+}
+
 describe('worker process shutdown', () => {
   it('on SIGTERM lets in-flight calls finish, leaves nothing active, exits 0', async () => {
-    const fake = await startFakeServer((req) => ({ ...betterstackHandler()(req), delayMs: 1500 }));
-    cleanups.push(() => fake.close());
-    const prefix = `${redis.prefix}-graceful`;
-    const config = parseConfig({
-      redis: { url: redis.url, prefix },
-      accounts: { acme: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'X' } } } },
-    });
-    const connection = redis.connect();
-    const producer = new Producer(config, { redis: connection });
-    cleanups.push(() => producer.close().then(() => connection.quit()));
-    const worker = startWorker(writeConfig(prefix, fake.url, 10_000));
+    const { fake, producer, worker } = await setup('graceful', (req) => ({ ...betterstackHandler()(req), delayMs: 1500 }), 10_000);
     await producer.inviteMany(
       'acme',
       Array.from({ length: 8 }, (_, i) => ({ email: `s${i}@example.com` })),
@@ -87,17 +92,7 @@ describe('worker process shutdown', () => {
   });
 
   it('exits 0 at the deadline when a call hangs; the job stays recoverable', async () => {
-    const fake = await startFakeServer(() => ({ hang: true }));
-    cleanups.push(() => fake.close());
-    const prefix = `${redis.prefix}-deadline`;
-    const config = parseConfig({
-      redis: { url: redis.url, prefix },
-      accounts: { acme: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'X' } } } },
-    });
-    const connection = redis.connect();
-    const producer = new Producer(config, { redis: connection });
-    cleanups.push(() => producer.close().then(() => connection.quit()));
-    const worker = startWorker(writeConfig(prefix, fake.url, 1000));
+    const { fake, producer, worker } = await setup('deadline', () => ({ hang: true }), 1000);
     const { id } = await producer.invite('acme', { email: 'hang@example.com' });
     await waitFor(() => fake.requests.length >= 1, 15_000, 'the call to arrive');
 
