@@ -1,12 +1,12 @@
 # syntax=docker/dockerfile:1
 # Build stage: production dependencies only (Node runs the TypeScript sources directly; no compile step).
-FROM node:22-alpine AS deps
+FROM node:24-alpine AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # Runtime stage: the sources, the dependencies, an unprivileged user.
-FROM node:22-alpine AS runtime
+FROM node:24-alpine AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

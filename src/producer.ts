@@ -6,7 +6,7 @@ import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
 import { inviteJobId } from './policies/job-id.ts';
 import { adapterOf } from './providers/index.ts';
-import { connectProducerRedis, invitebusKeys } from './redis.ts';
+import { connectProducerRedis, invitebusKeys, type OutageReporter } from './redis.ts';
 import type { InviteFields, InviteJobData } from './types.ts';
 
 /** One invite that failed validation: its position in the input, the field and why. */
@@ -16,11 +16,21 @@ export interface RejectedInvite {
   message: string;
 }
 
+/** One invite not queued as a duplicate: its position, that of the same address earlier in the input if so, its job id. */
+export interface DuplicateInvite {
+  index: number;
+  /** Set when the same address came earlier in the same input; absent when the invite was already queued or sent. */
+  ofIndex?: number;
+  id: string;
+}
+
 export interface InviteManyResult {
   batchId: string;
   accepted: number;
   duplicates: number;
   rejected: RejectedInvite[];
+  /** Each duplicate, when asked for with `reportDuplicates` (in no particular order). */
+  duplicateRows?: DuplicateInvite[];
 }
 
 export interface InviteResultOne {
@@ -50,6 +60,9 @@ if ARGV[1] == '1' and #fresh > 0 then
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
 return fresh`;
+
+/** A valid invite on its way to Redis, with its job id and its position in the input. */
+type ChunkEntry = { id: string; invite: InviteFields; index: number };
 
 /** Name of the BullMQ job carrying an invite. */
 export const INVITE_JOB = 'invite';
@@ -87,10 +100,17 @@ export class Producer {
   readonly #redis: Redis;
   readonly #ownsRedis: boolean;
   readonly #queues = new Map<string, Queue>();
+  readonly #outage: OutageReporter | undefined;
 
-  constructor(config: Config, options: { redis?: Redis } = {}) {
+  constructor(config: Config, options: { redis?: Redis; outage?: OutageReporter } = {}) {
     this.config = config;
     this.#redis = options.redis ?? connectProducerRedis(config.redis.url);
+    this.#outage = options.outage;
+    if (options.redis === undefined) {
+      // Errors reach the caller through the failed command; without a listener ioredis would also print each.
+      if (this.#outage) this.#outage.watch(this.#redis);
+      else this.#redis.on('error', () => undefined);
+    }
     if ((this.#redis as unknown as Record<string, unknown>).ibFresh === undefined) {
       this.#redis.defineCommand('ibFresh', { lua: FRESH_SCRIPT });
     }
@@ -113,6 +133,8 @@ export class Producer {
     let queue = this.#queues.get(accountName);
     if (queue === undefined) {
       queue = new Queue(accountName, { connection: this.#redis, prefix: this.config.redis.prefix });
+      // Same: a failed command rejects; BullMQ would otherwise print every connection error it re-emits.
+      queue.on('error', (error) => this.#outage?.error(error));
       this.#queues.set(accountName, queue);
     }
     return queue;
@@ -129,9 +151,9 @@ export class Producer {
       });
     }
     const id = inviteJobId(accountName, checked.invite.email);
-    const result = await this.#addChunk(account, [{ id, invite: checked.invite }], options.batchId, false);
+    const result = await this.#addChunk(account, [{ id, invite: checked.invite, index: 0 }], options.batchId, false);
     if (options.batchId !== undefined) await this.events().sealBatch(options.batchId);
-    return { id, duplicate: result.duplicates > 0 };
+    return { id, duplicate: result.known.length > 0 };
   }
 
   /**
@@ -147,15 +169,19 @@ export class Producer {
       chunkSize?: number;
       /** Validate and look up duplicates only; queue nothing. */
       dryRun?: boolean;
+      /** List each duplicate in `duplicateRows`, not only count them. */
+      reportDuplicates?: boolean;
       onProgress?: (progress: InviteManyResult & { seen: number }) => void;
     } = {},
   ): Promise<InviteManyResult> {
     const account = accountOf(this.config, accountName);
     const batchId = options.batchId ?? randomUUID();
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    const result: InviteManyResult = { batchId, accepted: 0, duplicates: 0, rejected: [] };
-    const seenIds = new Set<string>();
-    let chunk: Array<{ id: string; invite: InviteFields }> = [];
+    const duplicateRows: DuplicateInvite[] | undefined = options.reportDuplicates ? [] : undefined;
+    const result: InviteManyResult = { batchId, accepted: 0, duplicates: 0, rejected: [], ...(duplicateRows ? { duplicateRows } : {}) };
+    // Index of each id's first occurrence in the input, to name what a later occurrence duplicates.
+    const seenIds = new Map<string, number>();
+    let chunk: ChunkEntry[] = [];
     let index = 0;
 
     // Up to two chunks travel to Redis while the next is read and validated: I/O and CPU overlap.
@@ -168,7 +194,8 @@ export class Producer {
       inFlight.push(
         this.#addChunk(account, sending, batchId, options.dryRun ?? false).then((added) => {
           result.accepted += added.accepted;
-          result.duplicates += added.duplicates;
+          result.duplicates += added.known.length;
+          for (const known of added.known) duplicateRows?.push({ index: known.index, id: known.id });
           options.onProgress?.({ ...result, seen: index });
         }),
       );
@@ -180,11 +207,13 @@ export class Producer {
         result.rejected.push({ index, field: checked.field, message: checked.message });
       } else {
         const id = inviteJobId(accountName, checked.invite.email);
-        if (seenIds.has(id)) {
+        const first = seenIds.get(id);
+        if (first !== undefined) {
           result.duplicates += 1; // the same person twice in one input
+          duplicateRows?.push({ index, ofIndex: first, id });
         } else {
-          seenIds.add(id);
-          chunk.push({ id, invite: checked.invite });
+          seenIds.set(id, index);
+          chunk.push({ id, invite: checked.invite, index });
           if (chunk.length >= chunkSize) await flush();
         }
       }
@@ -197,7 +226,7 @@ export class Producer {
     return result;
   }
 
-  async #addChunk(account: AccountConfig, chunk: Array<{ id: string; invite: InviteFields }>, batchId: string | undefined, dryRun: boolean) {
+  async #addChunk(account: AccountConfig, chunk: ChunkEntry[], batchId: string | undefined, dryRun: boolean) {
     const queue = this.queue(account.name);
     const keys = invitebusKeys(this.config.redis.prefix);
     const ttlMs = Math.max(this.config.retention.completedAgeSec, this.config.retention.failedAgeSec) * 1000;
@@ -215,7 +244,7 @@ export class Producer {
       String(now),
       ...chunk.map(({ id }) => `${account.name}/${id}`),
     )) as number[];
-    const fresh = freshIndexes.map((i) => chunk[i - 1] as { id: string; invite: InviteFields });
+    const fresh = freshIndexes.map((i) => chunk[i - 1] as ChunkEntry);
     if (fresh.length > 0 && !dryRun) {
       await queue.addBulk(
         fresh.map(({ id, invite }) => {
@@ -230,7 +259,8 @@ export class Producer {
         }),
       );
     }
-    return { accepted: fresh.length, duplicates: chunk.length - fresh.length };
+    const freshSet = new Set(fresh);
+    return { accepted: fresh.length, known: chunk.filter((entry) => !freshSet.has(entry)) };
   }
 
   async close(): Promise<void> {

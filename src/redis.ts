@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { InvitebusError } from './errors.ts';
 
 /**
  * A connection for BullMQ workers and event writers: retries commands forever while Redis is away
@@ -22,6 +23,129 @@ export function connectProducerRedis(url: string, options: RedisOptions = {}): R
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     ...options,
   });
+}
+
+/** The URL with any password replaced, for messages and logs. */
+export function safeRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return 'the configured Redis URL';
+  }
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/** Whether an error means "Redis cannot be reached" (as opposed to a command Redis refused). */
+export function isRedisUnreachable(error: unknown): boolean {
+  if (error instanceof InvitebusError) return error.code === 'REDIS_UNAVAILABLE';
+  const e = error as { code?: unknown; message?: unknown; name?: unknown } | null;
+  if (e === null || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return true;
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  return /Connection is closed|Reached the max retries per request|Stream isn't writeable|connect ETIMEDOUT|Command timed out/.test(message);
+}
+
+/** The one sentence a user sees when Redis cannot be reached: where, and what to do. */
+export function redisUnavailable(url: string, cause?: unknown): InvitebusError {
+  const why = (cause as { code?: string } | undefined)?.code ?? '';
+  return new InvitebusError(
+    'REDIS_UNAVAILABLE',
+    `cannot reach Redis at ${safeRedisUrl(url)}${why ? ` (${why})` : ''}: start Redis there, or point invitebus at yours with --redis-url, REDIS_URL or redis.url in the config`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/**
+ * A connection for a command (status, report, stats, enqueue, ...): it waits for Redis at most `deadlineMs`,
+ * then fails with REDIS_UNAVAILABLE instead of retrying for half a minute; an outage met later ends it
+ * after about as long.
+ */
+export async function openCommandRedis(url: string, deadlineMs = 3_000): Promise<Redis> {
+  // Each outage (the first connection included) gets `deadlineMs` of reconnecting, then the client ends.
+  let downSince: number | undefined = Date.now();
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: deadlineMs,
+    maxRetriesPerRequest: 2,
+    retryStrategy: () => {
+      downSince ??= Date.now();
+      return Date.now() - downSince > deadlineMs ? null : 250;
+    },
+  });
+  let lastError: unknown;
+  client.on('error', (error: unknown) => {
+    lastError = error;
+  });
+  client.on('ready', () => {
+    downSince = undefined;
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('end', () => reject(lastError ?? new Error('Connection is closed.')));
+      client.connect().catch(() => undefined);
+    });
+  } catch (error) {
+    client.disconnect();
+    throw redisUnavailable(url, error);
+  }
+  return client;
+}
+
+/**
+ * Logs a Redis outage once (a warning naming the URL) and its end once, however many connections and
+ * retries report it: a long-running process (worker, serve) keeps retrying without flooding its log.
+ */
+/** Where an OutageReporter writes (a pino logger fits). */
+export interface OutageLog {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+export class OutageReporter {
+  readonly #url: string;
+  readonly #log: OutageLog;
+  #down = false;
+  #since = 0;
+
+  constructor(url: string, log: OutageLog) {
+    this.#url = safeRedisUrl(url);
+    this.#log = log;
+  }
+
+  /** True while an outage is being reported. */
+  get down(): boolean {
+    return this.#down;
+  }
+
+  /** Reports an error if it is an outage; returns whether it was one (so callers skip their own log). */
+  error(error: unknown): boolean {
+    if (!isRedisUnreachable(error)) return false;
+    if (!this.#down) {
+      this.#down = true;
+      this.#since = Date.now();
+      const code = (error as { code?: string }).code ?? (error as Error).message;
+      this.#log.warn({ redis: this.#url, cause: code }, `Redis at ${this.#url} is unreachable; retrying until it answers`);
+    }
+    return true;
+  }
+
+  /** A connection is ready again. */
+  ready(): void {
+    if (!this.#down) return;
+    this.#down = false;
+    this.#log.info({ redis: this.#url, downMs: Date.now() - this.#since }, `Redis at ${this.#url} answers again`);
+  }
+
+  /** Follows an ioredis connection: its errors and its return. */
+  watch(client: Redis): void {
+    client.on('error', (error: unknown) => this.error(error));
+    client.on('ready', () => this.ready());
+  }
 }
 
 /** Names of the keys invitebus writes beside BullMQ's own. `_` cannot start an account name, so no clash. */

@@ -60,8 +60,8 @@ describe('Dockerfile', () => {
   it('is multi-stage: dependencies built in one stage, copied into a runtime stage', () => {
     const stages = [...text.matchAll(/^FROM\s+(\S+)\s+AS\s+(\S+)/gim)].map((m) => [m[1], m[2]]);
     expect(stages).toEqual([
-      ['node:22-alpine', 'deps'],
-      ['node:22-alpine', 'runtime'],
+      ['node:24-alpine', 'deps'],
+      ['node:24-alpine', 'runtime'],
     ]);
     expect(text).toMatch(/npm ci --omit=dev/);
     expect(text).toMatch(/COPY --from=deps \/app\/node_modules/);

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.ts';
 import { InvitebusError } from '../src/errors.ts';
+import { inviteJobId } from '../src/policies/job-id.ts';
 import { Producer } from '../src/producer.ts';
 import { useRedis } from './support/redis.ts';
 
@@ -52,5 +53,28 @@ describe('producer', () => {
 
     const again = await producer.inviteMany('acme', rows(), { batchId: 'big-again' });
     expect(again).toMatchObject({ accepted: 0, duplicates: 9_990 });
+  });
+
+  it('names each duplicate by its index: the first occurrence of the same address in the input, or the invite already queued', async () => {
+    await producer.invite('acme', { email: 'known@example.com' });
+    const invites = [
+      { email: 'a@example.com' },
+      { email: 'KNOWN@example.com' },
+      { email: ' A@Example.com ' },
+      { email: 'b@example.com' },
+      { email: 'a@example.com' },
+    ];
+    const result = await producer.inviteMany('acme', invites, { batchId: 'dups', chunkSize: 2, reportDuplicates: true });
+    expect(result).toMatchObject({ accepted: 2, duplicates: 3 });
+    expect(result.duplicateRows?.sort((x, y) => x.index - y.index)).toEqual([
+      { index: 1, id: inviteJobId('acme', 'known@example.com') },
+      { index: 2, ofIndex: 0, id: inviteJobId('acme', 'a@example.com') },
+      { index: 4, ofIndex: 0, id: inviteJobId('acme', 'a@example.com') },
+    ]);
+  });
+
+  it('lists duplicates only when asked, so its answer keeps its shape for API clients', async () => {
+    const result = await producer.inviteMany('acme', [{ email: 'c@example.com' }, { email: 'c@example.com' }]);
+    expect(result).toEqual({ batchId: expect.any(String), accepted: 1, duplicates: 1, rejected: [] });
   });
 });

@@ -5,44 +5,50 @@
  */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import { configPath, loadConfig } from '../src/config/load.ts';
+import { configOverrides, configPath, loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
+import { exitOnSignal } from '../src/signals.ts';
 import { runWorkers } from '../src/worker/run.ts';
 
-export async function runWorkerProcess(options: { config?: string; accounts?: string[]; metricsPort?: number }): Promise<void> {
-  const config = loadConfig(configPath(options.config, process.env));
+export async function runWorkerProcess(options: { config?: string; redisUrl?: string; accounts?: string[]; metricsPort?: number }): Promise<void> {
+  const config = loadConfig(configPath(options.config, process.env), configOverrides(options, process.env));
   const logger = createLogger({ level: config.log.level });
   const metrics = createMetrics();
-  const running = await runWorkers(config, { ...(options.accounts ? { accounts: options.accounts } : {}), env: process.env, logger, metrics });
+  // Signals are handled from the start: while the start waits for Redis, a SIGTERM still ends cleanly.
+  let running: Awaited<ReturnType<typeof runWorkers>> | undefined;
+  let metricsServer: ReturnType<typeof createServer> | undefined;
+  exitOnSignal(
+    async () => {
+      logger.info({ deadlineMs: config.worker.shutdownTimeoutMs }, 'shutting down: finishing in-flight calls');
+      metricsServer?.close();
+      const { clean } = (await running?.close()) ?? { clean: true };
+      logger.info({ clean }, 'worker stopped');
+      logger.flush?.();
+    },
+    {
+      deadlineMs: config.worker.shutdownTimeoutMs + 5_000,
+      onLate: () => logger.warn('shutdown deadline passed; exiting with connections still closing'),
+    },
+  );
+  running = await runWorkers(config, { ...(options.accounts ? { accounts: options.accounts } : {}), env: process.env, logger, metrics });
   // This process's counters and histograms (scrape every worker process; sum by account).
-  const metricsServer =
+  metricsServer =
     options.metricsPort === undefined
       ? undefined
       : createServer(async (_req, res) => {
           res.writeHead(200, { 'content-type': metrics.registry.contentType });
           res.end(await metrics.registry.metrics());
         }).listen(options.metricsPort);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, deadlineMs: config.worker.shutdownTimeoutMs }, 'shutting down: finishing in-flight calls');
-    metricsServer?.close();
-    const { clean } = await running.close();
-    logger.info({ clean }, 'worker stopped');
-    logger.flush?.();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { config: { type: 'string' }, account: { type: 'string' }, 'metrics-port': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { config: { type: 'string' }, 'redis-url': { type: 'string' }, account: { type: 'string' }, 'metrics-port': { type: 'string' } },
+  });
   runWorkerProcess({
     ...(values.config === undefined ? {} : { config: values.config }),
+    ...(values['redis-url'] === undefined ? {} : { redisUrl: values['redis-url'] }),
     ...(values['metrics-port'] === undefined ? {} : { metricsPort: Number(values['metrics-port']) }),
     ...(values.account === undefined
       ? {}
@@ -54,6 +60,6 @@ if (import.meta.main) {
         }),
   }).catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
+    process.exit(2);
   });
 }

@@ -11,6 +11,7 @@ import { batchReport, batchStatus, REPORT_COLUMNS, type ReportLine, reportLine }
 import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
 import type { Producer } from '../producer.ts';
+import { isRedisUnreachable, safeRedisUrl } from '../redis.ts';
 import { parseDuration, replayFailed } from '../replay.ts';
 import { accountStats } from '../stats.ts';
 import type { InviteJobData, InviteResult, ReasonClass } from '../types.ts';
@@ -18,6 +19,16 @@ import { bearerMatches } from './auth.ts';
 import { fieldErrors, invitesBody, jsonSchema, replayBody } from './schemas.ts';
 
 const PUBLIC = new Set(['/healthz', '/readyz']);
+const READY_TIMEOUT_MS = 1_500;
+
+/** Rejects when the promise has not settled within `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 export interface ApiOptions {
   producer: Producer;
@@ -73,16 +84,15 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    try {
-      await producer.redis.ping();
-      const info = await producer.redis.info('memory');
-      const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';
-      if (policy !== 'noeviction')
-        return reply.code(503).send({ ready: false, reason: `Redis maxmemory-policy is ${policy}; invitebus needs noeviction (jobs could be evicted)` });
-      return { ready: true };
-    } catch (error) {
-      return reply.code(503).send({ ready: false, reason: `Redis unavailable: ${(error as Error).message}` });
-    }
+    // Answers within ~1.5 s whatever Redis does: a load balancer must not wait out ioredis' retries.
+    const unavailable = `Redis at ${safeRedisUrl(producer.config.redis.url)} is unreachable`;
+    if (producer.redis.status !== 'ready') return reply.code(503).send({ ready: false, reason: unavailable });
+    const info = await withTimeout(producer.redis.info('memory'), READY_TIMEOUT_MS).catch(() => undefined);
+    if (info === undefined) return reply.code(503).send({ ready: false, reason: unavailable });
+    const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';
+    if (policy !== 'noeviction')
+      return reply.code(503).send({ ready: false, reason: `Redis maxmemory-policy is ${policy}; invitebus needs noeviction (jobs could be evicted)` });
+    return { ready: true };
   });
 
   app.post('/v1/invites', { schema: { body: jsonSchema(invitesBody), summary: 'Enqueue one invite or up to 10,000 (202)' } }, async (request, reply) => {
@@ -164,6 +174,11 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_ACCOUNT') return reply.code(404).send({ error: 'not_found', message: error.message });
+    if (isRedisUnreachable(error))
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ error: 'redis_unavailable', message: `Redis at ${safeRedisUrl(producer.config.redis.url)} is unreachable; retry later` });
     const status = (error as { statusCode?: number }).statusCode ?? 500;
     const message = error instanceof Error ? error.message : String(error);
     return reply.code(status).send({ error: status === 413 ? 'body_too_large' : status < 500 ? 'bad_request' : 'internal', message });

@@ -5,7 +5,8 @@ import { InvitebusError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { addQueueGauges, createMetrics } from '../metrics.ts';
 import { Producer } from '../producer.ts';
-import { type RunningWorkers, runWorkers } from '../worker/run.ts';
+import { OutageReporter } from '../redis.ts';
+import { checkWorkerCredentials, type RunningWorkers, runWorkers } from '../worker/run.ts';
 import { buildApi } from './app.ts';
 
 export interface RunningServer {
@@ -16,25 +17,39 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** `invitebus serve`: the HTTP API, /metrics and /dashboard, optionally with the workers in the same process. */
+/**
+ * `invitebus serve`: the HTTP API, /metrics and /dashboard, optionally with the workers in the same process.
+ * Every credential is checked before anything starts (all missing ones listed at once). The API listens even
+ * while Redis is away: /readyz then says so, and the process retries until Redis answers.
+ */
 export async function startServer(
   config: Config,
   options: { env: NodeJS.ProcessEnv; logger: Logger; port?: number; host?: string; withWorkers?: boolean },
 ): Promise<RunningServer> {
   const { values, problems } = resolveCredentials('api', { token: config.api.token }, options.env, config.baseDir);
-  if (problems.length > 0 || !values.token) {
-    throw new InvitebusError(
-      'CREDENTIAL_MISSING',
-      `the API needs a bearer token: ${problems.join('; ').replace("account 'api' has no credentials.token: ", '')}`,
-    );
-  }
+  const missing = [
+    ...(problems.length > 0 || !values.token
+      ? [`the API needs a bearer token: ${problems.join('; ').replace("account 'api' has no credentials.token: ", '')}`]
+      : []),
+  ];
+  if (options.withWorkers) missing.push(...checkWorkerCredentials(config, undefined, options.env).problems);
+  if (missing.length > 0) throw new InvitebusError('CREDENTIAL_MISSING', `missing credentials:\n  ${missing.join('\n  ')}`, { details: missing });
+
   const metrics = createMetrics();
-  const producer = new Producer(config);
+  const outage = new OutageReporter(config.redis.url, options.logger);
+  const producer = new Producer(config, { outage });
   addQueueGauges(metrics.registry, producer);
-  const workers = options.withWorkers ? await runWorkers(config, { env: options.env, logger: options.logger, metrics }) : undefined;
-  const app = await buildApi({ producer, token: values.token, registry: metrics.registry, bodyLimit: config.api.bodyLimitBytes });
+  const app = await buildApi({ producer, token: values.token as string, registry: metrics.registry, bodyLimit: config.api.bodyLimitBytes });
   const url = await app.listen({ port: options.port ?? config.api.port, host: options.host ?? config.api.host });
-  options.logger.info({ url, withWorkers: Boolean(workers) }, 'API listening');
+  options.logger.info({ url, withWorkers: Boolean(options.withWorkers) }, 'API listening');
+  let workers: RunningWorkers | undefined;
+  try {
+    workers = options.withWorkers ? await runWorkers(config, { env: options.env, logger: options.logger, metrics, outage }) : undefined;
+  } catch (error) {
+    await app.close();
+    await producer.close();
+    throw error;
+  }
   return {
     app,
     url,

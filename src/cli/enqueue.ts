@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream, statSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { csvLine } from '../csv.ts';
-import { type InputRow, readInvites } from '../input/readers.ts';
+import { type CsvDelimiter, type InputRow, readInvites } from '../input/readers.ts';
 import type { Producer } from '../producer.ts';
 
-/** A row that was not queued, with where and why. */
+/** A row that was not queued, with where and why (duplicates: field `email`). */
 export interface RejectedRow {
   line: number;
   field: string;
@@ -18,9 +18,22 @@ export interface EnqueueSummary {
   accepted: number;
   duplicates: number;
   rejected: RejectedRow[];
+  /** Each duplicate row: of an earlier line, or of an invite already queued or sent; in line order. */
+  duplicateRows: RejectedRow[];
   /** --strict found bad rows, so nothing was queued. */
   aborted: boolean;
   dryRun: boolean;
+}
+
+/** The options of `invitebus enqueue`, as the command line gives them. */
+export interface EnqueueFlags {
+  account: string;
+  file: string;
+  batch?: string;
+  dryRun?: boolean;
+  strict?: boolean;
+  rejects?: string;
+  delimiter?: CsvDelimiter;
 }
 
 export interface EnqueueOptions {
@@ -29,6 +42,8 @@ export interface EnqueueOptions {
   batchId?: string;
   dryRun?: boolean;
   strict?: boolean;
+  /** The CSV separator; without it, detected from the header row. */
+  delimiter?: CsvDelimiter;
   /** How to show progress: a bar (TTY), a line per 10,000 rows, or nothing. */
   progress?: 'bar' | 'lines' | 'none';
   log?: (line: string) => void;
@@ -42,7 +57,7 @@ async function pass(producer: Producer, options: EnqueueOptions, batchId: string
   let handed = 0;
   let rows = 0;
   async function* records() {
-    for await (const row of readInvites(options.file)) {
+    for await (const row of readInvites(options.file, { delimiter: options.delimiter })) {
       rows += 1;
       onRow(row);
       if ('error' in row) {
@@ -59,10 +74,17 @@ async function pass(producer: Producer, options: EnqueueOptions, batchId: string
       yield row.record;
     }
   }
-  const result = await producer.inviteMany(options.account, records(), { batchId, dryRun });
-  for (const r of result.rejected) rejected.push({ line: lines[r.index] ?? 0, field: r.field, message: r.message });
+  const result = await producer.inviteMany(options.account, records(), { batchId, dryRun, reportDuplicates: true });
+  const lineOf = (index: number) => lines[index] ?? 0;
+  for (const r of result.rejected) rejected.push({ line: lineOf(r.index), field: r.field, message: r.message });
   rejected.sort((a, b) => a.line - b.line);
-  return { batchId, rows, accepted: result.accepted, duplicates: result.duplicates, rejected, aborted: false, dryRun };
+  const duplicateRows = (result.duplicateRows ?? []).map(({ index, ofIndex, id }) => ({
+    line: lineOf(index),
+    field: 'email',
+    message: ofIndex === undefined ? `duplicate: already queued or sent (invite ${id})` : `duplicate of line ${lineOf(ofIndex)} (same address)`,
+  }));
+  duplicateRows.sort((a, b) => a.line - b.line);
+  return { batchId, rows, accepted: result.accepted, duplicates: result.duplicates, rejected, duplicateRows, aborted: false, dryRun };
 }
 
 /**
@@ -94,15 +116,15 @@ export async function enqueueFile(producer: Producer, options: EnqueueOptions): 
 
   if (options.strict && !options.dryRun) {
     const check = await run(true);
-    if (check.rejected.length > 0) return { ...check, accepted: 0, duplicates: 0, aborted: true, dryRun: false };
+    if (check.rejected.length > 0) return { ...check, accepted: 0, duplicates: 0, duplicateRows: [], aborted: true, dryRun: false };
   }
   return run(options.dryRun ?? false);
 }
 
-/** Writes rejected rows as CSV (line,field,message). */
-export async function writeRejects(path: string, rejected: readonly RejectedRow[]): Promise<void> {
+/** Writes rows that were not queued (rejected, duplicates) as CSV (line,field,message), in line order. */
+export async function writeRejects(path: string, rows: readonly RejectedRow[]): Promise<void> {
   const out = createWriteStream(path);
   out.write('line,field,message\n');
-  for (const r of rejected) out.write(csvLine(r, ['line', 'field', 'message']));
+  for (const r of rows.toSorted((a, b) => a.line - b.line)) out.write(csvLine(r, ['line', 'field', 'message']));
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }

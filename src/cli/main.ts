@@ -1,46 +1,58 @@
-import { writeFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runWorkerProcess } from '../../workers/invite-worker.ts';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
 import { batchReport, batchStatus, REPORT_COLUMNS } from '../batches.ts';
-import { accountOf, type Config, configPath, loadConfig } from '../config/load.ts';
+import { accountOf, type Config, configOverrides, configPath, loadConfig } from '../config/load.ts';
 import { csvLine } from '../csv.ts';
+import { InvitebusError } from '../errors.ts';
+import { CSV_DELIMITERS } from '../input/readers.ts';
 import { createLogger } from '../logger.ts';
 import { Producer } from '../producer.ts';
+import { isRedisUnreachable, openCommandRedis, redisUnavailable } from '../redis.ts';
 import { parseDuration, type ReplayFilter, replayFailed } from '../replay.ts';
+import { exitOnSignal } from '../signals.ts';
 import { accountStats } from '../stats.ts';
 import type { ReasonClass } from '../types.ts';
 import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
-import { enqueueFile, writeRejects } from './enqueue.ts';
+import { type EnqueueFlags, enqueueFile, writeRejects } from './enqueue.ts';
 import { printEvents } from './events.ts';
 import { formatStatus, watchBatch } from './watch.ts';
 
-type Globals = { config?: string };
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+type Globals = { config?: string; redisUrl?: string };
 
 function config(cmd: Command): Config {
-  return loadConfig(configPath(cmd.optsWithGlobals<Globals>().config, process.env));
+  const globals = cmd.optsWithGlobals<Globals>();
+  return loadConfig(configPath(globals.config, process.env), configOverrides(globals, process.env));
 }
 
-/** Runs a function with a producer, closing it afterwards. */
+/** Closing waits this long at most: a command that met an outage must still end in seconds. */
+const CLOSE_TIMEOUT_MS = 2_000;
+
+/**
+ * Runs a short command with a producer on a connection that gives up on Redis within seconds (one line,
+ * exit 2: see `main`), closing it afterwards.
+ */
 async function withProducer<T>(cmd: Command, fn: (producer: Producer, cfg: Config) => Promise<T>): Promise<T> {
   const cfg = config(cmd);
-  const producer = new Producer(cfg);
+  const redis = await openCommandRedis(cfg.redis.url);
+  const producer = new Producer(cfg, { redis });
   try {
     return await fn(producer, cfg);
+  } catch (error) {
+    throw isRedisUnreachable(error) ? redisUnavailable(cfg.redis.url, error) : error;
   } finally {
-    await producer.close();
+    const closed = producer.close().then(() => redis.quit());
+    await Promise.race([closed.catch(() => undefined), new Promise((r) => setTimeout(r, CLOSE_TIMEOUT_MS).unref())]);
+    redis.disconnect();
   }
 }
 
-/** Runs until SIGTERM/SIGINT, then closes and exits 0 (long-running commands). */
-function closeOnSignal(close: () => Promise<void>): void {
-  const stop = async () => {
-    await close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
-}
+/** Time a stop may take beyond the in-flight deadline (closing queues and connections). */
+const CLOSE_GRACE_MS = 5_000;
 
 const duration = (value: string) => {
   try {
@@ -76,8 +88,12 @@ function addReplayFilters(cmd: Command): Command {
 export function buildCli(): Command {
   const program = new Command('invitebus')
     .description('Reliable delivery of team invitations to SaaS providers')
+    .version(VERSION)
     .option('-c, --config <path>', 'config file (default: $INVITEBUS_CONFIG or ./invitebus.config.json)')
-    .showHelpAfterError();
+    .option('--redis-url <url>', 'Redis to use (default: $REDIS_URL, else redis.url of the config, else redis://127.0.0.1:6379)')
+    .showHelpAfterError()
+    // Usage errors exit 2 (see main); set before the commands so every one inherits it.
+    .exitOverride();
 
   program
     .command('worker')
@@ -88,6 +104,7 @@ export function buildCli(): Command {
       const globals = cmd.optsWithGlobals<Globals>();
       await runWorkerProcess({
         ...(globals.config === undefined ? {} : { config: globals.config }),
+        ...configOverrides(globals, process.env),
         ...(opts.account ? { accounts: opts.account } : {}),
         ...(opts.metricsPort === undefined ? {} : { metricsPort: opts.metricsPort }),
       });
@@ -103,7 +120,13 @@ export function buildCli(): Command {
       const cfg = config(cmd);
       const logger = createLogger({ level: cfg.log.level });
       const { startServer } = await import('../api/serve.ts');
-      const server = await startServer(cfg, {
+      // Installed first: a SIGTERM while the start waits for Redis ends the process cleanly too.
+      let server: Awaited<ReturnType<typeof startServer>> | undefined;
+      exitOnSignal(async () => server?.close(), {
+        deadlineMs: cfg.worker.shutdownTimeoutMs + CLOSE_GRACE_MS,
+        onLate: () => logger.warn('shutdown deadline passed; exiting with connections still closing'),
+      });
+      server = await startServer(cfg, {
         env: process.env,
         logger,
         ...(opts.port === undefined ? {} : { port: opts.port }),
@@ -111,7 +134,6 @@ export function buildCli(): Command {
         withWorkers: opts.withWorkers ?? false,
       });
       console.log(`invitebus API on ${server.url} (OpenAPI at ${server.url}/docs, dashboard at ${server.url}/dashboard)`);
-      closeOnSignal(() => server.close());
     });
 
   program
@@ -122,8 +144,9 @@ export function buildCli(): Command {
     .option('--batch <id>', 'batch id (default: a new UUID)')
     .option('--dry-run', 'validate and count only; queue nothing')
     .option('--strict', 'queue nothing if any row is invalid')
-    .option('--rejects <path>', 'write rejected rows as CSV (line,field,message)')
-    .action(async (opts: { account: string; file: string; batch?: string; dryRun?: boolean; strict?: boolean; rejects?: string }, cmd: Command) => {
+    .option('--rejects <path>', 'write rejected and duplicate rows as CSV (line,field,message)')
+    .addOption(new Option('--delimiter <char>', 'CSV separator (default: detected from the header row)').choices(Object.keys(CSV_DELIMITERS)))
+    .action(async (opts: EnqueueFlags, cmd: Command) => {
       await withProducer(cmd, async (producer, cfg) => {
         accountOf(cfg, opts.account);
         const summary = await enqueueFile(producer, {
@@ -132,10 +155,12 @@ export function buildCli(): Command {
           ...(opts.batch ? { batchId: opts.batch } : {}),
           dryRun: opts.dryRun ?? false,
           strict: opts.strict ?? false,
+          ...(opts.delimiter ? { delimiter: opts.delimiter } : {}),
           progress: process.stderr.isTTY ? 'bar' : 'lines',
         });
         for (const r of summary.rejected) console.error(`line ${r.line}: ${r.field}: ${r.message}`);
-        if (opts.rejects) await writeRejects(opts.rejects, summary.rejected);
+        for (const d of summary.duplicateRows) console.error(`line ${d.line}: ${d.message}`);
+        if (opts.rejects) await writeRejects(opts.rejects, [...summary.rejected, ...summary.duplicateRows]);
         const verb = summary.aborted ? 'nothing queued (--strict)' : summary.dryRun ? 'dry run, nothing queued' : 'queued';
         console.log(
           `batch ${summary.batchId}: ${summary.rows} rows, accepted ${summary.accepted}, duplicates ${summary.duplicates}, rejected ${summary.rejected.length} (${verb})`,
@@ -294,29 +319,48 @@ export function buildCli(): Command {
       });
       for (const [id, server] of Object.entries(sandbox.servers)) console.log(`${id.padEnd(12)} ${server.url}`);
       if (opts.writeConfig) {
-        writeFileSync(opts.writeConfig, `${JSON.stringify({ accounts: sandbox.accounts }, null, 2)}\n`);
-        console.log(`config written to ${opts.writeConfig}; its credentials come from these variables:`);
+        // Complete as written: `invitebus serve --with-workers --config FILE` runs after the exports below.
+        const written = { api: { token: { env: 'INVITEBUS_API_TOKEN' } }, accounts: sandbox.accounts };
+        writeFileSync(opts.writeConfig, `${JSON.stringify(written, null, 2)}\n`);
+        console.log(
+          `config written to ${opts.writeConfig}; in another shell, run these, then \`invitebus serve --with-workers --config ${opts.writeConfig}\`:`,
+        );
         for (const [k, v] of Object.entries(SANDBOX_CREDENTIALS)) console.log(`  export ${k}=${v}`);
+        console.log(`  export INVITEBUS_API_TOKEN=${randomBytes(16).toString('hex')}`);
       }
-      closeOnSignal(() => sandbox.close());
+      exitOnSignal(() => sandbox.close(), { deadlineMs: CLOSE_GRACE_MS });
     });
 
   program
     .command('demo')
     .description('the whole pipeline locally: Redis, sandbox, workers, API, ~200 hires across five providers')
-    .action(async () => {
+    .action(async (_opts: unknown, cmd: Command) => {
       const { runDemo } = await import('../demo/demo.ts');
-      process.exitCode = await runDemo({ redisUrl: process.env.REDIS_URL });
+      process.exitCode = await runDemo(configOverrides(cmd.optsWithGlobals<Globals>(), process.env));
     });
 
   return program;
 }
 
+/**
+ * Runs the CLI. Exit codes: 0 done; 1 some input rows were rejected (enqueue) or a batch is unknown; 2 usage,
+ * configuration, credentials or Redis unreachable (one line on stderr saying what to do).
+ */
 export async function main(argv = process.argv): Promise<void> {
+  // `invitebus report | head`: the reader left, so stop quietly.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   try {
     await buildCli().parseAsync(argv);
   } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exitCode = 2;
+    if (error instanceof CommanderError) {
+      // Commander has printed the usage error (or the help / version asked for).
+      process.exit(error.exitCode === 0 ? 0 : 2);
+    }
+    console.error(error instanceof InvitebusError || error instanceof Error ? error.message : String(error));
+    // Exit now: a failed start (missing credentials, no Redis) must not linger on open handles.
+    process.exit(2);
   }
 }

@@ -82,8 +82,31 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv): st
   return resolve(flag ?? env.INVITEBUS_CONFIG ?? 'invitebus.config.json');
 }
 
-/** Reads, parses and validates the config file. */
-export function loadConfig(path: string): Config {
+/** Settings given outside the file, which win over it: a command-line flag, else the environment. */
+export interface ConfigOverrides {
+  /** Replaces `redis.url`. */
+  redisUrl?: string | undefined;
+}
+
+/**
+ * The overrides in force: `--redis-url`, else REDIS_URL, else the file's `redis.url` (else its default).
+ * The one place that reads the environment for settings besides the config path and credentials.
+ */
+export function configOverrides(flags: { redisUrl?: string | undefined }, env: NodeJS.ProcessEnv): ConfigOverrides {
+  const redisUrl = flags.redisUrl ?? (env.REDIS_URL || undefined);
+  return redisUrl === undefined ? {} : { redisUrl };
+}
+
+/** Applies overrides to the raw config before it is validated (so a bad override is reported like a bad key). */
+function applyOverrides(json: unknown, overrides: ConfigOverrides): unknown {
+  if (overrides.redisUrl === undefined || json === null || typeof json !== 'object' || Array.isArray(json)) return json;
+  const raw = json as { redis?: unknown };
+  const redis = raw.redis !== null && typeof raw.redis === 'object' ? raw.redis : {};
+  return { ...raw, redis: { ...redis, url: overrides.redisUrl } };
+}
+
+/** Reads, parses and validates the config file, with the overrides applied. */
+export function loadConfig(path: string, overrides: ConfigOverrides = {}): Config {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -96,7 +119,7 @@ export function loadConfig(path: string): Config {
   } catch (error) {
     throw new InvitebusError('CONFIG_INVALID', `config file ${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
-  return parseConfig(json, dirname(path));
+  return parseConfig(applyOverrides(json, overrides), dirname(path));
 }
 
 /** The account's config, or an error naming the known accounts. */

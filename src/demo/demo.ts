@@ -7,6 +7,7 @@ import type { BatchStatus } from '../batches.ts';
 import { parseConfig } from '../config/load.ts';
 import { type OwnRedis, redisServerOnPath, startOwnRedis } from '../embedded-redis.ts';
 import { readCsv } from '../input/readers.ts';
+import { openCommandRedis } from '../redis.ts';
 import { SANDBOX_CREDENTIALS, startSandbox } from '../sandbox/index.ts';
 
 /** The bundled sample: 40 hires, two of them listed again in other letter case, two rows that cannot be valid. */
@@ -58,6 +59,13 @@ export async function runDemo(options: { redisUrl?: string | undefined; sample?:
     own = await startOwnRedis();
     redisUrl = own.url;
     line(`demo: started redis-server on ${redisUrl} (temporary, removed at the end)`);
+  } else {
+    try {
+      (await openCommandRedis(redisUrl)).disconnect();
+    } catch (error) {
+      process.stderr.write(`demo: ${(error as Error).message}\n`);
+      return 2;
+    }
   }
   const sandbox = await startSandbox({ chaos: { rate429: 0.08, latencyMs: 20 }, members: ALREADY_MEMBERS });
   line('demo: sandbox providers (8% of calls rate-limited, 20 ms latency):');

@@ -2,12 +2,82 @@ import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { z } from 'zod';
+import { providers } from '../providers/index.ts';
 
 /** One input row: its 1-based line number and either the record or why it could not be read. */
 export type InputRow = ({ line: number; record: Record<string, unknown> } | { line: number; error: string; field: string }) & {
   /** Bytes of the file read so far (for progress). */
   bytes: number;
 };
+
+/** The separators a CSV file may use, by the name `--delimiter` takes (`tab` or `\\t` for a tab). */
+export const CSV_DELIMITERS = { ',': ',', ';': ';', tab: '\t', '\\t': '\t', '|': '|' } as const;
+export type CsvDelimiter = keyof typeof CSV_DELIMITERS;
+
+/** How to read an input file. */
+export interface ReadOptions {
+  /** The CSV separator; without it, detected from the header row. */
+  delimiter?: CsvDelimiter;
+}
+
+const DETECTED = [',', ';', '\t', '|'] as const;
+const shownDelimiter = (d: string) => (d === '\t' ? 'tab' : `'${d}'`);
+
+/** Every invite field of every provider, by its lower-case name: spreadsheets write `Email` or `FirstName`. */
+const inviteFields = new Map(
+  Object.values(providers)
+    .flatMap((p) => (p.inviteSchema instanceof z.ZodObject ? Object.keys(p.inviteSchema.shape) : []))
+    .map((name) => [name.toLowerCase(), name]),
+);
+
+/** A header cell as a field name: trimmed, and an invite field's own spelling whatever its letter case. */
+function fieldName(header: string): string {
+  const name = header.trim();
+  return inviteFields.get(name.toLowerCase()) ?? name;
+}
+
+/** The cells of one line. Most lines have no quotes: a plain split is exact for them and much cheaper than a parser. */
+function splitLine(text: string, delimiter: string): string[] {
+  if (!text.includes('"')) return text.split(delimiter);
+  const [cells = []] = parseCsv(text, { delimiter, relax_quotes: true, relax_column_count: true }) as string[][];
+  return cells;
+}
+
+/** The widest of some splits of the header: the one with the most columns, the earliest on a tie. */
+const widest = <T extends { header: string[] }>(splits: readonly T[]): T | undefined =>
+  splits.reduce<T | undefined>((best, s) => (best === undefined || s.header.length > best.header.length ? s : best), undefined);
+
+/**
+ * The header row's field names and the separator that produced them: the given one, or among `, ; tab |` the
+ * one that yields an `email` column (the widest such split). Throws, saying what to do, when there is none.
+ */
+function readHeader(path: string, line: number, text: string, given: string | undefined): { delimiter: string; header: string[] } {
+  const split = (delimiter: string) => {
+    try {
+      const cells = splitLine(text, delimiter).map((c) => c.trim());
+      return { delimiter, cells, header: cells.map(fieldName) };
+    } catch (error) {
+      throw new Error(`${path}: the header row (line ${line}) is not valid CSV: ${(error as Error).message}`);
+    }
+  };
+  const chosen = given === undefined ? undefined : split(given);
+  if (chosen?.header.includes('email')) return { delimiter: chosen.delimiter, header: chosen.header };
+  const candidates = DETECTED.map(split);
+  const detected = widest(candidates.filter((c) => c.header.includes('email')));
+  if (chosen === undefined && detected !== undefined) return { delimiter: detected.delimiter, header: detected.header };
+  if (chosen !== undefined && detected !== undefined) {
+    const other = shownDelimiter(detected.delimiter);
+    throw new Error(
+      `${path}: the header row has no 'email' column when separated by ${shownDelimiter(chosen.delimiter)} (found: ${chosen.cells.join(', ')}); ` +
+        `separated by ${other} it has one: pass --delimiter ${other} or leave --delimiter out`,
+    );
+  }
+  throw new Error(
+    `${path}: the header row has no 'email' column (found: ${(chosen ?? widest(candidates))?.cells.join(', ')}): ` +
+      "name the column of addresses 'email' (any letter case); the columns must be separated by ',', ';', tabs or '|' (pass --delimiter to choose one)",
+  );
+}
 
 /** Turns CSV cell text into invite fields: empty cells are absent; `roleIds` is a list ("1;2" or "1 2"). */
 export function normaliseCsvRecord(record: Record<string, string>): Record<string, unknown> {
@@ -35,27 +105,26 @@ async function* nonBlankLines(path: string): AsyncGenerator<{ line: number; byte
 }
 
 /**
- * Streams a CSV file with a header row: BOM, CRLF and quoted fields (with commas and "" escapes) handled.
+ * Streams a CSV file with a header row: BOM, CRLF, quoted fields (with separators and "" escapes), `,` `;` tab or
+ * `|` as separator (detected from the header unless given) and headers in any letter case handled.
  * Each physical line is one row: no invite field can hold a line break (addresses and names with control
  * characters are refused anyway), so an unbalanced quote spoils only its own line, which is reported with
  * its number while the rest of the file goes on.
  */
-export async function* readCsv(path: string): AsyncGenerator<InputRow> {
+export async function* readCsv(path: string, options: ReadOptions = {}): AsyncGenerator<InputRow> {
+  const given = options.delimiter === undefined ? undefined : CSV_DELIMITERS[options.delimiter];
   let header: string[] | undefined;
+  let delimiter = ',';
   for await (const { line, bytes, text } of nonBlankLines(path)) {
-    let cells: string[];
-    try {
-      // Most lines have no quotes: a plain split is exact for them and much cheaper than a parser per line.
-      if (!text.includes('"')) cells = text.split(',');
-      else [cells = []] = parseCsv(text, { relax_quotes: true, relax_column_count: true }) as string[][];
-    } catch (error) {
-      if (header === undefined) throw new Error(`${path}: the header row (line ${line}) is not valid CSV: ${(error as Error).message}`);
-      yield { line, bytes, field: '(row)', error: `unreadable CSV row: ${(error as Error).message}` };
+    if (header === undefined) {
+      ({ header, delimiter } = readHeader(path, line, text, given));
       continue;
     }
-    if (header === undefined) {
-      header = cells.map((h) => h.trim());
-      if (!header.includes('email')) throw new Error(`${path}: the header row has no 'email' column (found: ${header.join(', ')})`);
+    let cells: string[];
+    try {
+      cells = splitLine(text, delimiter);
+    } catch (error) {
+      yield { line, bytes, field: '(row)', error: `unreadable CSV row: ${(error as Error).message}` };
       continue;
     }
     if (cells.length > header.length && cells.slice(header.length).some((c) => c.trim() !== '')) {
@@ -85,9 +154,9 @@ export async function* readJsonl(path: string): AsyncGenerator<InputRow> {
 }
 
 /** The reader for a file, by extension (.csv or .jsonl / .ndjson). */
-export function readInvites(path: string): AsyncGenerator<InputRow> {
+export function readInvites(path: string, options: ReadOptions = {}): AsyncGenerator<InputRow> {
   const ext = extname(path).toLowerCase();
-  if (ext === '.csv') return readCsv(path);
+  if (ext === '.csv') return readCsv(path, options);
   if (ext === '.jsonl' || ext === '.ndjson') return readJsonl(path);
   throw new Error(`cannot read ${path}: use a .csv (with a header row) or .jsonl file`);
 }

@@ -11,6 +11,7 @@ import { limiterFor, ratePerSecond } from '../policies/limiter.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
 import { createHttpClient, type HttpClient } from '../providers/http.ts';
 import { adapterOf } from '../providers/index.ts';
+import type { OutageReporter } from '../redis.ts';
 import { AccountPacer } from './pacer.ts';
 import { createProcessor } from './processor.ts';
 
@@ -47,6 +48,8 @@ export function startAccountWorker(options: {
   events: EventStream;
   logger: Logger;
   metrics?: Metrics;
+  /** Logs a Redis outage once instead of once per connection and retry. */
+  outage?: OutageReporter;
 }): AccountWorker {
   const { config, account, events } = options;
   const logger = options.logger.child({ account: account.name, provider: account.provider });
@@ -91,7 +94,8 @@ export function startAccountWorker(options: {
     },
   });
 
-  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  worker.on('error', (err) => options.outage?.error(err) || logger.error({ err }, 'worker error'));
+  queue.on('error', (err) => options.outage?.error(err) || logger.error({ err }, 'queue error'));
   // Jobs BullMQ fails on its own (stalled too often) never reach our processor's terminal path.
   worker.on('failed', (job, err) => {
     if (job === undefined || !BULLMQ_STALLED.test(err.message)) return;

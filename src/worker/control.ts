@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../logger.ts';
 import type { Producer } from '../producer.ts';
+import type { OutageReporter } from '../redis.ts';
 import { type ReplayFilter, replayFailed } from '../replay.ts';
 
 /** The queue of invitebus's own scheduled work (replays). `_` cannot start an account name. */
@@ -33,7 +34,7 @@ export async function replaySchedule(queue: Queue): Promise<{ every?: number; fi
 }
 
 /** Runs scheduled replays in a worker process. */
-export function startControlWorker(config: Config, connection: Redis, producer: Producer, logger: Logger): Worker {
+export function startControlWorker(config: Config, connection: Redis, producer: Producer, logger: Logger, outage?: OutageReporter): Worker {
   const worker = new Worker(
     CONTROL_QUEUE,
     async (job) => {
@@ -43,6 +44,6 @@ export function startControlWorker(config: Config, connection: Redis, producer: 
     },
     { connection, prefix: config.redis.prefix, concurrency: 1 },
   );
-  worker.on('error', (err) => logger.error({ err }, 'control worker error'));
+  worker.on('error', (err) => outage?.error(err) || logger.error({ err }, 'control worker error'));
   return worker;
 }

@@ -6,7 +6,7 @@ import { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { Producer } from '../producer.ts';
-import { connectWorkerRedis } from '../redis.ts';
+import { connectWorkerRedis, OutageReporter } from '../redis.ts';
 import { type AccountWorker, startAccountWorker } from './account-worker.ts';
 import { startControlWorker } from './control.ts';
 
@@ -15,6 +15,19 @@ export interface RunningWorkers {
   events: EventStream;
   /** Graceful stop: in-flight calls finish (up to the configured deadline), connections close. */
   close(): Promise<{ clean: boolean }>;
+}
+
+/** The selected accounts (all by default) and their credentials, read once; every missing one listed. */
+export function checkWorkerCredentials(config: Config, names: readonly string[] | undefined, env: NodeJS.ProcessEnv) {
+  const accounts = (names?.length ? names : Object.keys(config.accounts)).map((n) => accountOf(config, n));
+  const problems: string[] = [];
+  const credentials = new Map<string, Record<string, string>>();
+  for (const account of accounts) {
+    const resolved = resolveCredentials(account.name, account.credentials, env, config.baseDir);
+    problems.push(...resolved.problems);
+    credentials.set(account.name, resolved.values);
+  }
+  return { accounts, credentials, problems };
 }
 
 /**
@@ -29,24 +42,20 @@ export async function runWorkers(
     logger: Logger;
     redis?: Redis;
     metrics?: Metrics;
+    /** Reports Redis outages once per process (shared with the API in `serve`). */
+    outage?: OutageReporter;
     /** Run scheduled replays in this process too (default true). */
     control?: boolean;
   },
 ): Promise<RunningWorkers> {
-  const names = options.accounts?.length ? options.accounts : Object.keys(config.accounts);
-  const accounts = names.map((n) => accountOf(config, n));
-  const problems: string[] = [];
-  const credentials = new Map<string, Record<string, string>>();
-  for (const account of accounts) {
-    const resolved = resolveCredentials(account.name, account.credentials, options.env, config.baseDir);
-    problems.push(...resolved.problems);
-    credentials.set(account.name, resolved.values);
-  }
+  const { accounts, credentials, problems } = checkWorkerCredentials(config, options.accounts, options.env);
   if (problems.length > 0) {
     throw new InvitebusError('CREDENTIAL_MISSING', `missing credentials:\n  ${problems.join('\n  ')}`, { details: problems });
   }
 
   const redis = options.redis ?? connectWorkerRedis(config.redis.url);
+  const outage = options.outage ?? new OutageReporter(config.redis.url, options.logger);
+  outage.watch(redis);
   const events = new EventStream(redis, config.redis.prefix, config.events.maxLen);
   const workers = accounts.map((account) =>
     startAccountWorker({
@@ -56,11 +65,12 @@ export async function runWorkers(
       connection: redis,
       events,
       logger: options.logger,
+      outage,
       ...(options.metrics ? { metrics: options.metrics } : {}),
     }),
   );
   const producer = new Producer(config, { redis });
-  const control = options.control === false ? undefined : startControlWorker(config, redis, producer, options.logger);
+  const control = options.control === false ? undefined : startControlWorker(config, redis, producer, options.logger, outage);
   await Promise.all([...workers.map((w) => w.worker.waitUntilReady()), ...workers.map((w) => w.ready), control?.waitUntilReady()]);
   options.logger.info({ accounts: accounts.map((a) => a.name) }, 'workers started');
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { freePort } from '../../src/embedded-redis.ts';
+import { inviteJobId } from '../../src/policies/job-id.ts';
 import { Producer } from '../../src/producer.ts';
 import { betterstackBodies as B, betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
@@ -112,9 +113,11 @@ describe('invitebus enqueue', () => {
     const reported = [...run.stderr.matchAll(/^line (\d+): (\S+): (.+)$/gm)].map((m) => [Number(m[1]), m[2]]);
     expect(reported).toEqual([...bad.entries()].sort((a, b) => a[0] - b[0]));
     expect(run.stderr).toMatch(/line 502: email: 'person500-at-example.com' is not a valid email address/);
+    expect(run.stderr).toMatch(/^line 10001: duplicate of line 2 \(same address\)$/m);
     const file = readFileSync(rejects, 'utf8').trim().split('\n');
     expect(file[0]).toBe('line,field,message');
-    expect(file).toHaveLength(13);
+    expect(file).toHaveLength(14); // 12 rejected, 1 duplicate
+    expect(file.at(-1)).toBe('10001,email,duplicate of line 2 (same address)');
     expect(await producer.queue('bulk').getWaitingCount()).toBe(9987);
     const again = await cli('enqueue', '--account', 'bulk', '--file', csv, '--batch', 'big-2');
     expect(again.stdout).toMatch(/accepted 0, duplicates 9988, rejected 12/);
@@ -129,6 +132,62 @@ describe('invitebus enqueue', () => {
     const unknown = await cli('enqueue', '--account', 'nope', '--file', jsonl);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown account 'nope'; configured accounts: acme, bulk");
+  });
+
+  it('reads a semicolon-separated spreadsheet export: BOM, CRLF, headers in any case', async () => {
+    const file = join(dir, 'export.csv');
+    writeFileSync(file, '\uFEFFEmail; ROLE ;First Name\r\nsemi1@example.com;member;Lee, Ann\r\nsemi2@example.com;;Bo\r\n');
+    const run = await cli('enqueue', '--account', 'bulk', '--file', file);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/2 rows, accepted 2, duplicates 0, rejected 0/);
+    const job = await producer.queue('bulk').getJob(inviteJobId('bulk', 'semi1@example.com'));
+    expect(job?.data.invite).toEqual({ email: 'semi1@example.com', role: 'member' });
+  });
+
+  it('detects a tab-separated file, or takes the separator from --delimiter', async () => {
+    const tabs = join(dir, 'tabs.csv');
+    writeFileSync(tabs, 'email\trole\ntab1@example.com\tmember\n');
+    expect((await cli('enqueue', '--account', 'bulk', '--file', tabs, '--dry-run')).stdout).toMatch(/1 rows, accepted 1, duplicates 0, rejected 0/);
+    expect((await cli('enqueue', '--account', 'bulk', '--file', tabs, '--dry-run', '--delimiter', 'tab')).stdout).toMatch(/accepted 1, .*rejected 0/);
+    const pipes = join(dir, 'pipes.csv');
+    writeFileSync(pipes, 'email|role\npipe1@example.com|member\n');
+    expect((await cli('enqueue', '--account', 'bulk', '--file', pipes, '--dry-run', '--delimiter', '|')).stdout).toMatch(/accepted 1, .*rejected 0/);
+    const wrong = await cli('enqueue', '--account', 'bulk', '--file', pipes, '--delimiter', 'x');
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/--delimiter.*Allowed choices are ,, ;, tab, \\t, \|/);
+  });
+
+  it('says what to do when the header has no email column: the separator that would work, or how to name the column', async () => {
+    const semi = join(dir, 'semi.csv');
+    writeFileSync(semi, 'Email;Role\nx@example.com;member\n');
+    const wrong = await cli('enqueue', '--account', 'bulk', '--file', semi, '--delimiter', ',');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain("no 'email' column when separated by ',' (found: Email;Role); separated by ';' it has one: pass --delimiter ';'");
+    const noEmail = join(dir, 'no-email.csv');
+    writeFileSync(noEmail, 'Mail;Role\nx@example.com;member\n');
+    const missing = await cli('enqueue', '--account', 'bulk', '--file', noEmail);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no 'email' column \(found: Mail, Role\): name the column of addresses 'email'.*pass --delimiter/);
+  });
+
+  it('names each duplicate line, in its output and in --rejects, and exits 0 when duplicates are all it found', async () => {
+    const first = join(dir, 'dups-1.csv');
+    writeFileSync(first, 'email\ndup-a@example.com\ndup-b@example.com\n Dup-A@Example.com \n');
+    const rejects = join(dir, 'dups-rejects.csv');
+    const run = await cli('enqueue', '--account', 'bulk', '--file', first, '--rejects', rejects);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/3 rows, accepted 2, duplicates 1, rejected 0/);
+    expect(run.stderr).toMatch(/^line 4: duplicate of line 2 \(same address\)$/m);
+    expect(readFileSync(rejects, 'utf8')).toBe('line,field,message\n4,email,duplicate of line 2 (same address)\n');
+
+    const second = join(dir, 'dups-2.csv');
+    writeFileSync(second, 'email\ndup-c@example.com\nDUP-B@example.com\n');
+    const again = await cli('enqueue', '--account', 'bulk', '--file', second, '--rejects', rejects);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/2 rows, accepted 1, duplicates 1, rejected 0/);
+    const message = `duplicate: already queued or sent (invite ${inviteJobId('bulk', 'dup-b@example.com')})`;
+    expect(again.stderr).toMatch(new RegExp(`^line 3: ${message.replace(/[()]/g, '\\$&')}$`, 'm'));
+    expect(readFileSync(rejects, 'utf8')).toBe(`line,field,message\n3,email,${message}\n`);
   });
 });
 

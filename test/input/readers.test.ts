@@ -2,14 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type InputRow, readInvites } from '../../src/input/readers.ts';
+import { type InputRow, type ReadOptions, readInvites } from '../../src/input/readers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ib-readers-'));
-async function read(name: string, content: string): Promise<Array<Omit<InputRow, 'bytes'>>> {
+async function read(name: string, content: string, options: ReadOptions = {}): Promise<Array<Omit<InputRow, 'bytes'>>> {
   const path = join(dir, name);
   writeFileSync(path, content);
   const rows = [];
-  for await (const { bytes: _b, ...row } of readInvites(path)) rows.push(row);
+  for await (const { bytes: _b, ...row } of readInvites(path, options)) rows.push(row);
   return rows;
 }
 
@@ -35,8 +35,77 @@ describe('CSV reader', () => {
     expect(rows[0]).toEqual({ line: 2, record: { email: 'a@x.io', roleIds: ['1', '9007199254740993'] } });
   });
 
-  it('refuses a file without an email column, naming the columns it found', async () => {
-    await expect(read('d.csv', 'mail,role\na@x.io,member\n')).rejects.toThrow(/no 'email' column \(found: mail, role\)/);
+  it('refuses a file without an email column, naming the columns it found and the separators it tried', async () => {
+    await expect(read('d.csv', 'mail,role\na@x.io,member\n')).rejects.toThrow(
+      /no 'email' column \(found: mail, role\).*separated by ',', ';', tabs or '\|'.*--delimiter/,
+    );
+  });
+});
+
+describe('CSV headers as spreadsheets write them', () => {
+  it('matches the invite fields whatever the letter case and the spaces around a header', async () => {
+    const rows = await read('h1.csv', 'Email, ROLE ,FirstName,lastname,MemberRoleID,RoleIds\na@x.io,member,Ann,Lee,r-1,1 2\n');
+    expect(rows).toEqual([
+      { line: 2, record: { email: 'a@x.io', role: 'member', firstName: 'Ann', lastName: 'Lee', memberRoleId: 'r-1', roleIds: ['1', '2'] } },
+    ]);
+  });
+
+  it('takes a header " email " or "EMAIL" as the email column', async () => {
+    expect(await read('h2.csv', ' email \na@x.io\n')).toEqual([{ line: 2, record: { email: 'a@x.io' } }]);
+    expect(await read('h3.csv', 'EMAIL\na@x.io\n')).toEqual([{ line: 2, record: { email: 'a@x.io' } }]);
+  });
+
+  it('keeps a header it does not know, trimmed', async () => {
+    expect(await read('h4.csv', 'email, Team Name \na@x.io,Ops\n')).toEqual([{ line: 2, record: { email: 'a@x.io', 'Team Name': 'Ops' } }]);
+  });
+});
+
+describe('CSV separators', () => {
+  it('detects a semicolon-separated file from its header', async () => {
+    const rows = await read('s1.csv', 'Email;Role;First Name\na@x.io;member;Lee, Ann\nb@x.io;;"The ""B""; Jr"\n');
+    expect(rows).toEqual([
+      { line: 2, record: { email: 'a@x.io', role: 'member', 'First Name': 'Lee, Ann' } },
+      { line: 3, record: { email: 'b@x.io', 'First Name': 'The "B"; Jr' } },
+    ]);
+  });
+
+  it('detects a tab-separated file from its header', async () => {
+    const rows = await read('s2.csv', 'email\trole\tfirstName\na@x.io\tmember\tLee, Ann\n"b@x.io"\t\t"Bo\tB"\n');
+    expect(rows).toEqual([
+      { line: 2, record: { email: 'a@x.io', role: 'member', firstName: 'Lee, Ann' } },
+      { line: 3, record: { email: 'b@x.io', firstName: 'Bo\tB' } },
+    ]);
+  });
+
+  it('detects a pipe-separated file from its header', async () => {
+    expect(await read('s3.csv', 'email|role\na@x.io|member\n')).toEqual([{ line: 2, record: { email: 'a@x.io', role: 'member' } }]);
+  });
+
+  it('reads a semicolon-separated file with a BOM and CRLF line ends, as a spreadsheet exports it', async () => {
+    const rows = await read('s4.csv', '\uFEFFEMAIL;Role\r\na@x.io;member\r\n\r\nb@x.io;responder\r\n');
+    expect(rows).toEqual([
+      { line: 2, record: { email: 'a@x.io', role: 'member' } },
+      { line: 4, record: { email: 'b@x.io', role: 'responder' } },
+    ]);
+  });
+
+  it('prefers the separator that yields an email column to the one that splits the header most', async () => {
+    const rows = await read('s5.csv', 'email;role,team,site\na@x.io;member,x,y\n');
+    expect(rows).toEqual([{ line: 2, record: { email: 'a@x.io', 'role,team,site': 'member,x,y' } }]);
+  });
+
+  it('uses the separator it is given, by its character or its name', async () => {
+    expect(await read('s6.csv', 'email|role\na@x.io|member\n', { delimiter: '|' })).toEqual([{ line: 2, record: { email: 'a@x.io', role: 'member' } }]);
+    expect(await read('s7.csv', 'email\trole\na@x.io\tmember\n', { delimiter: 'tab' })).toEqual([{ line: 2, record: { email: 'a@x.io', role: 'member' } }]);
+    expect(await read('s8.csv', 'email\trole\na@x.io\tmember\n', { delimiter: '\\t' })).toEqual([{ line: 2, record: { email: 'a@x.io', role: 'member' } }]);
+    // Given ';', a comma inside a cell is text.
+    expect(await read('s9.csv', 'email;name\na@x.io;Lee, Ann\n', { delimiter: ';' })).toEqual([{ line: 2, record: { email: 'a@x.io', name: 'Lee, Ann' } }]);
+  });
+
+  it('refuses a header the given separator leaves without an email column, and names the one that would work', async () => {
+    await expect(read('s10.csv', 'Email;Role\na@x.io;member\n', { delimiter: ',' })).rejects.toThrow(
+      "the header row has no 'email' column when separated by ',' (found: Email;Role); separated by ';' it has one: pass --delimiter ';' or leave --delimiter out",
+    );
   });
 });
 
