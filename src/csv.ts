@@ -1,7 +1,12 @@
-/** One CSV cell, quoted when it holds a comma, quote or line break (RFC 4180). */
+/**
+ * One CSV cell, quoted when it holds a comma, quote or line break (RFC 4180). A cell that a spreadsheet would
+ * run as a formula (it begins with =, +, -, @, a tab or a carriage return: OWASP's rule) gets a leading `'`,
+ * so provider messages and addresses in a report can never execute in the HR team's spreadsheet.
+ */
 export function csvCell(value: unknown): string {
-  const s = String(value ?? '');
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  const raw = String(value ?? '');
+  const s = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
+  return /[",\r\n\t']/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 /** One CSV line of the given columns of a record, with its line break. */

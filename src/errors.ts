@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'UNKNOWN_ACCOUNT'
   | 'INVITE_INVALID'
   | 'REDIS_UNAVAILABLE'
+  | 'ENQUEUE_INTERRUPTED'
   | 'SHUTDOWN_TIMEOUT';
 
 /** The one error class invitebus throws at its users. Messages say what to do. */

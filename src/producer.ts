@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { type Scripts, scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
 import { type AccountConfig, accountOf, type Config } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
@@ -8,6 +9,7 @@ import { inviteJobId } from './policies/job-id.ts';
 import { adapterOf } from './providers/index.ts';
 import { connectProducerRedis, invitebusKeys, type OutageReporter } from './redis.ts';
 import type { InviteFields, InviteJobData } from './types.ts';
+import { checkBatchLater, controlQueue } from './worker/control.ts';
 
 /** One invite that failed validation: its position in the input, the field and why. */
 export interface RejectedInvite {
@@ -38,31 +40,31 @@ export interface InviteResultOne {
   duplicate: boolean;
 }
 
-/**
- * KEYS: batch hash, batch invite list, then one BullMQ job key per invite. ARGV: write ('1' to count into the
- * batch), ttl ms, now, then one "account/jobId" ref per invite. Returns the 1-based positions of the invites
- * whose job does not exist yet.
- */
-const FRESH_SCRIPT = `
-local fresh = {}
-local refs = {}
-for i = 3, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 0 then
-    fresh[#fresh + 1] = i - 2
-    refs[#refs + 1] = ARGV[i + 1]
-  end
-end
-if ARGV[1] == '1' and #fresh > 0 then
-  redis.call('HINCRBY', KEYS[1], 'total', #fresh)
-  redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  redis.call('RPUSH', KEYS[2], unpack(refs))
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
-end
-return fresh`;
-
 /** A valid invite on its way to Redis, with its job id and its position in the input. */
 type ChunkEntry = { id: string; invite: InviteFields; index: number };
+
+/** The codes of src/commands/enroll-invites.lua. */
+const ENROLL = { member: 0, enrolled: 1, otherBatch: 2, noJob: 4 } as const;
+
+/**
+ * Redis failed in the middle of `inviteMany`. `result` counts what was confirmed queued before that; the rest
+ * is unknown. Running the same enqueue again is safe: nothing is counted or delivered twice.
+ */
+export class EnqueueInterruptedError extends InvitebusError {
+  readonly result: InviteManyResult;
+  /** Input items read before the failure. */
+  readonly read: number;
+
+  constructor(result: InviteManyResult, read: number, cause: unknown) {
+    super(
+      'ENQUEUE_INTERRUPTED',
+      `Redis failed during the enqueue of batch ${result.batchId}: ${result.accepted} invites confirmed queued (${result.duplicates} duplicates, ${result.rejected.length} rejected) of ${read} read; the rest is unknown. Running the same enqueue again is safe: nothing is counted or sent twice`,
+      { cause },
+    );
+    this.result = result;
+    this.read = read;
+  }
+}
 
 /** Name of the BullMQ job carrying an invite. */
 export const INVITE_JOB = 'invite';
@@ -101,19 +103,19 @@ export class Producer {
   readonly #ownsRedis: boolean;
   readonly #queues = new Map<string, Queue>();
   readonly #outage: OutageReporter | undefined;
+  readonly #scripts: Scripts;
+  #control: Queue | undefined;
 
-  constructor(config: Config, options: { redis?: Redis; outage?: OutageReporter } = {}) {
+  constructor(config: Config, options: { redis?: Redis; outage?: OutageReporter; redisOptions?: RedisOptions } = {}) {
     this.config = config;
-    this.#redis = options.redis ?? connectProducerRedis(config.redis.url);
+    this.#redis = options.redis ?? connectProducerRedis(config.redis.url, options.redisOptions);
     this.#outage = options.outage;
     if (options.redis === undefined) {
       // Errors reach the caller through the failed command; without a listener ioredis would also print each.
       if (this.#outage) this.#outage.watch(this.#redis);
       else this.#redis.on('error', () => undefined);
     }
-    if ((this.#redis as unknown as Record<string, unknown>).ibFresh === undefined) {
-      this.#redis.defineCommand('ibFresh', { lua: FRESH_SCRIPT });
-    }
+    this.#scripts = scripts(this.#redis);
     this.#ownsRedis = options.redis === undefined;
   }
 
@@ -151,9 +153,10 @@ export class Producer {
       });
     }
     const id = inviteJobId(accountName, checked.invite.email);
-    const result = await this.#addChunk(account, [{ id, invite: checked.invite, index: 0 }], options.batchId, false);
-    if (options.batchId !== undefined) await this.events().sealBatch(options.batchId);
-    return { id, duplicate: result.known.length > 0 };
+    const writer = options.batchId === undefined ? undefined : randomUUID();
+    const result = await this.#addChunk(account, [{ id, invite: checked.invite, index: 0 }], options.batchId, writer, false);
+    if (options.batchId !== undefined && writer !== undefined) await this.sealBatch(options.batchId, writer);
+    return { id, duplicate: result.accepted === 0 };
   }
 
   /**
@@ -184,24 +187,37 @@ export class Producer {
     let chunk: ChunkEntry[] = [];
     let index = 0;
 
-    // Up to two chunks travel to Redis while the next is read and validated: I/O and CPU overlap.
+    // This enqueue is a writer of the batch until it seals: the batch cannot complete while one is running.
+    const writer = randomUUID();
+    // Up to two chunks travel to Redis while the next is read and validated: I/O and CPU overlap. Every chunk's
+    // promise is handled at once (a failure is kept, never left unhandled), and a failure stops the reading.
     const inFlight: Promise<void>[] = [];
+    let failure: unknown;
     const flush = async () => {
       if (chunk.length === 0) return;
       const sending = chunk;
       chunk = [];
       if (inFlight.length >= 2) await inFlight.shift();
+      if (failure !== undefined) return;
       inFlight.push(
-        this.#addChunk(account, sending, batchId, options.dryRun ?? false).then((added) => {
-          result.accepted += added.accepted;
-          result.duplicates += added.known.length;
-          for (const known of added.known) duplicateRows?.push({ index: known.index, id: known.id });
-          options.onProgress?.({ ...result, seen: index });
-        }),
+        this.#addChunk(account, sending, batchId, writer, options.dryRun ?? false).then(
+          (added) => {
+            result.accepted += added.accepted;
+            result.duplicates += added.known.length;
+            for (const known of added.known) duplicateRows?.push({ index: known.index, id: known.id });
+            for (const lost of added.lost)
+              result.rejected.push({ index: lost.index, field: '(invite)', message: 'its job vanished while it was queued; enqueue it again' });
+            options.onProgress?.({ ...result, seen: index });
+          },
+          (error: unknown) => {
+            failure ??= error;
+          },
+        ),
       );
     };
 
     for await (const raw of invites) {
+      if (failure !== undefined) break;
       const checked = validateInvite(account, raw);
       if (!checked.ok) {
         result.rejected.push({ index, field: checked.field, message: checked.message });
@@ -219,35 +235,52 @@ export class Producer {
       }
       index += 1;
     }
-    await flush();
+    if (failure === undefined) await flush();
     await Promise.all(inFlight);
-    // Sealed: every invite of the batch is enqueued, so its completion can be detected.
-    if (!options.dryRun) await this.events().sealBatch(batchId);
+    if (failure !== undefined) throw new EnqueueInterruptedError(result, index, failure);
+    // Sealed: every invite of this enqueue is in; the batch completes when its last invite finishes.
+    if (!options.dryRun) await this.sealBatch(batchId, writer);
     return result;
   }
 
-  async #addChunk(account: AccountConfig, chunk: ChunkEntry[], batchId: string | undefined, dryRun: boolean) {
+  /**
+   * Queues one chunk (see src/commands/enroll-invites.lua): enrol the invites whose jobs exist for this
+   * batch, addBulk the ones without a job, enrol those. An invite whose job exists for another batch (or
+   * none) is a duplicate. Every step is idempotent, so a rerun after a failure counts nothing twice.
+   */
+  async #addChunk(account: AccountConfig, chunk: ChunkEntry[], batchId: string | undefined, writer: string | undefined, dryRun: boolean) {
     const queue = this.queue(account.name);
     const keys = invitebusKeys(this.config.redis.prefix);
     const ttlMs = Math.max(this.config.retention.completedAgeSec, this.config.retention.failedAgeSec) * 1000;
     const now = Date.now();
-    // One script per chunk: which ids BullMQ does not hold yet (addBulk would silently keep an existing job, so
-    // we look first and report duplicates), and, for those, the batch's total and invite list, counted before
-    // the jobs exist so no invite can finish before its batch knows its total.
-    const freshIndexes = (await (this.#redis as unknown as Record<'ibFresh', (...args: (string | number)[]) => Promise<number[]>>).ibFresh(
-      chunk.length + 2,
-      keys.batch(batchId ?? ''),
-      keys.batchJobs(batchId ?? ''),
-      ...chunk.map(({ id }) => queue.toKey(id)),
-      !dryRun && batchId !== undefined ? '1' : '0',
-      String(ttlMs),
-      String(now),
-      ...chunk.map(({ id }) => `${account.name}/${id}`),
-    )) as number[];
-    const fresh = freshIndexes.map((i) => chunk[i - 1] as ChunkEntry);
-    if (fresh.length > 0 && !dryRun) {
+    const batch = batchId ?? '';
+    const enroll = async (entries: ChunkEntry[], mode: 'enroll' | 'check') =>
+      (await this.#scripts.enrollInvites(
+        5 + entries.length,
+        keys.batch(batch),
+        keys.batchMembers(batch),
+        keys.batchResults(batch),
+        keys.batchJobs(batch),
+        keys.batchWriters(batch),
+        ...entries.map(({ id }) => queue.toKey(id)),
+        batch,
+        String(ttlMs),
+        String(now),
+        writer ?? '',
+        String(now + WRITER_HEARTBEAT_MS),
+        batchId === undefined || dryRun ? 'check' : mode,
+        ...entries.map(({ id }) => `${account.name}/${id}`),
+      )) as number[];
+
+    const before = await enroll(chunk, 'enroll');
+    const missing = chunk.filter((_, i) => before[i] === ENROLL.noJob);
+    let accepted = chunk.filter((_, i) => before[i] === ENROLL.enrolled).length;
+    const known = chunk.filter((_, i) => before[i] === ENROLL.member || before[i] === ENROLL.otherBatch);
+    const lost: ChunkEntry[] = [];
+    if (dryRun) return { accepted: accepted + missing.length, known, lost };
+    if (missing.length > 0) {
       await queue.addBulk(
-        fresh.map(({ id, invite }) => {
+        missing.map(({ id, invite }) => {
           const data: InviteJobData = {
             account: account.name,
             provider: account.provider,
@@ -258,12 +291,32 @@ export class Producer {
           return { name: INVITE_JOB, data, opts: jobOptions(this.config, account, id) };
         }),
       );
+      const after = await enroll(missing, 'enroll');
+      missing.forEach((entry, i) => {
+        const code = after[i];
+        if (code === ENROLL.enrolled || (batchId === undefined && code === ENROLL.otherBatch)) accepted += 1;
+        else if (code === ENROLL.noJob) lost.push(entry);
+        else known.push(entry); // another producer created it first, for another batch (or this one)
+      });
     }
-    const freshSet = new Set(fresh);
-    return { accepted: fresh.length, known: chunk.filter((entry) => !freshSet.has(entry)) };
+    return { accepted, known, lost };
+  }
+
+  /**
+   * Ends one writer (an enqueue or a replay) of a batch: completes it if that was the last thing missing.
+   * When another writer is still registered (running, or dead with a heartbeat not yet expired), a delayed
+   * check on the control queue completes the batch once that heartbeat expires. Writer '' only checks.
+   */
+  async sealBatch(batchId: string, writer: string): Promise<void> {
+    const liveUntil = await this.events().sealBatch(batchId, writer);
+    if (liveUntil > 0) {
+      this.#control ??= controlQueue(this.config, this.#redis);
+      await checkBatchLater(this.#control, batchId, liveUntil);
+    }
   }
 
   async close(): Promise<void> {
+    await this.#control?.close();
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
     this.#queues.clear();
     if (this.#ownsRedis) await this.#redis.quit().catch(() => undefined);

@@ -157,8 +157,16 @@ export function invitebusKeys(prefix: string) {
     terminalMarker: (account: string, jobId: string, enqueuedAt: number) => `${prefix}:_invitebus:done:${account}:${jobId}:${enqueuedAt}`,
     /** Per-batch counters (hash): total, done, succeeded, failed, outcome:*, reason:*, sealed, completedAt. */
     batch: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}`,
-    /** The invites of a batch, in enqueue order, as "account/jobId". */
+    /** The invites of a batch, in enrolment order, as "account/jobId" (each once). */
     batchJobs: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:jobs`,
+    /** The invites that belong to a batch (set of "account/jobId"): `total` is its size. */
+    batchMembers: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:members`,
+    /** Each invite's recorded result in its batch (hash "account/jobId" → outcome JSON). */
+    batchResults: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:results`,
+    /** Enqueues of a batch still running (zset writer id → heartbeat expiry, ms): the batch waits for them. */
+    batchWriters: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:writers`,
+    /** Claims the replay of one failure of an invite (its job id and the time it failed). */
+    replayClaim: (account: string, jobId: string, failedAt: number) => `${prefix}:_invitebus:replayed:${account}:${jobId}:${failedAt}`,
     /** Why an account is paused (hash: reason, message, at). */
     accountState: (account: string) => `${prefix}:_invitebus:account:${account}`,
   };

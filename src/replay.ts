@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { reasonOf } from './batches.ts';
+import { scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
 import type { Producer } from './producer.ts';
+import { invitebusKeys } from './redis.ts';
 import type { InviteJobData, ReasonClass } from './types.ts';
 
 /** Which failed invites to replay. Every field narrows; none means every failed invite. */
@@ -35,13 +38,19 @@ function matches(job: Job<InviteJobData>, filter: ReplayFilter, now: number): bo
 
 /**
  * Moves failed invites that match the filter back to waiting with fresh attempts. Only failed jobs are
- * looked at, so an invite that succeeded is never sent again; running it twice replays nothing new.
+ * looked at, so an invite that succeeded is never sent again. Each failure is replayed at most once, even
+ * by replays running at the same time (a claim per job and failure time), so running it twice, or beside
+ * the scheduler, replays nothing twice.
  * Each replayed invite's recorded outcome is forgotten first, so it gets a new completion event.
  */
 export async function replayFailed(producer: Producer, filter: ReplayFilter, options: { dryRun?: boolean } = {}): Promise<ReplayResult> {
   const accounts = filter.accounts?.length ? filter.accounts : Object.keys(producer.config.accounts);
   const events = producer.events();
+  const claims = scripts(producer.redis);
+  const keys = invitebusKeys(producer.config.redis.prefix);
+  const claimTtlMs = Math.max(producer.config.retention.completedAgeSec, producer.config.retention.failedAgeSec) * 1000;
   const now = Date.now();
+  const writer = `replay-${randomUUID()}`;
   const result: ReplayResult = { matched: 0, replayed: 0, byAccount: {} };
   for (const account of accounts) {
     const queue = producer.queue(account);
@@ -58,8 +67,19 @@ export async function replayFailed(producer: Producer, filter: ReplayFilter, opt
       result.byAccount[account] = selected.length;
       continue;
     }
+    // Like an enqueue, a replay holds its batches open until it is done, so a batch does not "complete" while
+    // some of its failures are replayed and others not yet.
+    const batches = [...new Set(selected.map((job) => job.data.batchId).filter((b): b is string => typeof b === 'string' && b !== ''))];
+    const holdOpen = () => Promise.all(batches.map((b) => producer.redis.zadd(keys.batchWriters(b), Date.now() + WRITER_HEARTBEAT_MS, writer)));
+    await holdOpen();
     let replayed = 0;
+    let seen = 0;
     for (const job of selected) {
+      seen += 1;
+      if (seen % 200 === 0) await holdOpen();
+      // One replay per failure, however many replays run at once (src/commands/claim-replay.lua).
+      const claim = keys.replayClaim(account, job.id as string, job.finishedOn ?? 0);
+      if ((await claims.claimReplay(claim, String(claimTtlMs))) !== 1) continue;
       await events.unrecord({
         account,
         inviteId: job.id as string,
@@ -70,9 +90,10 @@ export async function replayFailed(producer: Producer, filter: ReplayFilter, opt
         await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         replayed += 1;
       } catch {
-        // Not failed any more (another replay got there first): nothing to do.
+        // Not failed any more (removed meanwhile): nothing to do.
       }
     }
+    for (const b of batches) await producer.sealBatch(b, writer);
     result.byAccount[account] = replayed;
     result.replayed += replayed;
   }

@@ -19,3 +19,14 @@ export function exitOnSignal(close: () => Promise<unknown>, options: { deadlineM
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
 }
+
+/**
+ * A long-running process (serve, worker) never dies of a promise nobody awaited: the rejection is logged as an
+ * error and the process keeps serving. (Invariants do not depend on it: every path that writes to Redis is
+ * awaited; this is the net under a bug, not a way of handling errors.)
+ */
+export function logUnhandledRejections(logger: { error(obj: object, msg: string): void }): void {
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection (kept running)');
+  });
+}

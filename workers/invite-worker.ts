@@ -8,12 +8,13 @@ import { parseArgs } from 'node:util';
 import { configOverrides, configPath, loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { exitOnSignal } from '../src/signals.ts';
+import { exitOnSignal, logUnhandledRejections } from '../src/signals.ts';
 import { runWorkers } from '../src/worker/run.ts';
 
 export async function runWorkerProcess(options: { config?: string; redisUrl?: string; accounts?: string[]; metricsPort?: number }): Promise<void> {
   const config = loadConfig(configPath(options.config, process.env), configOverrides(options, process.env));
   const logger = createLogger({ level: config.log.level });
+  logUnhandledRejections(logger);
   const metrics = createMetrics();
   // Signals are handled from the start: while the start waits for Redis, a SIGTERM still ends cleanly.
   let running: Awaited<ReturnType<typeof runWorkers>> | undefined;

@@ -10,7 +10,7 @@ import { pauseAccount, resumeAccount } from '../accounts.ts';
 import { batchReport, batchStatus, REPORT_COLUMNS, type ReportLine, reportLine } from '../batches.ts';
 import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
-import type { Producer } from '../producer.ts';
+import { EnqueueInterruptedError, type Producer } from '../producer.ts';
 import { isRedisUnreachable, safeRedisUrl } from '../redis.ts';
 import { parseDuration, replayFailed } from '../replay.ts';
 import { accountStats } from '../stats.ts';
@@ -174,13 +174,17 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_ACCOUNT') return reply.code(404).send({ error: 'not_found', message: error.message });
+    if (error instanceof EnqueueInterruptedError)
+      return reply.code(503).header('retry-after', '5').send({ error: 'enqueue_interrupted', message: error.message, confirmed: error.result });
     if (isRedisUnreachable(error))
       return reply
         .code(503)
         .header('retry-after', '5')
         .send({ error: 'redis_unavailable', message: `Redis at ${safeRedisUrl(producer.config.redis.url)} is unreachable; retry later` });
     const status = (error as { statusCode?: number }).statusCode ?? 500;
-    const message = error instanceof Error ? error.message : String(error);
+    // A 500 never shows a driver's message (it may name keys or internals): it is logged, the client gets a sentence.
+    if (status >= 500) _request.log.error({ err: error }, 'internal error');
+    const message = status >= 500 ? 'internal error; the server log has the details' : error instanceof Error ? error.message : String(error);
     return reply.code(status).send({ error: status === 413 ? 'body_too_large' : status < 500 ? 'bad_request' : 'internal', message });
   });
 

@@ -37,7 +37,8 @@ export async function startServer(
 
   const metrics = createMetrics();
   const outage = new OutageReporter(config.redis.url, options.logger);
-  const producer = new Producer(config, { outage });
+  // A request during an outage fails within seconds (503) instead of waiting out 20 reconnects.
+  const producer = new Producer(config, { outage, redisOptions: { maxRetriesPerRequest: 3 } });
   addQueueGauges(metrics.registry, producer);
   const app = await buildApi({ producer, token: values.token as string, registry: metrics.registry, bodyLimit: config.api.bodyLimitBytes });
   const url = await app.listen({ port: options.port ?? config.api.port, host: options.host ?? config.api.host });

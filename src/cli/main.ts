@@ -12,7 +12,7 @@ import { createLogger } from '../logger.ts';
 import { Producer } from '../producer.ts';
 import { isRedisUnreachable, openCommandRedis, redisUnavailable } from '../redis.ts';
 import { parseDuration, type ReplayFilter, replayFailed } from '../replay.ts';
-import { exitOnSignal } from '../signals.ts';
+import { exitOnSignal, logUnhandledRejections } from '../signals.ts';
 import { accountStats } from '../stats.ts';
 import type { ReasonClass } from '../types.ts';
 import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
@@ -119,6 +119,7 @@ export function buildCli(): Command {
     .action(async (opts: { port?: number; host?: string; withWorkers?: boolean }, cmd: Command) => {
       const cfg = config(cmd);
       const logger = createLogger({ level: cfg.log.level });
+      logUnhandledRejections(logger);
       const { startServer } = await import('../api/serve.ts');
       // Installed first: a SIGTERM while the start waits for Redis ends the process cleanly too.
       let server: Awaited<ReturnType<typeof startServer>> | undefined;
@@ -344,7 +345,8 @@ export function buildCli(): Command {
 
 /**
  * Runs the CLI. Exit codes: 0 done; 1 some input rows were rejected (enqueue) or a batch is unknown; 2 usage,
- * configuration, credentials or Redis unreachable (one line on stderr saying what to do).
+ * configuration, credentials or Redis unreachable (one line on stderr saying what to do); 3 Redis failed during
+ * an enqueue (the confirmed count is printed; the same command can be rerun safely).
  */
 export async function main(argv = process.argv): Promise<void> {
   // `invitebus report | head`: the reader left, so stop quietly.
@@ -360,7 +362,8 @@ export async function main(argv = process.argv): Promise<void> {
       process.exit(error.exitCode === 0 ? 0 : 2);
     }
     console.error(error instanceof InvitebusError || error instanceof Error ? error.message : String(error));
-    // Exit now: a failed start (missing credentials, no Redis) must not linger on open handles.
-    process.exit(2);
+    // Exit now: a failed start (missing credentials, no Redis) must not linger on open handles. 3: an enqueue
+    // stopped part-way (what was confirmed is printed; rerunning it is safe).
+    process.exit(error instanceof InvitebusError && error.code === 'ENQUEUE_INTERRUPTED' ? 3 : 2);
   }
 }

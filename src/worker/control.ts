@@ -19,6 +19,19 @@ export async function scheduleReplay(queue: Queue, everyMs: number, filter: Repl
   await queue.upsertJobScheduler(REPLAY_SCHEDULER, { every: everyMs }, { name: 'replay', data: filter, opts: { removeOnComplete: 100, removeOnFail: 100 } });
 }
 
+/** Job name of a delayed completion check of a batch whose other writer may have died. */
+export const BATCH_CHECK = 'batch-check';
+
+/** Checks the batch again when a writer's heartbeat expires (run by any worker process). */
+export async function checkBatchLater(queue: Queue, batchId: string, expiryMs: number): Promise<void> {
+  const delay = Math.max(0, expiryMs - Date.now()) + 250;
+  await queue.add(
+    BATCH_CHECK,
+    { batchId },
+    { jobId: `${BATCH_CHECK}-${Buffer.from(batchId).toString('hex')}-${expiryMs}`, delay, removeOnComplete: true, removeOnFail: 100 },
+  );
+}
+
 export async function unscheduleReplay(queue: Queue): Promise<boolean> {
   return queue.removeJobScheduler(REPLAY_SCHEDULER);
 }
@@ -38,6 +51,7 @@ export function startControlWorker(config: Config, connection: Redis, producer: 
   const worker = new Worker(
     CONTROL_QUEUE,
     async (job) => {
+      if (job.name === BATCH_CHECK) return producer.sealBatch((job.data as { batchId: string }).batchId, '');
       const result = await replayFailed(producer, job.data as ReplayFilter);
       logger.info({ ...result, filter: job.data }, 'scheduled replay');
       return result;

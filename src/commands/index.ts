@@ -1,0 +1,51 @@
+/**
+ * invitebus's own Redis scripts, one file each in this folder (shared parts in includes/, pulled in with
+ * `--- @include "includes/NAME"`, as BullMQ does), loaded once and registered on a connection as EVALSHA
+ * commands. Each file states at its top the keys it touches and the invariant it keeps.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+function load(name: string): string {
+  const text = readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8');
+  return text.replace(/^--- @include "([^"]+)"$/gm, (_, include: string) => load(include));
+}
+
+/** Script name → number of keys (undefined: the caller passes it first, for scripts with one key per invite). */
+const SCRIPTS = {
+  enrollInvites: { file: 'enroll-invites', keys: undefined },
+  recordTerminal: { file: 'record-terminal', keys: 6 },
+  unrecordTerminal: { file: 'unrecord-terminal', keys: 4 },
+  sealBatch: { file: 'seal-batch', keys: 3 },
+  claimReplay: { file: 'claim-replay', keys: 1 },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+const sources = Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, load(s.file)])) as Record<ScriptName, string>;
+
+/** A connection's scripts, callable as `scripts(redis).recordTerminal(...keys, ...args)`. */
+export type Scripts = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+
+/** Registers the scripts on a connection (once) and returns them. */
+export function scripts(redis: Redis): Scripts {
+  const commands = redis as unknown as Record<string, unknown>;
+  for (const [name, s] of Object.entries(SCRIPTS)) {
+    const command = `ib_${name}`;
+    if (commands[command] === undefined) {
+      redis.defineCommand(command, { lua: sources[name as ScriptName], ...(s.keys === undefined ? {} : { numberOfKeys: s.keys }) });
+    }
+  }
+  return Object.fromEntries(
+    Object.keys(SCRIPTS).map((name) => [
+      name,
+      (...args: (string | number)[]) => (commands[`ib_${name}`] as (...a: unknown[]) => Promise<unknown>).apply(redis, args),
+    ]),
+  ) as Scripts;
+}
+
+/**
+ * A writer of a batch (an enqueue or a replay) refreshes its heartbeat every chunk; one that stops (crash,
+ * outage) holds its batch open this long after its last heartbeat, then a delayed check completes the batch.
+ */
+export const WRITER_HEARTBEAT_MS = 15_000;

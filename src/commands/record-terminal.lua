@@ -1,0 +1,25 @@
+--- @include "includes/count-result"
+--- @include "includes/maybe-complete"
+-- record-terminal: an invite's terminal event, written once, and its result counted in its batch once.
+--
+-- INVARIANT: the marker (SET NX) makes the event exactly-once per job run; the batch's results hash (HSETNX)
+-- makes the count exactly-once per member: counters move only for a result newly recorded for a member.
+-- A result recorded before its invite was enrolled is counted by enroll-invites instead.
+--
+-- KEYS: 1 marker, 2 stream, 3 batch hash, 4 members set, 5 results hash, 6 writers zset.
+-- ARGV: 1 recorded outcome JSON, 2 marker ttl, 3 maxLen, 4 batchId ('' for none), 5 ref, 6 batch ttl,
+--       7 the event's fields as one JSON array [name, value, ...].
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(cjson.decode(ARGV[7])))
+  if ARGV[4] ~= '' then
+    if redis.call('HSETNX', KEYS[5], ARGV[5], ARGV[1]) == 1 then
+      redis.call('PEXPIRE', KEYS[5], ARGV[6])
+      if redis.call('SISMEMBER', KEYS[4], ARGV[5]) == 1 then
+        countResult(KEYS[3], ARGV[1], 1)
+        maybeComplete(KEYS[3], KEYS[6], KEYS[2], ARGV[3], ARGV[4])
+      end
+    end
+  end
+  return 1
+end
+return 0
