@@ -91,7 +91,7 @@ export function buildCli(): Command {
     .version(VERSION)
     .option('-c, --config <path>', 'config file (default: $INVITEBUS_CONFIG or ./invitebus.config.json)')
     .option('--redis-url <url>', 'Redis to use (default: $REDIS_URL, else redis.url of the config, else redis://127.0.0.1:6379)')
-    .showHelpAfterError()
+    .showHelpAfterError('(run with --help for usage)')
     // Usage errors exit 2 (see main); set before the commands so every one inherits it.
     .exitOverride();
 
