@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Producer } from './producer.ts';
+import { connectionLost } from './redis.ts';
 import { type AccountStats, accountStats } from './stats.ts';
+import { withTimeout } from './timeout.ts';
 
 /**
  * Prometheus metrics of one process. Counters and histograms are per process (scrape every worker process
@@ -56,15 +58,6 @@ export function createMetrics(registry = new Registry()): Metrics {
 /** How long a scrape waits for Redis before answering with what it has (the process's own metrics). */
 const SCRAPE_REDIS_TIMEOUT_MS = 1_500;
 
-/** Resolves with the promise's value, or `fallback` after `ms` or on failure. */
-function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-  });
-  return Promise.race([promise.catch(() => fallback), late]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Adds gauges that read every account's queue from Redis at scrape time (one read per scrape). During a
  * Redis outage a scrape still answers within ~1.5 s: `invitebus_redis_up` 0 and no queue gauges.
@@ -74,8 +67,8 @@ export function addQueueGauges(registry: Registry, producer: Producer): void {
   let pending: Promise<AccountStats[] | undefined> | undefined;
   const snapshot = () => {
     const read = () =>
-      producer.redis.status === 'ready'
-        ? within<AccountStats[] | undefined>(accountStats(producer), SCRAPE_REDIS_TIMEOUT_MS, undefined)
+      !connectionLost(producer.redis)
+        ? withTimeout<AccountStats[] | undefined>(accountStats(producer), SCRAPE_REDIS_TIMEOUT_MS).catch(() => undefined)
         : Promise.resolve(undefined);
     pending ??= read().finally(() => {
       setTimeout(() => {

@@ -49,6 +49,14 @@ export function isRedisUnreachable(error: unknown): boolean {
   return /Connection is closed|Reached the max retries per request|Stream isn't writeable|connect ETIMEDOUT|Command timed out/.test(message);
 }
 
+/**
+ * Whether a connection is known to be cut off (reconnecting after losing Redis, or closed). A connection still
+ * making its first connection is not: a caller waits for it, within its own time bound.
+ */
+export function connectionLost(client: Redis): boolean {
+  return client.status === 'reconnecting' || client.status === 'end' || client.status === 'close';
+}
+
 /** The one sentence a user sees when Redis cannot be reached: where, and what to do. */
 export function redisUnavailable(url: string, cause?: unknown): InvitebusError {
   const why = (cause as { code?: string } | undefined)?.code ?? '';

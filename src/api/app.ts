@@ -11,24 +11,16 @@ import { batchReport, batchStatus, REPORT_COLUMNS, type ReportLine, reportLine }
 import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
 import { EnqueueInterruptedError, type Producer } from '../producer.ts';
-import { isRedisUnreachable, safeRedisUrl } from '../redis.ts';
+import { connectionLost, isRedisUnreachable, safeRedisUrl } from '../redis.ts';
 import { parseDuration, replayFailed } from '../replay.ts';
 import { accountStats } from '../stats.ts';
+import { withTimeout } from '../timeout.ts';
 import type { InviteJobData, InviteResult, ReasonClass } from '../types.ts';
 import { bearerMatches } from './auth.ts';
 import { fieldErrors, invitesBody, jsonSchema, replayBody } from './schemas.ts';
 
 const PUBLIC = new Set(['/healthz', '/readyz']);
 const READY_TIMEOUT_MS = 1_500;
-
-/** Rejects when the promise has not settled within `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 export interface ApiOptions {
   producer: Producer;
@@ -86,7 +78,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     // Answers within ~1.5 s whatever Redis does: a load balancer must not wait out ioredis' retries.
     const unavailable = `Redis at ${safeRedisUrl(producer.config.redis.url)} is unreachable`;
-    if (producer.redis.status !== 'ready') return reply.code(503).send({ ready: false, reason: unavailable });
+    if (connectionLost(producer.redis)) return reply.code(503).send({ ready: false, reason: unavailable });
     const info = await withTimeout(producer.redis.info('memory'), READY_TIMEOUT_MS).catch(() => undefined);
     if (info === undefined) return reply.code(503).send({ ready: false, reason: unavailable });
     const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';

@@ -305,7 +305,7 @@ export function buildCli(): Command {
   program
     .command('sandbox')
     .description('local fake servers for the five providers, answering as their documentation says')
-    .option('--port <port>', 'first port (five consecutive ports)', (v) => Number(v), 4010)
+    .option('--port <port>', 'first port (five consecutive ports; 0: any free ports)', (v) => Number(v), 4010)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--latency <ms>', 'added to every answer', (v) => Number(v), 0)
     .option('--rate-429 <share>', 'share of calls answered with a rate limit (0..1)', (v) => Number(v), 0)
@@ -314,7 +314,7 @@ export function buildCli(): Command {
     .action(async (opts: { port: number; host: string; latency: number; rate429: number; rate5xx: number; writeConfig?: string }) => {
       const { startSandbox, SANDBOX_CREDENTIALS } = await import('../sandbox/index.ts');
       const sandbox = await startSandbox({
-        port: opts.port,
+        ...(opts.port === 0 ? {} : { port: opts.port }), // 0: any free ports
         host: opts.host,
         chaos: { latencyMs: opts.latency, rate429: opts.rate429, rate5xx: opts.rate5xx },
       });

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,40 +9,17 @@ import { Producer } from '../../src/producer.ts';
 import { betterstackBodies as B, betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { controlQueue, replaySchedule } from '../../src/worker/control.ts';
+import { useCli } from '../support/cli.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
-const BIN = join(import.meta.dirname, '../../bin/invitebus.js');
 const dir = mkdtempSync(join(tmpdir(), 'ib-cli-'));
 const configFile = join(dir, 'invitebus.config.json');
-const env = { ...process.env, BS_TOKEN: 'bs-team-token', INVITEBUS_CONFIG: configFile };
+const { start } = useCli({ BS_TOKEN: 'bs-team-token', INVITEBUS_CONFIG: configFile });
 let fake: FakeServer;
 let producer: Producer;
 const conn = redis.connect();
-const children: ChildProcess[] = [];
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; done: Promise<Run>; stdout: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr?.on('data', (d) => {
-    stderr += d;
-  });
-  const done = new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-  return { child, done, stdout: () => stdout };
-}
-
 const cli = (...args: string[]) => start(args).done;
 
 beforeAll(async () => {
@@ -61,7 +37,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   await producer.close();
   await conn.quit();
   await fake.close();

@@ -229,8 +229,7 @@ describe.concurrent('usage mistakes', () => {
 describe('sandbox --write-config', () => {
   it('prints every export, INVITEBUS_API_TOKEN included, and writes a config that serve runs as is', async () => {
     const path = join(dir, 'sandbox.config.json');
-    const port = await freePort();
-    const sandbox = cli.start(['sandbox', '--port', String(port), '--write-config', path]);
+    const sandbox = cli.start(['sandbox', '--port', '0', '--write-config', path]);
     await waitFor(() => sandbox.stdout().includes('INVITEBUS_API_TOKEN='), 10_000, 'sandbox exports');
     const exports = Object.fromEntries([...sandbox.stdout().matchAll(/export (\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
     expect(exports.INVITEBUS_API_TOKEN).toMatch(/^\w{16,}$/);
