@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type JobsOptions, Queue } from 'bullmq';
+import { type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { type Scripts, scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
 import { type AccountConfig, accountOf, type Config } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
-import { inviteJobId } from './policies/job-id.ts';
+import { inviteJobId, normaliseEmail } from './policies/job-id.ts';
 import { adapterOf } from './providers/index.ts';
 import { connectProducerRedis, invitebusKeys, type OutageReporter } from './redis.ts';
 import type { InviteFields, InviteJobData } from './types.ts';
@@ -29,6 +29,8 @@ export interface DuplicateInvite {
 export interface InviteManyResult {
   batchId: string;
   accepted: number;
+  /** Of the accepted: corrections that replaced a failed invite of the same person (different fields). */
+  replaced: number;
   duplicates: number;
   rejected: RejectedInvite[];
   /** Each duplicate, when asked for with `reportDuplicates` (in no particular order). */
@@ -44,7 +46,18 @@ export interface InviteResultOne {
 type ChunkEntry = { id: string; invite: InviteFields; index: number };
 
 /** The codes of src/commands/enroll-invites.lua. */
-const ENROLL = { member: 0, enrolled: 1, otherBatch: 2, noJob: 4 } as const;
+const ENROLL = { member: 0, enrolled: 1, otherBatch: 2, failed: 3, noJob: 4 } as const;
+
+/** How long a correction holds its claim on a failure: a correction that crashed half-way can be rerun after it. */
+const CORRECTION_CLAIM_MS = 60_000;
+
+/** The fields of an invite as compared for corrections: keys sorted, the address normalised. */
+export function inviteIdentity(invite: InviteFields): string {
+  const sorted = Object.keys(invite)
+    .sort()
+    .map((k) => [k, k === 'email' ? normaliseEmail(invite.email) : invite[k]]);
+  return JSON.stringify(sorted);
+}
 
 /**
  * Redis failed in the middle of `inviteMany`. `result` counts what was confirmed queued before that; the rest
@@ -181,7 +194,7 @@ export class Producer {
     const batchId = options.batchId ?? randomUUID();
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     const duplicateRows: DuplicateInvite[] | undefined = options.reportDuplicates ? [] : undefined;
-    const result: InviteManyResult = { batchId, accepted: 0, duplicates: 0, rejected: [], ...(duplicateRows ? { duplicateRows } : {}) };
+    const result: InviteManyResult = { batchId, accepted: 0, replaced: 0, duplicates: 0, rejected: [], ...(duplicateRows ? { duplicateRows } : {}) };
     // Index of each id's first occurrence in the input, to name what a later occurrence duplicates.
     const seenIds = new Map<string, number>();
     let chunk: ChunkEntry[] = [];
@@ -203,6 +216,7 @@ export class Producer {
         this.#addChunk(account, sending, batchId, writer, options.dryRun ?? false).then(
           (added) => {
             result.accepted += added.accepted;
+            result.replaced += added.replaced;
             result.duplicates += added.known.length;
             for (const known of added.known) duplicateRows?.push({ index: known.index, id: known.id });
             for (const lost of added.lost)
@@ -246,7 +260,9 @@ export class Producer {
   /**
    * Queues one chunk (see src/commands/enroll-invites.lua): enrol the invites whose jobs exist for this
    * batch, addBulk the ones without a job, enrol those. An invite whose job exists for another batch (or
-   * none) is a duplicate. Every step is idempotent, so a rerun after a failure counts nothing twice.
+   * none) is a duplicate, unless that job failed and the new fields differ: then it is a correction and
+   * replaces the failed job (#replaceFailed). Every step is idempotent, so a rerun after a failure counts
+   * nothing twice.
    */
   async #addChunk(account: AccountConfig, chunk: ChunkEntry[], batchId: string | undefined, writer: string | undefined, dryRun: boolean) {
     const queue = this.queue(account.name);
@@ -256,12 +272,13 @@ export class Producer {
     const batch = batchId ?? '';
     const enroll = async (entries: ChunkEntry[], mode: 'enroll' | 'check') =>
       (await this.#scripts.enrollInvites(
-        5 + entries.length,
+        6 + entries.length,
         keys.batch(batch),
         keys.batchMembers(batch),
         keys.batchResults(batch),
         keys.batchJobs(batch),
         keys.batchWriters(batch),
+        queue.keys.failed as string,
         ...entries.map(({ id }) => queue.toKey(id)),
         batch,
         String(ttlMs),
@@ -276,8 +293,15 @@ export class Producer {
     const missing = chunk.filter((_, i) => before[i] === ENROLL.noJob);
     let accepted = chunk.filter((_, i) => before[i] === ENROLL.enrolled).length;
     const known = chunk.filter((_, i) => before[i] === ENROLL.member || before[i] === ENROLL.otherBatch);
+    const replaced = new Set<ChunkEntry>();
+    for (const entry of chunk.filter((_, i) => before[i] === ENROLL.failed)) {
+      if (await this.#replaceFailed(queue, entry, batchId, dryRun)) {
+        replaced.add(entry);
+        missing.push(entry);
+      } else known.push(entry);
+    }
     const lost: ChunkEntry[] = [];
-    if (dryRun) return { accepted: accepted + missing.length, known, lost };
+    if (dryRun) return { accepted: accepted + missing.length, replaced: replaced.size, known, lost };
     if (missing.length > 0) {
       await queue.addBulk(
         missing.map(({ id, invite }) => {
@@ -294,12 +318,40 @@ export class Producer {
       const after = await enroll(missing, 'enroll');
       missing.forEach((entry, i) => {
         const code = after[i];
-        if (code === ENROLL.enrolled || (batchId === undefined && code === ENROLL.otherBatch)) accepted += 1;
+        // A correction in the same batch is a member already: it replaced its own failed job.
+        const mine = code === ENROLL.enrolled || (code === ENROLL.member && replaced.has(entry)) || (batchId === undefined && code === ENROLL.otherBatch);
+        if (mine) accepted += 1;
         else if (code === ENROLL.noJob) lost.push(entry);
-        else known.push(entry); // another producer created it first, for another batch (or this one)
+        else {
+          replaced.delete(entry);
+          known.push(entry); // another producer created it first, for another batch (or this one)
+        }
       });
     }
-    return { accepted, known, lost };
+    return { accepted, replaced: replaced.size, known, lost };
+  }
+
+  /**
+   * A correction: the invite's job failed and the new fields differ, so the failed job is removed for a new
+   * one (fresh attempts, its own events). Identical fields stay a duplicate. The failure is claimed first, as
+   * a replay claims it (src/commands/claim-replay.lua), so two corrections, or a correction and a replay, move
+   * it once. In the same batch its recorded failure is forgotten (the batch counts the new run instead); in
+   * another batch the old batch keeps it. Returns whether the caller should add the new job.
+   */
+  async #replaceFailed(queue: Queue, entry: ChunkEntry, batchId: string | undefined, dryRun: boolean): Promise<boolean> {
+    const job = (await queue.getJob(entry.id)) as Job<InviteJobData> | undefined;
+    if (job === undefined) return !dryRun; // removed meanwhile (retention): a plain new invite
+    const old = job.data?.invite as InviteFields | undefined;
+    if (old !== undefined && typeof old.email === 'string' && inviteIdentity(old) === inviteIdentity(entry.invite)) return false;
+    if (dryRun) return true;
+    const keys = invitebusKeys(this.config.redis.prefix);
+    const claim = keys.replayClaim(queue.name, entry.id, job.finishedOn ?? 0);
+    if ((await this.#scripts.claimReplay(claim, String(CORRECTION_CLAIM_MS))) !== 1) return false;
+    if (job.data.batchId !== undefined && job.data.batchId === batchId) {
+      await this.events().unrecord({ account: queue.name, inviteId: entry.id, enqueuedAt: job.data.enqueuedAt, batchId });
+    }
+    await job.remove();
+    return true;
   }
 
   /**

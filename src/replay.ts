@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { reasonOf } from './batches.ts';
 import { scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
-import type { Producer } from './producer.ts';
+import { type AccountConfig, accountOf } from './config/load.ts';
+import { InvitebusError } from './errors.ts';
+import { type Producer, validateInvite } from './producer.ts';
 import { invitebusKeys } from './redis.ts';
-import type { InviteJobData, ReasonClass } from './types.ts';
+import type { InviteFields, InviteJobData, ReasonClass } from './types.ts';
 
 /** Which failed invites to replay. Every field narrows; none means every failed invite. */
 export interface ReplayFilter {
@@ -43,7 +45,33 @@ function matches(job: Job<InviteJobData>, filter: ReplayFilter, now: number): bo
  * the scheduler, replays nothing twice.
  * Each replayed invite's recorded outcome is forgotten first, so it gets a new completion event.
  */
-export async function replayFailed(producer: Producer, filter: ReplayFilter, options: { dryRun?: boolean } = {}): Promise<ReplayResult> {
+/**
+ * The invite a replay with `set` sends: the job's fields with the changes, checked by the provider's schema.
+ * The address cannot change (it is the invite's identity: enqueue the right address as a new invite), and a
+ * field the provider does not take is refused rather than silently dropped.
+ */
+export function changedInvite(account: AccountConfig, invite: InviteFields, set: Record<string, unknown>): InviteFields {
+  for (const field of Object.keys(set)) {
+    if (field === 'email') throw new Error("email cannot be changed by a replay: it is the invite's identity; enqueue the right address as a new invite");
+  }
+  const checked = validateInvite(account, { ...invite, ...set });
+  if (!checked.ok) throw new Error(`${checked.field}: ${checked.message}`);
+  for (const field of Object.keys(set)) {
+    if (!Object.hasOwn(checked.invite, field)) throw new Error(`${field}: not an invite field of provider ${account.provider}`);
+  }
+  return checked.invite;
+}
+
+export async function replayFailed(
+  producer: Producer,
+  filter: ReplayFilter,
+  options: {
+    dryRun?: boolean;
+    /** Fields to change on every replayed invite (e.g. { role: 'member' }), validated before anything moves. */
+    set?: Record<string, unknown>;
+  } = {},
+): Promise<ReplayResult> {
+  const set = options.set !== undefined && Object.keys(options.set).length > 0 ? options.set : undefined;
   const accounts = filter.accounts?.length ? filter.accounts : Object.keys(producer.config.accounts);
   const events = producer.events();
   const claims = scripts(producer.redis);
@@ -52,9 +80,12 @@ export async function replayFailed(producer: Producer, filter: ReplayFilter, opt
   const now = Date.now();
   const writer = `replay-${randomUUID()}`;
   const result: ReplayResult = { matched: 0, replayed: 0, byAccount: {} };
+  // Collect every account's matches first: retrying moves jobs out of the failed set while we page through
+  // it, and with changed fields every selected invite is checked before any of them moves.
+  const selections: Array<{ account: string; selected: Job<InviteJobData>[] }> = [];
+  const changed = new Map<Job<InviteJobData>, InviteFields>();
   for (const account of accounts) {
     const queue = producer.queue(account);
-    // Collect first: retrying moves jobs out of the failed set while we page through it.
     const selected: Job<InviteJobData>[] = [];
     const total = await queue.getFailedCount();
     for (let start = 0; start < total; start += 500) {
@@ -63,10 +94,22 @@ export async function replayFailed(producer: Producer, filter: ReplayFilter, opt
       }
     }
     result.matched += selected.length;
-    if (options.dryRun) {
-      result.byAccount[account] = selected.length;
-      continue;
+    result.byAccount[account] = selected.length;
+    selections.push({ account, selected });
+    if (set === undefined) continue;
+    const accountConfig = accountOf(producer.config, account);
+    for (const job of selected) {
+      try {
+        changed.set(job, changedInvite(accountConfig, job.data.invite, set));
+      } catch (error) {
+        throw new InvitebusError('INVITE_INVALID', `replay refused, nothing was moved: ${account} invite ${job.id}: ${(error as Error).message}`, {
+          details: [(error as Error).message],
+        });
+      }
     }
+  }
+  if (options.dryRun) return result;
+  for (const { account, selected } of selections) {
     // Like an enqueue, a replay holds its batches open until it is done, so a batch does not "complete" while
     // some of its failures are replayed and others not yet.
     const batches = [...new Set(selected.map((job) => job.data.batchId).filter((b): b is string => typeof b === 'string' && b !== ''))];
@@ -87,6 +130,8 @@ export async function replayFailed(producer: Producer, filter: ReplayFilter, opt
         ...(job.data.batchId ? { batchId: job.data.batchId } : {}),
       });
       try {
+        const invite = changed.get(job);
+        if (invite !== undefined) await job.updateData({ ...job.data, invite });
         await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         replayed += 1;
       } catch {

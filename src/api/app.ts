@@ -140,7 +140,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
           ...(b.reason ? { reason: b.reason as ReasonClass } : {}),
           ...(b.since ? { sinceMs: parseDuration(b.since) } : {}),
         },
-        { dryRun: b.dryRun ?? false },
+        { dryRun: b.dryRun ?? false, ...(b.set ? { set: b.set } : {}) },
       );
     },
   );
@@ -166,6 +166,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_ACCOUNT') return reply.code(404).send({ error: 'not_found', message: error.message });
+    if (error instanceof InvitebusError && error.code === 'INVITE_INVALID')
+      return reply.code(400).send({ error: 'invalid_invite', message: error.message, details: error.details });
     if (error instanceof EnqueueInterruptedError)
       return reply.code(503).header('retry-after', '5').send({ error: 'enqueue_interrupted', message: error.message, confirmed: error.result });
     if (isRedisUnreachable(error))

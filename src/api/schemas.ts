@@ -33,6 +33,8 @@ export const replayBody = z.strictObject({
     }, 'since must be a duration such as 90s, 15m, 1h, 2d')
     .optional(),
   dryRun: z.boolean().optional(),
+  /** Fields to change on every replayed invite, e.g. {"role": "member"}: checked by each provider's schema first. */
+  set: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** Field-level details of a zod error, for 400 answers. */

@@ -16,6 +16,8 @@ export interface EnqueueSummary {
   batchId: string;
   rows: number;
   accepted: number;
+  /** Of the accepted: corrected rows that replace a failed invite of the same person. */
+  replaced: number;
   duplicates: number;
   rejected: RejectedRow[];
   /** Each duplicate row: of an earlier line, or of an invite already queued or sent; in line order. */
@@ -84,7 +86,17 @@ async function pass(producer: Producer, options: EnqueueOptions, batchId: string
     message: ofIndex === undefined ? `duplicate: already queued or sent (invite ${id})` : `duplicate of line ${lineOf(ofIndex)} (same address)`,
   }));
   duplicateRows.sort((a, b) => a.line - b.line);
-  return { batchId, rows, accepted: result.accepted, duplicates: result.duplicates, rejected, duplicateRows, aborted: false, dryRun };
+  return {
+    batchId,
+    rows,
+    accepted: result.accepted,
+    replaced: result.replaced,
+    duplicates: result.duplicates,
+    rejected,
+    duplicateRows,
+    aborted: false,
+    dryRun,
+  };
 }
 
 /**
@@ -116,7 +128,7 @@ export async function enqueueFile(producer: Producer, options: EnqueueOptions): 
 
   if (options.strict && !options.dryRun) {
     const check = await run(true);
-    if (check.rejected.length > 0) return { ...check, accepted: 0, duplicates: 0, duplicateRows: [], aborted: true, dryRun: false };
+    if (check.rejected.length > 0) return { ...check, accepted: 0, replaced: 0, duplicates: 0, duplicateRows: [], aborted: true, dryRun: false };
   }
   return run(options.dryRun ?? false);
 }

@@ -66,6 +66,25 @@ const list = (value: string) =>
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+/**
+ * `--set field=value`, repeatable, into one object. A value starting with `[` or `{` is read as JSON (UniBee's
+ * `roleIds=["12"]`); anything else is a string.
+ */
+const setField = (value: string, previous: Record<string, unknown> = {}) => {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`'${value}' is not field=value (e.g. role=member)`);
+  const field = value.slice(0, eq).trim();
+  const raw = value.slice(eq + 1);
+  let parsed: unknown = raw;
+  if (/^\s*[[{]/.test(raw)) {
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new InvalidArgumentError(`${field}: '${raw}' is not valid JSON`);
+    }
+  }
+  return { ...previous, [field]: parsed };
+};
 const REASONS = ['rejected', 'retries_exhausted', 'rate_limited_exhausted', 'stalled'];
 
 function replayFilter(opts: { account?: string[]; batch?: string; reason?: string; since?: number }): ReplayFilter {
@@ -164,7 +183,9 @@ export function buildCli(): Command {
         if (opts.rejects) await writeRejects(opts.rejects, [...summary.rejected, ...summary.duplicateRows]);
         const verb = summary.aborted ? 'nothing queued (--strict)' : summary.dryRun ? 'dry run, nothing queued' : 'queued';
         console.log(
-          `batch ${summary.batchId}: ${summary.rows} rows, accepted ${summary.accepted}, duplicates ${summary.duplicates}, rejected ${summary.rejected.length} (${verb})`,
+          `batch ${summary.batchId}: ${summary.rows} rows, accepted ${summary.accepted}, duplicates ${summary.duplicates}, rejected ${summary.rejected.length} (${verb})${
+            summary.replaced > 0 ? `; ${summary.replaced} of the accepted are corrections that replace failed invites` : ''
+          }`,
         );
         process.exitCode = summary.rejected.length > 0 ? 1 : 0;
       });
@@ -206,15 +227,18 @@ export function buildCli(): Command {
 
   const replay = addReplayFilters(program.command('replay').description('move failed invites back to waiting with fresh attempts'))
     .option('--dry-run', 'only count what would be replayed')
-    .action(async (opts: { account?: string[]; batch?: string; reason?: string; since?: number; dryRun?: boolean }, cmd: Command) => {
-      await withProducer(cmd, async (producer) => {
-        const result = await replayFailed(producer, replayFilter(opts), { dryRun: opts.dryRun ?? false });
-        const per = Object.entries(result.byAccount)
-          .map(([a, n]) => `${a} ${n}`)
-          .join(', ');
-        console.log(opts.dryRun ? `would replay ${result.matched} failed invites (${per})` : `replayed ${result.replayed} failed invites (${per})`);
-      });
-    });
+    .option('--set <field=value>', 'change a field of every replayed invite (repeatable; checked by the provider schema first)', setField)
+    .action(
+      async (opts: { account?: string[]; batch?: string; reason?: string; since?: number; dryRun?: boolean; set?: Record<string, unknown> }, cmd: Command) => {
+        await withProducer(cmd, async (producer) => {
+          const result = await replayFailed(producer, replayFilter(opts), { dryRun: opts.dryRun ?? false, ...(opts.set ? { set: opts.set } : {}) });
+          const per = Object.entries(result.byAccount)
+            .map(([a, n]) => `${a} ${n}`)
+            .join(', ');
+          console.log(opts.dryRun ? `would replay ${result.matched} failed invites (${per})` : `replayed ${result.replayed} failed invites (${per})`);
+        });
+      },
+    );
   addReplayFilters(replay.command('schedule').description('replay on a timer (a BullMQ job scheduler run by the workers)'))
     .requiredOption('--every <duration>', 'e.g. 1h', duration)
     .action(async (_opts: unknown, cmd: Command) => {

@@ -2,23 +2,25 @@
 -- enroll-invites: records which invites belong to a batch. Run before the chunk's addBulk (to find the
 -- invites that need a job) and after it (to enroll the jobs just created).
 --
--- INVARIANT (the batch accounting, see src/batches/accounting.ts): an invite is a member of a batch iff its
+-- INVARIANT (the batch accounting, see src/commands/index.ts): an invite is a member of a batch iff its
 -- BullMQ job exists and its data names that batch. Membership is a set (SADD), so counting it is idempotent:
 -- `total` grows only when SADD adds; a member whose result was recorded before it was enrolled is counted as
 -- done here, once. Reruns, concurrent enqueues and crashes between the two runs therefore never count twice.
 --
--- KEYS: 1 batch hash, 2 members set, 3 results hash, 4 order list, 5 writers zset, then one job key per invite.
+-- KEYS: 1 batch hash, 2 members set, 3 results hash, 4 order list, 5 writers zset, 6 the account queue's
+--       failed zset, then one job key per invite.
 -- ARGV: 1 batchId, 2 ttl ms, 3 now ms, 4 writer id, 5 writer expiry ms, 6 mode ('enroll' | 'check'),
 --       then one ref ("account/jobId") per invite.
 -- Returns one code per invite: 1 newly enrolled, 0 already a member, 2 its job belongs to another batch (or
--- none), 4 no job yet.
-local batchKey, members, results, order, writers = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+-- none), 3 its job is failed (and was not newly enrolled here: the caller may replace it with corrected
+-- fields), 4 no job yet.
+local batchKey, members, results, order, writers, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local batchId, ttl, enroll = ARGV[1], ARGV[2], ARGV[6] == 'enroll'
 local codes = {}
 local added = 0
 if enroll then redis.call('ZADD', writers, ARGV[5], ARGV[4]) end
-for i = 6, #KEYS do
-  local ref = ARGV[i + 1]
+for i = 7, #KEYS do
+  local ref = ARGV[i]
   local data = redis.call('HGET', KEYS[i], 'data')
   local code
   if not data then
@@ -38,6 +40,7 @@ for i = 6, #KEYS do
     else
       code = 0
     end
+    if code ~= 1 and redis.call('ZSCORE', failed, string.match(ref, '([^/]+)$')) then code = 3 end
   end
   codes[#codes + 1] = code
 end

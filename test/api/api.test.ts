@@ -89,7 +89,7 @@ describe('routes', () => {
       payload: { account: 'acme', invite: { email: 'one@example.com' }, batchId: 'api-one' },
     });
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ batchId: 'api-one', accepted: 1, duplicates: 0, rejected: [] });
+    expect(res.json()).toEqual({ batchId: 'api-one', accepted: 1, replaced: 0, duplicates: 0, rejected: [] });
   });
 
   it('POST /v1/invites takes many, reporting bad ones by index and field', async () => {
@@ -181,14 +181,19 @@ describe('routes', () => {
     expect(bad.statusCode).toBe(400);
     const dry = await app.inject({ method: 'POST', url: '/v1/replays', headers: auth, payload: { batchId: 'api-replay', dryRun: true } });
     expect(dry.json()).toMatchObject({ matched: 1, replayed: 0 });
+    const refused = await app.inject({ method: 'POST', url: '/v1/replays', headers: auth, payload: { batchId: 'api-replay', set: { role: 'admin' } } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ error: 'invalid_invite', message: expect.stringMatching(/nothing was moved.*role/) });
     const res = await app.inject({
       method: 'POST',
       url: '/v1/replays',
       headers: auth,
-      payload: { batchId: 'api-replay', reason: 'retries_exhausted', since: '1h' },
+      payload: { batchId: 'api-replay', reason: 'retries_exhausted', since: '1h', set: { role: 'team_lead' } },
     });
+    expect(fake.requests.filter((r) => (r.json as { email?: string })?.email === 'flaky@example.com').length).toBe(1);
     expect(res.json()).toMatchObject({ matched: 1, replayed: 1, byAccount: { acme: 1 } });
     await waitFor(async () => (await app.inject({ url: '/v1/batches/api-replay', headers: auth })).json().succeeded === 1);
+    expect(fake.requests.filter((r) => (r.json as { email?: string })?.email === 'flaky@example.com').at(-1)?.json).toMatchObject({ role: 'team_lead' });
   });
 
   it('pauses and resumes an account; stats show it', async () => {

@@ -210,9 +210,17 @@ describe('worker, status, report, stats, pause, resume, replay, events', () => {
   it('replays failed invites (dry run first), never an invite that succeeded', async () => {
     const before = fake.requests.length;
     expect((await cli('replay', '--batch', 'team-1', '--dry-run')).stdout).toMatch(/would replay 1 failed invites \(acme 1, bulk 0\)/);
-    expect((await cli('replay', '--batch', 'team-1', '--reason', 'rejected', '--since', '1h')).stdout).toMatch(/replayed 1 failed invites/);
+    // Changed fields are checked by the provider schema before anything moves.
+    const refused = await cli('replay', '--batch', 'team-1', '--set', 'role=wizard');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/replay refused, nothing was moved: acme invite inv-\w+: role: /);
+    expect((await cli('replay', '--batch', 'team-1', '--set', 'role')).code).toBe(2);
+    expect(fake.requests.length - before).toBe(0);
+    const replayed = await cli('replay', '--batch', 'team-1', '--reason', 'rejected', '--since', '1h', '--set', 'role=member');
+    expect(replayed.stdout).toMatch(/replayed 1 failed invites/);
     await waitFor(async () => (await cli('status', 'team-1')).stdout.includes('succeeded 5'), 15_000, 'the replayed invite');
     expect(fake.requests.length - before).toBe(1);
+    expect(fake.requests.at(-1)?.json).toMatchObject({ role: 'member' });
     expect((await cli('replay', '--batch', 'team-1')).stdout).toMatch(/replayed 0/);
     expect((await cli('replay', '--since', 'soon')).code).not.toBe(0);
   });
