@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'INVITE_INVALID'
   | 'REDIS_UNAVAILABLE'
   | 'ENQUEUE_INTERRUPTED'
+  | 'INVALID_IDENTIFIER'
   | 'SHUTDOWN_TIMEOUT';
 
 /** The one error class invitebus throws at its users. Messages say what to do. */

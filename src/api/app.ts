@@ -70,7 +70,11 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const board = new FastifyAdapter();
-  createBullBoard({ queues: Object.keys(producer.config.accounts).map((a) => new BullMQAdapter(producer.queue(a))), serverAdapter: board });
+  const readOnlyMode = producer.config.api.dashboard.readOnly;
+  createBullBoard({
+    queues: Object.keys(producer.config.accounts).map((a) => new BullMQAdapter(producer.queue(a), { readOnlyMode })),
+    serverAdapter: board,
+  });
   board.setBasePath('/dashboard');
   await app.register(board.registerPlugin(), { prefix: '/dashboard' });
 

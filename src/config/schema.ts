@@ -87,6 +87,11 @@ export const configSchema = z.strictObject({
       /** The bearer token every API route but /healthz and /readyz requires. */
       token: credentialRef.default({ env: 'INVITEBUS_API_TOKEN' }),
       bodyLimitBytes: positiveInt.default(8 * 1024 * 1024),
+      /**
+       * bull-board at /dashboard. Read-only by default: its write API (add, edit, retry, clean, empty, pause)
+       * bypasses invitebus's validation and accounting; set false to allow it.
+       */
+      dashboard: z.strictObject({ readOnly: z.boolean().default(true) }).prefault({}),
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),

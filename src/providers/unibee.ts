@@ -58,14 +58,23 @@ const memberList = z.looseObject({
 const QPS_LIMIT = /^Reached max api qps limitation/i;
 const EMAIL_EXISTS = /email exist/i;
 
+/** JSON.rawJSON (Node >= 21): a JSON primitive written as given; it throws on anything but one primitive. */
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
 /**
- * The body with `roleIds` as exact JSON integers. JSON.stringify would need numbers, and numbers above 2^53
- * are not exact; the ids are validated digit strings, so they are written as digits.
+ * The body, built by JSON encoding alone, with `roleIds` as exact JSON integers: numbers above 2^53 are not
+ * exact in JavaScript, so each validated digit string becomes a raw JSON number (JSON.rawJSON refuses
+ * anything that is not one number, so no text can ever be pasted into the request).
  */
 export function newMemberBody(invite: UniBeeInvite): string {
   const { roleIds, ...rest } = invite;
-  const head = jsonBody(rest).slice(0, -1);
-  return `${head}${head.length > 1 ? ',' : ''}"roleIds":[${roleIds.join(',')}]}`;
+  return jsonBody({
+    ...rest,
+    roleIds: roleIds.map((id) => {
+      if (!/^-?\d{1,20}$/.test(id)) throw new Error(`roleIds: '${id}' is not an int64 role id`);
+      return rawJSON(id);
+    }),
+  });
 }
 
 export function inviteRequest(baseUrl: string, apiKey: string, invite: UniBeeInvite): HttpRequest {

@@ -1,6 +1,8 @@
 import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import { pauseAccount } from '../accounts.ts';
 import type { AccountConfig } from '../config/load.ts';
+import { IDENTIFIER_RULE, isIdentifier } from '../identifiers.ts';
+import { validateInvite } from '../producer.ts';
 import { RetryableError } from '../errors.ts';
 import type { EventStream, InviteEvent } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
@@ -26,6 +28,37 @@ export interface ProcessorDeps {
 
 type InviteJob = Job<InviteJobData, InviteResult>;
 
+/** What a job's data really holds: anything, since bull-board, an older version or a hand can write it. */
+type UntrustedData = { account?: unknown; provider?: unknown; invite?: { email?: unknown }; batchId?: unknown; enqueuedAt?: unknown } | undefined;
+
+/** The fields an event needs, read defensively from data that may not have the expected shape. */
+function eventFields(job: InviteJob): { email: string; batchId: string | undefined; enqueuedAt: number } {
+  const data = (typeof job.data === 'object' && job.data !== null ? job.data : undefined) as UntrustedData;
+  const email = data?.invite?.email;
+  return {
+    email: typeof email === 'string' ? email : '',
+    batchId: typeof data?.batchId === 'string' ? data.batchId : undefined,
+    enqueuedAt: typeof data?.enqueuedAt === 'number' && Number.isFinite(data.enqueuedAt) ? data.enqueuedAt : job.timestamp,
+  };
+}
+
+/**
+ * Checks a job's data with the account's provider schema, as the producer did before queueing it: the worker
+ * trusts nothing it reads from Redis. Returns the invite to send (normalised by the schema) or why not.
+ */
+export function checkJobData(account: AccountConfig, data: unknown): { ok: true; invite: InviteFields } | { ok: false; message: string } {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, message: '(data): not an object' };
+  const d = data as UntrustedData & object;
+  if (d.account !== account.name) return { ok: false, message: `account: the job names account '${String(d.account)}', not '${account.name}'` };
+  if (d.provider !== undefined && d.provider !== account.provider)
+    return { ok: false, message: `provider: the job names provider '${String(d.provider)}', not '${account.provider}'` };
+  if (typeof d.enqueuedAt !== 'number' || !Number.isFinite(d.enqueuedAt)) return { ok: false, message: 'enqueuedAt: not a time in ms' };
+  if (d.batchId !== undefined && !isIdentifier(d.batchId)) return { ok: false, message: `batchId: ${IDENTIFIER_RULE}` };
+  const checked = validateInvite(account, d.invite);
+  if (!checked.ok) return { ok: false, message: `invite.${checked.field}: ${checked.message}` };
+  return { ok: true, invite: checked.invite };
+}
+
 /**
  * The one place where an outcome becomes queue behaviour:
  * - invited / already_member: complete, with the outcome as return value;
@@ -44,12 +77,13 @@ export function createProcessor(deps: ProcessorDeps) {
 
   function eventOf(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass, attempts = job.attemptsMade + 1): InviteEvent {
     // Undefined fields are left out when the event is written.
+    const { email, batchId, enqueuedAt } = eventFields(job);
     return {
       type,
       inviteId: job.id as string,
       account: account.name,
       provider: account.provider,
-      email: job.data.invite.email,
+      email,
       outcome: outcome.kind,
       reasonClass,
       message: outcome.message,
@@ -57,8 +91,8 @@ export function createProcessor(deps: ProcessorDeps) {
       requestId: outcome.requestId,
       providerId: outcome.providerId,
       attempts,
-      batchId: job.data.batchId,
-      enqueuedAt: job.data.enqueuedAt,
+      batchId,
+      enqueuedAt,
       finishedAt: Date.now(),
     };
   }
@@ -129,14 +163,22 @@ export function createProcessor(deps: ProcessorDeps) {
       return child;
     };
     if (job.attemptsStarted > 1) {
-      const recorded = await events.recordedOutcome({ account: account.name, inviteId: job.id as string, enqueuedAt: job.data.enqueuedAt });
+      const recorded = await events.recordedOutcome({ account: account.name, inviteId: job.id as string, enqueuedAt: eventFields(job).enqueuedAt });
       if (recorded !== undefined) {
         log().info({ outcome: recorded.kind }, 'terminal outcome already recorded by an earlier run; not calling the provider again');
         return replayRecorded(recorded);
       }
     }
 
-    const [outcome] = await session.deliver([job.data.invite]);
+    // Nothing unvalidated reaches a provider: the data is checked before every call, not only at enqueue.
+    const checked = checkJobData(account, job.data);
+    if (!checked.ok) {
+      const message = `invalid_job_data: ${checked.message}`;
+      log().warn({ reason: message }, 'job data does not hold; failed without calling the provider');
+      return fail(job, { kind: 'rejected', message }, 'rejected', message);
+    }
+
+    const [outcome] = await session.deliver([checked.invite]);
     if (outcome === undefined) throw new Error('adapter returned no outcome');
     if (debug) log().debug({ outcome: outcome.kind, status: outcome.status }, 'provider answered');
     if (outcome.pace !== undefined && outcome.kind !== 'rate_limited') {

@@ -233,6 +233,46 @@ describe('routes', () => {
     expect(board.statusCode).toBe(200);
     expect(board.body).toContain('<html');
   });
+
+  it('bull-board is read-only unless api.dashboard.readOnly is false: its write API cannot add, retry or clean jobs', async () => {
+    const queue = producer.queue('acme');
+    const before = await queue.count();
+    const add = (a: FastifyInstance) =>
+      a.inject({
+        method: 'POST',
+        url: '/dashboard/api/queues/acme/add',
+        headers: auth,
+        payload: { name: 'invite', data: { account: 'acme', provider: 'betterstack', invite: { email: 'x@example.com\r\nBcc: y@example.com' } } },
+      });
+    const refused = await add(app);
+    expect(refused.statusCode).toBe(405);
+    for (const [method, url] of [
+      ['PUT', '/dashboard/api/queues/acme/retry/failed'],
+      ['PUT', '/dashboard/api/queues/acme/clean/completed'],
+      ['PUT', '/dashboard/api/queues/acme/empty'],
+      ['PUT', '/dashboard/api/queues/acme/pause'],
+    ] as const) {
+      expect((await app.inject({ method, url, headers: auth })).statusCode, url).toBe(405);
+    }
+    expect(await queue.count()).toBe(before);
+    expect(await queue.isPaused()).toBe(false);
+
+    const writer = new Producer({ ...producer.config, api: { ...producer.config.api, dashboard: { readOnly: false } } }, { redis: conns[0] });
+    const writable = await buildApi({
+      producer: writer,
+      token: TOKEN,
+      registry: createMetrics().registry,
+    });
+    try {
+      await writable.inject({ method: 'PUT', url: '/dashboard/api/queues/acme/pause', headers: auth });
+      expect(await queue.isPaused()).toBe(true);
+      await writable.inject({ method: 'PUT', url: '/dashboard/api/queues/acme/resume', headers: auth });
+      expect(await queue.isPaused()).toBe(false);
+    } finally {
+      await writable.close();
+      await writer.close();
+    }
+  });
 });
 
 describe('over a real port', () => {

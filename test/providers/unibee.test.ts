@@ -50,6 +50,13 @@ describe('UniBee int64 role ids', () => {
     );
     expect(newMemberBody(unibee.inviteSchema.parse({ email: 'a@x.io' }))).toBe('{"email":"a@x.io","roleIds":[]}');
   });
+  it('builds the body by JSON encoding: an unvalidated role id can never be pasted into the request', () => {
+    const hostile = { email: 'victim@example.com', roleIds: ['1],"email":"attacker@example.com","x":[1'] };
+    expect(() => newMemberBody(hostile)).toThrow(/not an int64 role id/);
+    expect(() => newMemberBody({ email: 'a@x.io', roleIds: ['1 ,2'] })).toThrow();
+    const odd = { email: 'a"b@x.io', firstName: 'Ann "the" Lee\\', roleIds: ['7'] };
+    expect(JSON.parse(newMemberBody(odd))).toEqual({ ...odd, roleIds: [7] });
+  });
   it.each([
     // biome-ignore lint/correctness/noPrecisionLoss: the point: a number literal above 2^53 is already inexact
     [9007199254740993, /not an exact integer/],
