@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EventStream } from './events/stream.ts';
+import { checkIdentifier, isInviteId } from './identifiers.ts';
 import type { Producer } from './producer.ts';
 import { invitebusKeys } from './redis.ts';
 import type { InviteJobData, InviteResult, ReasonClass } from './types.ts';
@@ -22,6 +23,7 @@ export interface BatchStatus {
 }
 
 export async function batchStatus(redis: Redis, prefix: string, batchId: string): Promise<BatchStatus | undefined> {
+  checkIdentifier('batch id', batchId);
   const hash = await redis.hgetall(invitebusKeys(prefix).batch(batchId));
   if (Object.keys(hash).length === 0) return undefined;
   const num = (k: string) => Number(hash[k] ?? 0);
@@ -99,6 +101,7 @@ export async function reportLine(job: Job<InviteJobData, InviteResult> | undefin
 
 /** Every invite of a batch with its outcome, in enqueue order, read page by page (no whole-batch load). */
 export async function* batchReport(producer: Producer, batchId: string, pageSize = 500): AsyncGenerator<ReportLine> {
+  checkIdentifier('batch id', batchId);
   const redis = producer.redis;
   const key = invitebusKeys(producer.config.redis.prefix).batchJobs(batchId);
   const events = producer.events();
@@ -108,7 +111,7 @@ export async function* batchReport(producer: Producer, batchId: string, pageSize
     const jobs = await Promise.all(
       refs.map(async (ref) => {
         const [account = '', id = ''] = ref.split('/');
-        const job = producer.config.accounts[account] ? await producer.queue(account).getJob(id) : undefined;
+        const job = Object.hasOwn(producer.config.accounts, account) && isInviteId(id) ? await producer.queue(account).getJob(id) : undefined;
         return reportLine(job as Job<InviteJobData, InviteResult> | undefined, ref, events);
       }),
     );

@@ -5,6 +5,7 @@ import { type Scripts, scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts'
 import { type AccountConfig, accountOf, type Config } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
+import { checkIdentifier } from './identifiers.ts';
 import { inviteJobId, normaliseEmail } from './policies/job-id.ts';
 import { adapterOf } from './providers/index.ts';
 import { connectProducerRedis, invitebusKeys, type OutageReporter } from './redis.ts';
@@ -159,6 +160,7 @@ export class Producer {
   async invite(accountName: string, invite: unknown, options: { batchId?: string } = {}): Promise<InviteResultOne> {
     // One invite with a batch id is a batch of one (sealed at once); without, no batch counters.
     const account = accountOf(this.config, accountName);
+    if (options.batchId !== undefined) checkIdentifier('batch id', options.batchId);
     const checked = validateInvite(account, invite);
     if (!checked.ok) {
       throw new InvitebusError('INVITE_INVALID', `invalid invite for account '${accountName}': ${checked.field}: ${checked.message}`, {
@@ -191,7 +193,7 @@ export class Producer {
     } = {},
   ): Promise<InviteManyResult> {
     const account = accountOf(this.config, accountName);
-    const batchId = options.batchId ?? randomUUID();
+    const batchId = options.batchId === undefined ? randomUUID() : checkIdentifier('batch id', options.batchId);
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     const duplicateRows: DuplicateInvite[] | undefined = options.reportDuplicates ? [] : undefined;
     const result: InviteManyResult = { batchId, accepted: 0, replaced: 0, duplicates: 0, rejected: [], ...(duplicateRows ? { duplicateRows } : {}) };

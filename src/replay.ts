@@ -4,6 +4,7 @@ import { reasonOf } from './batches.ts';
 import { scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
 import { type AccountConfig, accountOf } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
+import { checkIdentifier } from './identifiers.ts';
 import { type Producer, validateInvite } from './producer.ts';
 import { invitebusKeys } from './redis.ts';
 import type { InviteFields, InviteJobData, ReasonClass } from './types.ts';
@@ -73,6 +74,9 @@ export async function replayFailed(
 ): Promise<ReplayResult> {
   const set = options.set !== undefined && Object.keys(options.set).length > 0 ? options.set : undefined;
   const accounts = filter.accounts?.length ? filter.accounts : Object.keys(producer.config.accounts);
+  // Every name and id is checked before anything is read or moved (and no queue is made for an unknown account).
+  for (const account of accounts) accountOf(producer.config, account);
+  if (filter.batchId !== undefined) checkIdentifier('batch id', filter.batchId);
   const events = producer.events();
   const claims = scripts(producer.redis);
   const keys = invitebusKeys(producer.config.redis.prefix);

@@ -1,3 +1,4 @@
+import { accountOf } from './config/load.ts';
 import type { Producer } from './producer.ts';
 import { invitebusKeys } from './redis.ts';
 
@@ -31,7 +32,7 @@ export async function accountStats(producer: Producer, accounts = Object.keys(pr
       ]);
       return {
         account,
-        provider: producer.config.accounts[account]?.provider ?? '',
+        provider: accountOf(producer.config, account).provider,
         waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
         active: counts.active ?? 0,
         delayed: counts.delayed ?? 0,

@@ -1,16 +1,14 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchStatus } from '../src/batches.ts';
 import { replayFailed } from '../src/replay.ts';
 import { betterstackBodies as B, betterstackHandler } from '../src/sandbox/betterstack.ts';
 import { startFakeServer } from '../src/sandbox/server.ts';
+import { useCleanups } from './support/cleanups.ts';
 import { startPipeline, waitFor } from './support/pipeline.ts';
 import { useRedis } from './support/redis.ts';
 
 const redis = useRedis(import.meta.url);
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = useCleanups('file');
 
 describe('batches', () => {
   it('counts outcomes as invites finish and publishes batch.completed once, with the totals', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchReport } from '../src/batches.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { Producer } from '../src/producer.ts';
@@ -6,6 +6,7 @@ import { betterstackHandler } from '../src/sandbox/betterstack.ts';
 import { SANDBOX_CREDENTIALS, startSandbox } from '../src/sandbox/index.ts';
 import { startFakeServer } from '../src/sandbox/server.ts';
 import { runWorkers } from '../src/worker/run.ts';
+import { useCleanups } from './support/cleanups.ts';
 import { captureLogs } from './support/log-capture.ts';
 import { waitFor } from './support/pipeline.ts';
 import { useRedis } from './support/redis.ts';
@@ -34,10 +35,7 @@ async function dump(prefix: string): Promise<string> {
   return out.join('\n');
 }
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = useCleanups('file');
 
 describe('secret hygiene', () => {
   it('no credential value reaches Redis, job data, events or logs, whatever the outcome', async () => {

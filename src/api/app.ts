@@ -8,8 +8,10 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
 import { batchReport, batchStatus, REPORT_COLUMNS, type ReportLine, reportLine } from '../batches.ts';
+import { accountOf } from '../config/load.ts';
 import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
+import { identifierProblem } from '../identifiers.ts';
 import { EnqueueInterruptedError, type Producer } from '../producer.ts';
 import { connectionLost, isRedisUnreachable, safeRedisUrl } from '../redis.ts';
 import { parseDuration, replayFailed } from '../replay.ts';
@@ -48,7 +50,8 @@ function toCsv(lines: ReportLine[]): string {
 /** The HTTP API: invites, batches, replays, accounts, stats, metrics, OpenAPI at /docs, bull-board at /dashboard. */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const { producer } = options;
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024, logger: false });
+  // Long enough for any identifier (128) and a hostile one, so a bad id is a 404 that says why, not a 414.
+  const app = Fastify({ bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024, logger: false, routerOptions: { maxParamLength: 1024 } });
   // Bodies are validated with zod in the handlers (field-level messages); schemas below document them.
   app.setValidatorCompiler(() => (data) => ({ value: data }));
 
@@ -95,7 +98,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     const parsed = invitesBody.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
     const body = parsed.data;
-    if (producer.config.accounts[body.account] === undefined) return unknownAccount(reply, producer, body.account);
+    if (!Object.hasOwn(producer.config.accounts, body.account)) return unknownAccount(reply, producer, body.account);
     const invites = body.invites ?? [body.invite];
     const result = await producer.inviteMany(body.account, invites, { ...(body.batchId ? { batchId: body.batchId } : {}) });
     return reply.code(202).send(result);
@@ -103,14 +106,18 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   app.get<{ Params: { id: string } }>('/v1/invites/:id', { schema: { summary: 'One invite: state, outcome, reason, attempts' } }, async (request, reply) => {
     const { id } = request.params;
+    const problem = identifierProblem('invite id', id);
+    if (problem !== undefined) return notFound(reply, `no invite ${problem}`);
     for (const account of Object.keys(producer.config.accounts)) {
       const job = (await producer.queue(account).getJob(id)) as Job<InviteJobData, InviteResult> | undefined;
-      if (job) return reportLine(job, `$account/${id}`, producer.events());
+      if (job) return reportLine(job, `${account}/${id}`, producer.events());
     }
     return notFound(reply, `no invite '${id}' (unknown, or removed after retention)`);
   });
 
   app.get<{ Params: { id: string } }>('/v1/batches/:id', { schema: { summary: 'Batch counters and progress' } }, async (request, reply) => {
+    const problem = identifierProblem('batch id', request.params.id);
+    if (problem !== undefined) return notFound(reply, `no batch: ${problem}`);
     const status = await batchStatus(producer.redis, producer.config.redis.prefix, request.params.id);
     return status ?? notFound(reply, `no batch '${request.params.id}'`);
   });
@@ -119,6 +126,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     '/v1/batches/:id/report',
     { schema: { summary: 'One line per invite (JSON, or CSV with ?format=csv)' } },
     async (request, reply) => {
+      const problem = identifierProblem('batch id', request.params.id);
+      if (problem !== undefined) return notFound(reply, `no batch: ${problem}`);
       const status = await batchStatus(producer.redis, producer.config.redis.prefix, request.params.id);
       if (!status) return notFound(reply, `no batch '${request.params.id}'`);
       const lines: ReportLine[] = [];
@@ -135,7 +144,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       const parsed = replayBody.safeParse(request.body ?? {});
       if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
       const b = parsed.data;
-      for (const a of b.accounts ?? []) if (producer.config.accounts[a] === undefined) return unknownAccount(reply, producer, a);
+      for (const a of b.accounts ?? []) if (!Object.hasOwn(producer.config.accounts, a)) return unknownAccount(reply, producer, a);
       return replayFailed(
         producer,
         {
@@ -152,8 +161,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   for (const action of ['pause', 'resume'] as const) {
     app.post<{ Params: { name: string } }>(`/v1/accounts/:name/${action}`, { schema: { summary: `${action} an account` } }, async (request, reply) => {
       const name = request.params.name;
-      const account = producer.config.accounts[name];
-      if (account === undefined) return unknownAccount(reply, producer, name);
+      if (!Object.hasOwn(producer.config.accounts, name)) return unknownAccount(reply, producer, name);
+      const account = accountOf(producer.config, name);
       const queue = producer.queue(name);
       const info = { account: name, provider: account.provider };
       const changed =
@@ -170,6 +179,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_ACCOUNT') return reply.code(404).send({ error: 'not_found', message: error.message });
+    if (error instanceof InvitebusError && error.code === 'INVALID_IDENTIFIER') return reply.code(400).send({ error: 'bad_request', message: error.message });
     if (error instanceof InvitebusError && error.code === 'INVITE_INVALID')
       return reply.code(400).send({ error: 'invalid_invite', message: error.message, details: error.details });
     if (error instanceof EnqueueInterruptedError)

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identifierSchema } from '../identifiers.ts';
 import { parseDuration } from '../replay.ts';
 
 export const MAX_INVITES_PER_REQUEST = 10_000;
@@ -7,10 +8,7 @@ export const MAX_INVITES_PER_REQUEST = 10_000;
 export const invitesBody = z
   .strictObject({
     account: z.string().min(1),
-    batchId: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,128}$/, 'batchId: letters, digits, . _ -')
-      .optional(),
+    batchId: identifierSchema('batch id').optional(),
     invite: z.record(z.string(), z.unknown()).optional(),
     invites: z.array(z.unknown()).min(1).max(MAX_INVITES_PER_REQUEST, `at most ${MAX_INVITES_PER_REQUEST} invites per request`).optional(),
   })
@@ -18,7 +16,7 @@ export const invitesBody = z
 
 export const replayBody = z.strictObject({
   accounts: z.array(z.string()).optional(),
-  batchId: z.string().optional(),
+  batchId: identifierSchema('batch id').optional(),
   reason: z.enum(['rejected', 'retries_exhausted', 'rate_limited_exhausted', 'stalled']).optional(),
   /** e.g. "1h": only invites that failed within it. */
   since: z

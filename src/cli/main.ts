@@ -7,6 +7,7 @@ import { batchReport, batchStatus, REPORT_COLUMNS } from '../batches.ts';
 import { accountOf, type Config, configOverrides, configPath, loadConfig } from '../config/load.ts';
 import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
+import { identifierProblem } from '../identifiers.ts';
 import { CSV_DELIMITERS } from '../input/readers.ts';
 import { createLogger } from '../logger.ts';
 import { Producer } from '../producer.ts';
@@ -61,6 +62,12 @@ const duration = (value: string) => {
     throw new InvalidArgumentError((error as Error).message);
   }
 };
+/** A batch id, by the one identifier rule (src/identifiers.ts): refused as a usage error before anything runs. */
+const batchId = (value: string) => {
+  const problem = identifierProblem('batch id', value);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return value;
+};
 const list = (value: string) =>
   value
     .split(',')
@@ -99,7 +106,7 @@ function replayFilter(opts: { account?: string[]; batch?: string; reason?: strin
 function addReplayFilters(cmd: Command): Command {
   return cmd
     .option('--account <names>', 'only these accounts (comma-separated)', list)
-    .option('--batch <id>', 'only invites of this batch')
+    .option('--batch <id>', 'only invites of this batch', batchId)
     .addOption(new Option('--reason <class>', 'only failures of this class').choices(REASONS))
     .option('--since <duration>', 'only invites that failed within this long (e.g. 1h)', duration);
 }
@@ -161,7 +168,7 @@ export function buildCli(): Command {
     .description('queue the invites of a CSV (header row, email column) or JSONL file for one account')
     .requiredOption('--account <name>', 'the account to invite into')
     .requiredOption('--file <path>', '.csv or .jsonl file')
-    .option('--batch <id>', 'batch id (default: a new UUID)')
+    .option('--batch <id>', 'batch id (default: a new UUID)', batchId)
     .option('--dry-run', 'validate and count only; queue nothing')
     .option('--strict', 'queue nothing if any row is invalid')
     .option('--rejects <path>', 'write rejected and duplicate rows as CSV (line,field,message)')
@@ -192,7 +199,8 @@ export function buildCli(): Command {
     });
 
   program
-    .command('status <batch>')
+    .command('status')
+    .argument('<batch>', 'the batch id', batchId)
     .description('per-outcome counts and progress of a batch')
     .option('--watch', 'follow it live until the batch is done')
     .action(async (batch: string, opts: { watch?: boolean }, cmd: Command) => {
@@ -208,7 +216,8 @@ export function buildCli(): Command {
     });
 
   program
-    .command('report <batch>')
+    .command('report')
+    .argument('<batch>', 'the batch id', batchId)
     .description('one line per invite of a batch: outcome, reason, attempts, provider request id')
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
     .action(async (batch: string, opts: { format: 'csv' | 'json' }, cmd: Command) => {

@@ -1,7 +1,20 @@
 /**
- * invitebus's own Redis scripts, one file each in this folder (shared parts in includes/, pulled in with
- * `--- @include "includes/NAME"`, as BullMQ does), loaded once and registered on a connection as EVALSHA
- * commands. Each file states at its top the keys it touches and the invariant it keeps.
+ * The batch accounting: invitebus's own Redis scripts, one file each in this folder (shared parts in includes/,
+ * pulled in with `--- @include "includes/NAME"`, as BullMQ does), loaded once and registered on a connection as
+ * EVALSHA commands. Each file states at its top the keys it touches and the invariant it keeps.
+ *
+ * INVARIANT. For every batch B:
+ *   members(B)  = the invites whose BullMQ job exists and whose data names B (a set: enroll-invites adds a
+ *                 member only after its job exists, SADD makes a rerun or a concurrent enqueue a no-op);
+ *   total(B)    = |members(B)|, moved only when SADD adds;
+ *   done(B)     = |members(B) with a recorded result| (record-terminal HSETNX: once per member and run;
+ *                 unrecord-terminal takes a result back before a replay or a correction re-runs the invite);
+ *   done <= total, and the per-outcome counts sum to done;
+ *   batch.completed is published once per round, by maybe-complete, when B is sealed, no writer (an enqueue
+ *   or replay still adding, heartbeat WRITER_HEARTBEAT_MS) is live, and done >= total.
+ * An invite belongs to one batch at a time (its job names one); a failed invite is moved back (replay or
+ * correction) at most once per failure (claim-replay). Every script is idempotent, so a crash or an outage
+ * between two of them is repaired by running the same command again.
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';

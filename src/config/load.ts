@@ -124,7 +124,8 @@ export function loadConfig(path: string, overrides: ConfigOverrides = {}): Confi
 
 /** The account's config, or an error naming the known accounts. */
 export function accountOf(config: Config, name: string): AccountConfig {
-  const account = config.accounts[name];
+  // Own keys only: 'constructor' or '__proto__' are not accounts because every object inherits them.
+  const account = Object.hasOwn(config.accounts, name) ? config.accounts[name] : undefined;
   if (account === undefined) {
     const known = Object.keys(config.accounts).join(', ') || '(none)';
     throw new InvitebusError('UNKNOWN_ACCOUNT', `unknown account '${name}'; configured accounts: ${known}`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identifierProblem } from '../identifiers.ts';
 import { adapterOf, providerIds } from '../providers/index.ts';
 import { credentialRef } from './credentials.ts';
 
@@ -25,8 +26,6 @@ const rateLimitedSchema = z.strictObject({
   /** An invite started this many times (rate-limited starts included) fails as rate_limited_exhausted. */
   maxStarts: positiveInt.default(100),
 });
-
-const accountNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** The part of an account every provider shares. Provider fields are checked by the provider's schema. */
 const accountBase = z.looseObject({
@@ -107,9 +106,8 @@ export function accountIssues(input: unknown): Array<{ path: PropertyKey[]; mess
   const accounts = (input as { accounts?: unknown } | null)?.accounts;
   if (accounts === null || typeof accounts !== 'object') return issues;
   for (const [name, account] of Object.entries(accounts)) {
-    if (!accountNamePattern.test(name)) {
-      issues.push({ path: ['accounts', name], message: 'account names are 1-64 letters, digits, _ and -, not starting with _ or -' });
-    }
+    const problem = identifierProblem('account name', name);
+    if (problem !== undefined) issues.push({ path: ['accounts', name], message: problem });
     const provider = (account as { provider?: unknown } | null)?.provider;
     if (typeof provider !== 'string' || !(providerIds as string[]).includes(provider)) continue;
     const adapter = adapterOf(provider);

@@ -1,14 +1,14 @@
 import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import { pauseAccount } from '../accounts.ts';
 import type { AccountConfig } from '../config/load.ts';
-import { IDENTIFIER_RULE, isIdentifier } from '../identifiers.ts';
-import { validateInvite } from '../producer.ts';
 import { RetryableError } from '../errors.ts';
 import type { EventStream, InviteEvent } from '../events/stream.ts';
+import { IDENTIFIER_RULE, isIdentifier } from '../identifiers.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { rateLimitBackoff } from '../policies/backoff.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
+import { validateInvite } from '../producer.ts';
 import type { ProviderSession } from '../providers/adapter.ts';
 import type { InviteFields, InviteJobData, InviteResult, Outcome, ReasonClass } from '../types.ts';
 import type { AccountPacer } from './pacer.ts';

@@ -163,7 +163,7 @@ describe('routes', () => {
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     expect(csv.body.split('\n')[0]).toBe('inviteId,account,email,state,outcome,reason,attempts,status,requestId,message');
     const one = (await app.inject({ url: `/v1/invites/${report.invites[0].inviteId}`, headers: auth })).json();
-    expect(one).toMatchObject({ email: 'a@example.com', state: 'completed', outcome: 'invited', status: '201' });
+    expect(one).toMatchObject({ account: 'acme', email: 'a@example.com', state: 'completed', outcome: 'invited', status: '201' });
     expect((await app.inject({ url: '/v1/invites/inv-nope', headers: auth })).statusCode).toBe(404);
     expect((await app.inject({ url: '/v1/batches/nope', headers: auth })).statusCode).toBe(404);
   });

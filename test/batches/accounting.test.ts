@@ -3,19 +3,17 @@
  * done <= total, one batch.completed per completion with the right totals: under concurrent enqueues of the
  * same batch, the same people into two batches at once, a reused batch id, reruns and concurrent replays.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchReport, batchStatus } from '../../src/batches.ts';
 import { replayFailed } from '../../src/replay.ts';
 import { betterstackBodies as B, betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = useCleanups('file');
 
 async function pipeline(options: { workers?: boolean; fake?: FakeServer; attempts?: number } = {}) {
   const fake = options.fake ?? (await startFakeServer(betterstackHandler()));

@@ -4,19 +4,17 @@
  * identical fields, pending or succeeded invites stay duplicates. A replay can carry changed fields, checked
  * by the provider's schema before anything moves.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchStatus } from '../../src/batches.ts';
 import { replayFailed } from '../../src/replay.ts';
 import { betterstackBodies as B, betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = useCleanups('file');
 
 /** A Better Stack account whose first `failFirst` calls are refused for good (422), then answers as documented. */
 async function pipeline(failFirst: number, options: { workers?: boolean } = {}) {

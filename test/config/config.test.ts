@@ -66,7 +66,7 @@ describe('configuration', () => {
         expect.stringMatching(/^accounts\.a\.credentials\.token: a literal secret is not allowed/),
         expect.stringMatching(/^accounts\.a\.concurrency: /),
         expect.stringMatching(/^accounts\.b\.provider: unknown provider 'nosuch'/),
-        expect.stringMatching(/^accounts\.bad name!: account names are/),
+        expect.stringMatching(/^accounts\.bad name!: .bad name!. is not a valid account name: 1-128 letters/),
       ]),
     );
     expect(found.length).toBeGreaterThanOrEqual(5);

@@ -4,25 +4,20 @@
  * `serve --with-workers` must survive a bulk POST during an outage and serve again afterwards.
  */
 import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchStatus } from '../../src/batches.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { freePort } from '../../src/embedded-redis.ts';
 import { EnqueueInterruptedError, Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { BIN } from '../support/cli.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { figure, ownRedis, startWorker, writeConfig } from './harness.ts';
 
 const ENV = { BS_TOKEN: 'bs-team-token', INVITEBUS_API_TOKEN: 'api-token' };
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length)
-    await cleanups
-      .pop()?.()
-      .catch(() => undefined);
-});
+const cleanups = useCleanups();
 
 const people = (n: number) => Array.from({ length: n }, (_, i) => ({ email: `hire${i}@example.com` }));
 

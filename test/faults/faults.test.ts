@@ -1,23 +1,18 @@
 import type { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import type { OwnRedis } from '../../src/embedded-redis.ts';
 import { Producer } from '../../src/producer.ts';
 import { connectProducerRedis } from '../../src/redis.ts';
 import { betterstackBodies as B, betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { figure, maxInWindow, ownRedis, perSecond, startWorker, type WorkerProcess, writeConfig } from './harness.ts';
 
 const TOKEN = 'bs-team-token';
 const ENV = { BS_TOKEN: TOKEN };
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length)
-    await cleanups
-      .pop()?.()
-      .catch(() => undefined);
-});
+const cleanups = useCleanups();
 
 async function fake(handler: Parameters<typeof startFakeServer>[0]): Promise<FakeServer> {
   const server = await startFakeServer(handler);

@@ -1,18 +1,16 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { closientFake } from '../../src/sandbox/closient.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { stellasFake } from '../../src/sandbox/stellas.ts';
 import { sutroFake } from '../../src/sandbox/sutro.ts';
 import { rawRoleIds, unibeeFake } from '../../src/sandbox/unibee.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = useCleanups('file');
 
 async function fakeOf(handler: Parameters<typeof startFakeServer>[0]): Promise<FakeServer> {
   const server = await startFakeServer(handler);

@@ -3,25 +3,26 @@
  * older version or by hand skip the producer; the worker checks every job's data with the provider's schema
  * before each call and fails it `rejected` (reason invalid_job_data) when it does not hold.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { INVITE_JOB } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { unibeeFake } from '../../src/sandbox/unibee.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = useCleanups('file');
 
 describe('the worker validates job data before every call', () => {
   it('fails hand-written, hostile or old-format jobs as rejected (invalid_job_data) without calling the provider', async () => {
     const bs = await startFakeServer(betterstackHandler());
     const ub = await startFakeServer(unibeeFake({ qps: 1000 }).handler);
-    cleanups.push(() => bs.close(), () => ub.close());
+    cleanups.push(
+      () => bs.close(),
+      () => ub.close(),
+    );
     const p = await startPipeline(
       redis,
       {

@@ -1,17 +1,15 @@
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { betterstackBodies as B, type BetterStackFakeOptions, betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { runWorkers } from '../../src/worker/run.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
 const TOKEN = 'bs-team-token';
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()?.();
-});
+const cleanups = useCleanups();
 
 async function setup(options: { fake?: BetterStackFakeOptions; account?: Record<string, unknown> } = {}) {
   const tokens = options.fake?.tokens ?? [TOKEN];

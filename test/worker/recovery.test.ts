@@ -1,18 +1,16 @@
 import { pino } from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { runWorkers } from '../../src/worker/run.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = useCleanups('file');
 
 /** Workers on a connection of their own, closed with them. */
 async function startWorkers(config: ReturnType<typeof configFor>) {

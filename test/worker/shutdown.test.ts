@@ -2,11 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
+import { useCleanups } from '../support/cleanups.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
@@ -50,10 +51,7 @@ function startWorker(configPath: string): { child: ChildProcess; exit: Promise<{
   return { child, exit, output: () => out };
 }
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const cleanups = useCleanups('file');
 
 /** A fake provider, a producer in this process and a worker process with the given shutdown deadline. */
 async function setup(name: string, handler: Parameters<typeof startFakeServer>[0], shutdownTimeoutMs: number) {
