@@ -4,7 +4,7 @@ import type { EventStream } from './events/stream.ts';
 import { checkIdentifier, isInviteId } from './identifiers.ts';
 import type { Producer } from './producer.ts';
 import { invitebusKeys } from './redis.ts';
-import type { InviteJobData, InviteResult, ReasonClass } from './types.ts';
+import { type InviteJobData, type InviteResult, REASON_CLASSES, type ReasonClass } from './types.ts';
 
 /** A batch's counters, read in O(1) from its hash. */
 export interface BatchStatus {
@@ -70,8 +70,9 @@ export const BULLMQ_STALLED = /stalled more than allowable limit|started more th
 
 /** The reason class at the start of a failed job's reason ("rejected: ..."), or stalled for BullMQ's own. */
 export function reasonOf(failedReason: string | undefined): ReasonClass | '' {
-  const m = /^(rejected|retries_exhausted|rate_limited_exhausted|stalled|auth_failed|account_blocked):/.exec(failedReason ?? '');
-  if (m) return m[1] as ReasonClass;
+  const head = /^([a-z_]+):/.exec(failedReason ?? '')?.[1];
+  const known = REASON_CLASSES.find((r) => r === head);
+  if (known !== undefined) return known;
   return BULLMQ_STALLED.test(failedReason ?? '') ? 'stalled' : '';
 }
 

@@ -10,7 +10,11 @@
  */
 
 /** Why an invite failed, coarse enough to filter replays on. */
-export type ReasonClass = 'rejected' | 'retries_exhausted' | 'rate_limited_exhausted' | 'stalled' | 'auth_failed' | 'account_blocked';
+export const REASON_CLASSES = ['rejected', 'retries_exhausted', 'rate_limited_exhausted', 'stalled', 'auth_failed', 'account_blocked'] as const;
+export type ReasonClass = (typeof REASON_CLASSES)[number];
+
+/** The reasons a replay can filter on: the classes a failed job can carry (the account-level ones pause instead). */
+export const REPLAYABLE_REASONS = ['rejected', 'retries_exhausted', 'rate_limited_exhausted', 'stalled'] as const satisfies readonly ReasonClass[];
 
 /** Identifiers a provider gives back that support may ask for. */
 export interface ProviderRef {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { identifierSchema } from '../identifiers.ts';
 import { parseDuration } from '../replay.ts';
+import { REPLAYABLE_REASONS } from '../types.ts';
 
 export const MAX_INVITES_PER_REQUEST = 10_000;
 
@@ -17,7 +18,7 @@ export const invitesBody = z
 export const replayBody = z.strictObject({
   accounts: z.array(z.string()).optional(),
   batchId: identifierSchema('batch id').optional(),
-  reason: z.enum(['rejected', 'retries_exhausted', 'rate_limited_exhausted', 'stalled']).optional(),
+  reason: z.enum(REPLAYABLE_REASONS).optional(),
   /** e.g. "1h": only invites that failed within it. */
   since: z
     .string()

@@ -15,7 +15,7 @@ import { isRedisUnreachable, openCommandRedis, redisUnavailable } from '../redis
 import { parseDuration, type ReplayFilter, replayFailed } from '../replay.ts';
 import { exitOnSignal, logUnhandledRejections } from '../signals.ts';
 import { accountStats } from '../stats.ts';
-import type { ReasonClass } from '../types.ts';
+import { REPLAYABLE_REASONS, type ReasonClass } from '../types.ts';
 import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
 import { type EnqueueFlags, enqueueFile, writeRejects } from './enqueue.ts';
 import { printEvents } from './events.ts';
@@ -92,7 +92,6 @@ const setField = (value: string, previous: Record<string, unknown> = {}) => {
   }
   return { ...previous, [field]: parsed };
 };
-const REASONS = ['rejected', 'retries_exhausted', 'rate_limited_exhausted', 'stalled'];
 
 function replayFilter(opts: { account?: string[]; batch?: string; reason?: string; since?: number }): ReplayFilter {
   return {
@@ -107,7 +106,7 @@ function addReplayFilters(cmd: Command): Command {
   return cmd
     .option('--account <names>', 'only these accounts (comma-separated)', list)
     .option('--batch <id>', 'only invites of this batch', batchId)
-    .addOption(new Option('--reason <class>', 'only failures of this class').choices(REASONS))
+    .addOption(new Option('--reason <class>', 'only failures of this class').choices(REPLAYABLE_REASONS))
     .option('--since <duration>', 'only invites that failed within this long (e.g. 1h)', duration);
 }
 
