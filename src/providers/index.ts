@@ -1,7 +1,7 @@
 import type { ProviderAdapter } from './adapter.ts';
 import { betterstack } from './betterstack.ts';
 import { closient } from './closient.ts';
-import { stellas } from './stellas.ts';
+import { stellas } from './stellas/index.ts';
 import { sutro } from './sutro.ts';
 import { unibee } from './unibee.ts';
 

@@ -10,6 +10,7 @@ export interface StellasFakeOptions {
   members?: string[];
 }
 
+const MAX_PAGE = 100;
 const fail = (status: number, message: string): FakeAnswer => ({ status, body: { status: false, message, data: null } });
 
 /**
@@ -30,7 +31,7 @@ export function stellasFake(options: StellasFakeOptions = {}) {
   };
   const members = new Set((o.members ?? []).map((e) => e.toLowerCase()));
   const valid = new Set<string>();
-  const stats = { signIns: 0, roleLookups: 0, invites: 0 };
+  const stats = { signIns: 0, roleLookups: 0, memberLookups: 0, invites: 0 };
   let issued = 0;
 
   function handler(req: RecordedRequest): FakeAnswer {
@@ -64,6 +65,29 @@ export function stellasFake(options: StellasFakeOptions = {}) {
       stats.roleLookups += 1;
       return { status: 200, body: { status: true, message: 'Roles retrieved successfully', data: o.roles } };
     }
+    if (req.method === 'GET' && req.path === '/clients/members') {
+      // Paginated as documented (`?page=1&limit=10`, a pagination object); limits above 100 are refused.
+      stats.memberLookups += 1;
+      const page = Number(req.query.get('page') ?? '1');
+      const limit = Number(req.query.get('limit') ?? '10');
+      if (!Number.isInteger(page) || page < 1 || !Number.isInteger(limit) || limit < 1) return fail(400, 'page and limit must be positive integers');
+      if (limit > MAX_PAGE) return fail(400, `limit must not be greater than ${MAX_PAGE}`);
+      const all = [...members];
+      const slice = all.slice((page - 1) * limit, page * limit).map((email, i) => ({
+        id: `mem_${(page - 1) * limit + i + 1}`,
+        email,
+        clientMemberRoleId: o.roles[0]?.id ?? '',
+      }));
+      const hasNextPage = page * limit < all.length;
+      return {
+        status: 200,
+        body: {
+          status: true,
+          message: 'Members retrieved successfully',
+          data: { members: slice, pagination: { page, limit, total: all.length, hasNextPage, nextPage: hasNextPage ? page + 1 : null } },
+        },
+      };
+    }
     if (req.method === 'POST' && req.path === '/clients/members') {
       stats.invites += 1;
       const body = (req.json ?? {}) as { email?: string; memberRoleId?: string };
@@ -76,5 +100,12 @@ export function stellasFake(options: StellasFakeOptions = {}) {
     return fail(404, 'Not found');
   }
 
-  return { handler, stats, settings: o, expireTokens: () => valid.clear() };
+  return {
+    handler,
+    stats,
+    settings: o,
+    expireTokens: () => valid.clear(),
+    /** Someone joined the business outside invitebus (or accepted an invitation). */
+    addMember: (email: string) => members.add(email.toLowerCase()),
+  };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient, type HttpResponse } from '../../src/providers/http.ts';
-import { stellas, toOutcome } from '../../src/providers/stellas.ts';
+import { stellas, toOutcome } from '../../src/providers/stellas/index.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { stellasFake } from '../../src/sandbox/stellas.ts';
 import { testProvider } from './conformance.ts';
@@ -12,21 +12,23 @@ const SETTINGS = { businessId: 'biz_123', credentials: { secretKey: { env: 'S' }
 describe('Stellas answers → outcomes', () => {
   it.each([
     ['201 status true', res(201, { status: true, message: 'Invitation sent successfully' }), { kind: 'invited', status: 201 }],
-    [
-      '200 status false (failure under 200)',
-      res(200, { status: false, message: 'A member with this email already exists', data: null }),
-      { kind: 'rejected', status: 200 },
-    ],
-    ['201 status false', res(201, { status: false, message: 'odd', data: null }), { kind: 'rejected' }],
+
     ['400', res(400, { status: false, message: 'email must be an email', data: null }), { kind: 'rejected', message: 'email must be an email' }],
     ['404', res(404, { status: false, message: 'Role not found', data: null }), { kind: 'rejected' }],
-    ['422', res(422, { status: false, message: 'Unprocessable', data: null }), { kind: 'rejected' }],
+
     ['401', res(401, { status: false, message: 'Unauthorized', data: null }), { kind: 'auth_failed' }],
     ['403', res(403, { status: false, message: 'Forbidden', data: null }), { kind: 'auth_failed' }],
-    ['409', res(409, { status: false, message: 'exists', data: null }), { kind: 'already_member' }],
+
     ['500', res(500, { status: false, message: 'Internal server error', data: null }), { kind: 'retryable', status: 500 }],
     ['429', res(429, { status: false, message: 'slow down', data: null }), { kind: 'rate_limited' }],
   ])('%s', (_n, r, expected) => expect(toOutcome(r)).toMatchObject(expected));
+
+  it.each([
+    ['200 status false (failure under 200)', res(200, { status: false, message: 'A member with this email already exists', data: null })],
+    ['201 status false', res(201, { status: false, message: 'odd', data: null })],
+    ['409', res(409, { status: false, message: 'exists', data: null })],
+    ['422', res(422, { status: false, message: 'Unprocessable', data: null })],
+  ])('%s may mean "already a member": the member list settles it', (_n, r) => expect(toOutcome(r)).toBe('member_check'));
 });
 
 describe('Stellas invite validation', () => {
@@ -70,9 +72,9 @@ testProvider({
       expect: { kind: 'rejected', message: expect.stringContaining("role 'Owner' does not exist") },
     },
     {
-      name: 'treats status:false under HTTP 200 as a failure',
+      name: 'settles status:false under HTTP 200 with the member list: a member is already_member',
       invite: { email: 'member@example.com', memberRoleId: 'role_abc123' },
-      expect: { kind: 'rejected', status: 200 },
+      expect: { kind: 'already_member', status: 200 },
     },
     {
       name: 'maps 500 to retryable',

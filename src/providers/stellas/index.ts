@@ -1,11 +1,12 @@
 import pRetry, { AbortError } from 'p-retry';
 import { z } from 'zod';
-import { credentialRef } from '../config/credentials.ts';
-import { emailField } from '../invites/fields.ts';
-import { requestedWaitMs } from '../policies/rate-limit-headers.ts';
-import type { Outcome } from '../types.ts';
-import { type AccountContext, commonOutcome, isNetworkFailure, networkOutcome, type ProviderAdapter } from './adapter.ts';
-import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from './http.ts';
+import { credentialRef } from '../../config/credentials.ts';
+import { emailField } from '../../invites/fields.ts';
+import { requestedWaitMs } from '../../policies/rate-limit-headers.ts';
+import type { Outcome } from '../../types.ts';
+import { type AccountContext, commonOutcome, isNetworkFailure, networkOutcome, type ProviderAdapter } from '../adapter.ts';
+import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
+import { createMemberIndex } from './members.ts';
 
 export const STELLAS_SANDBOX_URL = 'https://sandbox.stellasbank.com/api/v1';
 export const STELLAS_PRODUCTION_URL = 'https://api.stellasbank.com/api/v1';
@@ -25,6 +26,17 @@ const settingsSchema = z.object({
     .refine((c) => c.accessToken !== undefined || (c.email !== undefined && c.password !== undefined), {
       message: 'Stellas needs credentials.email and credentials.password (to sign in), or credentials.accessToken',
     }),
+  /** How a `status: false` is settled against the member list (src/providers/stellas/members.ts). */
+  memberLookup: z
+    .strictObject({
+      /** Page size asked first: the largest the API accepts (the documented 10 is used if it is refused). */
+      pageSize: z.number().int().min(10).max(1000).default(100),
+      /** A miss rebuilds the member index (and the role list) at most this often. */
+      refreshSec: z.number().min(0).default(30),
+      /** Addresses kept in memory; a longer list is scanned for the one address instead. */
+      maxIndexed: z.number().int().min(1).default(100_000),
+    })
+    .prefault({}),
 });
 export type StellasSettings = z.infer<typeof settingsSchema>;
 
@@ -55,14 +67,18 @@ function parseEnvelope(res: HttpResponse) {
   return parsed.success ? parsed.data : {};
 }
 
-/** Maps an answer of the invite call. Success is 2xx AND `status` not false; otherwise the HTTP code decides. */
-export function toOutcome(res: HttpResponse, now = Date.now()): Outcome {
+/**
+ * Maps an answer of the invite call. Success is 2xx AND `status` not false. A `status: false` under 2xx, a 409
+ * or a 422 may mean "already a member" (Stellas answers a repeated invite that way, and says not to read the
+ * message): 'member_check' asks the session to settle it with the member list. Otherwise the HTTP code decides.
+ */
+export function toOutcome(res: HttpResponse, now = Date.now()): Outcome | 'member_check' {
   const body = parseEnvelope(res);
   const message = body.message ?? (res.body.slice(0, 200) || `HTTP ${res.status}`);
   const ref = { status: res.status, message };
   const ok = res.status >= 200 && res.status < 300 && body.status !== false;
   if (ok) return { kind: 'invited', ...ref };
-  if (res.status === 409) return { kind: 'already_member', ...ref };
+  if ((res.status >= 200 && res.status < 300) || res.status === 409 || res.status === 422) return 'member_check';
   if (res.status === 401 || res.status === 403) return { kind: 'auth_failed', ...ref };
   const common = commonOutcome(res, ref, now);
   if (common) return common;
@@ -101,6 +117,26 @@ function createStellasSession(account: AccountContext<StellasSettings>) {
   let token: Promise<string> | undefined;
   let tokenValue: string | undefined;
   let roles: Promise<Map<string, string>> | undefined;
+  let rolesAt = 0;
+  const refreshMs = account.settings.memberLookup.refreshSec * 1000;
+  const members = createMemberIndex(
+    async (page, limit) => {
+      const res = await authed((headers) => ({
+        method: 'GET',
+        url: `${joinUrl(baseUrl, '/clients/members')}?page=${page}&limit=${limit}`,
+        headers,
+      }));
+      if (!('headers' in res)) return res;
+      if (res.status === 400 || res.status === 422 || (res.status >= 200 && res.status < 300)) return { status: res.status, json: res.json };
+      const mapped = toOutcome(res);
+      return mapped === 'member_check' ? { kind: 'retryable', status: res.status, message: `member list: HTTP ${res.status}` } : mapped;
+    },
+    {
+      pageSize: account.settings.memberLookup.pageSize,
+      refreshMs,
+      maxIndexed: account.settings.memberLookup.maxIndexed,
+    },
+  );
 
   async function signIn(): Promise<string> {
     return pRetry(
@@ -171,8 +207,9 @@ function createStellasSession(account: AccountContext<StellasSettings>) {
     throw new Error('unreachable');
   }
 
-  async function roleId(name: string): Promise<string | Outcome> {
-    if (roles === undefined) {
+  /** The role list, fetched once and shared; `refresh` fetches it again (a role created since start). */
+  function roleMap(refresh = false): Promise<Map<string, string>> {
+    if (roles === undefined || refresh) {
       const attempt = (async () => {
         const res = await authed((headers) => ({ method: 'GET', url: joinUrl(baseUrl, '/clients/members/roles'), headers }));
         if (!('headers' in res)) throw Object.assign(new Error(res.message ?? 'roles lookup failed'), { outcome: res });
@@ -181,13 +218,20 @@ function createStellasSession(account: AccountContext<StellasSettings>) {
         return new Map(list.data.map((r) => [r.name.toLowerCase(), String(r.id)]));
       })();
       roles = attempt;
+      rolesAt = Date.now();
       attempt.catch(() => {
         if (roles === attempt) roles = undefined;
       });
     }
+    return roles;
+  }
+
+  async function roleId(name: string): Promise<string | Outcome> {
     let map: Map<string, string>;
     try {
-      map = await roles;
+      map = await roleMap();
+      // A miss refreshes the list once (at most once per refresh interval): a role created since start works.
+      if (!map.has(name.toLowerCase()) && Date.now() - rolesAt >= refreshMs) map = await roleMap(true);
     } catch (error) {
       const outcome = (error as { outcome?: Outcome }).outcome;
       // A failed lookup is as transient as the answer that failed it, never a reason to reject the invite.
@@ -201,6 +245,15 @@ function createStellasSession(account: AccountContext<StellasSettings>) {
     return { kind: 'rejected', message: `role '${name}' does not exist in this Stellas business; known roles: ${[...map.keys()].join(', ') || '(none)'}` };
   }
 
+  /** A refusal that may be "already a member": the member list decides (a failed lookup is retryable). */
+  async function settle(email: string, res: HttpResponse): Promise<Outcome> {
+    const message = parseEnvelope(res).message ?? (res.body.slice(0, 200) || `HTTP ${res.status}`);
+    const member = await members.isMember(email);
+    if (member === true) return { kind: 'already_member', status: res.status, message };
+    if (member === false) return { kind: 'rejected', status: res.status, message };
+    return member;
+  }
+
   return {
     async deliver(invites: readonly StellasInvite[]): Promise<Outcome[]> {
       return Promise.all(
@@ -208,7 +261,9 @@ function createStellasSession(account: AccountContext<StellasSettings>) {
           const id = invite.memberRoleId ?? (await roleId(invite.role ?? ''));
           if (typeof id !== 'string') return id;
           const res = await authed((headers) => inviteRequest(baseUrl, headers, invite.email, id));
-          return 'headers' in res ? toOutcome(res) : res;
+          if (!('headers' in res)) return res;
+          const outcome = toOutcome(res);
+          return outcome === 'member_check' ? settle(invite.email, res) : outcome;
         }),
       );
     },
@@ -217,7 +272,7 @@ function createStellasSession(account: AccountContext<StellasSettings>) {
 
 export const stellas = {
   id: 'stellas',
-  defaultBaseUrl: STELLAS_SANDBOX_URL,
+  defaultBaseUrl: STELLAS_PRODUCTION_URL,
   settingsSchema,
   inviteSchema,
   batchSize: () => 1,
