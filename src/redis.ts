@@ -177,5 +177,7 @@ export function invitebusKeys(prefix: string) {
     replayClaim: (account: string, jobId: string, failedAt: number) => `${prefix}:_invitebus:replayed:${account}:${jobId}:${failedAt}`,
     /** Why an account is paused (hash: reason, message, at). */
     accountState: (account: string) => `${prefix}:_invitebus:account:${account}`,
+    /** The pacing slot of an account whose calls carry several invites (src/commands/call-slot.lua). */
+    callSlot: (account: string) => `${prefix}:_invitebus:call-slot:${account}`,
   };
 }

@@ -31,6 +31,7 @@ const SCRIPTS = {
   unrecordTerminal: { file: 'unrecord-terminal', keys: 4 },
   sealBatch: { file: 'seal-batch', keys: 3 },
   claimReplay: { file: 'claim-replay', keys: 1 },
+  callSlot: { file: 'call-slot', keys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

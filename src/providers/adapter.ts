@@ -10,6 +10,12 @@ export interface AccountContext<Settings> {
   settings: Settings;
   credentials: Readonly<Record<string, string>>;
   http: HttpClient;
+  /**
+   * For providers whose calls carry several invites: resolves when the account may make its next call (its
+   * `rateLimit` counts calls, shared by every worker process; a queue-wide hold stops every call). Absent in
+   * tests and for single-invite providers, whose pace BullMQ's limiter sets.
+   */
+  callSlot?: () => Promise<void>;
 }
 
 /** A live connection to one account: holds per-process state such as a sign-in token. */

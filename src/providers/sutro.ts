@@ -5,11 +5,16 @@ import type { Outcome } from '../types.ts';
 import { type AccountContext, commonOutcome, isNetworkFailure, networkOutcome, type ProviderAdapter } from './adapter.ts';
 import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from './http.ts';
 
+/** Names used before "batch" got its one meaning (the invites of one enqueue): refused with the new name. */
+const renamed = (to: string) => z.never({ error: `renamed to ${to} ("batch" means the invites of one enqueue)` }).optional();
+
 const settingsSchema = z.object({
-  /** Invites combined into one call (the API takes several addresses per call). */
-  batchSize: z.number().int().min(1).max(100).default(25),
-  /** How long a call waits for more invites to fill its batch. */
-  batchLingerMs: z.number().int().min(0).max(1000).default(20),
+  /** Addresses combined into one call (the API takes several per call). */
+  addressesPerCall: z.number().int().min(1).max(100).default(25),
+  /** How long a call waits for more invites to fill it. */
+  callLingerMs: z.number().int().min(0).max(1000).default(20),
+  batchSize: renamed('addressesPerCall'),
+  batchLingerMs: renamed('callLingerMs'),
   credentials: z.looseObject({
     token: credentialRef,
     /** Mutual TLS, when the API client is registered with a certificate: PEM files. */
@@ -51,23 +56,31 @@ export function toOutcome(res: HttpResponse, count: number, now = Date.now()): O
 }
 
 /**
- * Each invite stays its own BullMQ job; the session gathers the invites of concurrent jobs (up to
- * `batchSize`, waiting at most `batchLingerMs`) into one call and hands each job its own outcome.
- * A crash mid-call leaves every job of the batch active; BullMQ's stalled check retries each of them.
+ * Each invite stays its own BullMQ job; the session gathers the invites of concurrent jobs into calls of up to
+ * `addressesPerCall` and hands each job its own outcome. A call leaves when it is full, or after `callLingerMs`
+ * and once the account's call slot opens (`callSlot`: the rate limit counts calls), so invites keep joining it
+ * while it waits. A crash mid-call leaves every job of the call active; BullMQ's stalled check retries each.
  */
 function createSutroSession(account: AccountContext<SutroSettings>) {
   const token = account.credentials.token ?? '';
-  const { batchSize, batchLingerMs } = account.settings;
-  let pending: Array<{ invite: SutroInvite; resolve: (o: Outcome) => void }> = [];
-  let timer: NodeJS.Timeout | undefined;
+  const { addressesPerCall, callLingerMs } = account.settings;
+  type Pending = { invite: SutroInvite; resolve: (o: Outcome) => void };
+  const pending: Pending[] = [];
+  let dispatching = false;
+  /** Wakes the linger early once a call is full. */
+  let full: (() => void) | undefined;
 
-  async function call(emails: readonly string[]): Promise<Outcome | 'split'> {
+  async function call(emails: readonly string[], slotTaken = false): Promise<Outcome | 'split'> {
+    if (!slotTaken) await account.callSlot?.();
     const res = await account.http.send(inviteRequest(account.baseUrl, token, emails));
     return isNetworkFailure(res) ? networkOutcome(res) : toOutcome(res, emails.length);
   }
 
-  async function send(batch: typeof pending): Promise<void> {
-    const outcome = await call(batch.map((p) => p.invite.email));
+  async function send(batch: Pending[], slotTaken = false): Promise<void> {
+    const outcome = await call(
+      batch.map((p) => p.invite.email),
+      slotTaken,
+    );
     if (outcome !== 'split') {
       for (const p of batch) p.resolve(outcome);
       return;
@@ -81,15 +94,37 @@ function createSutroSession(account: AccountContext<SutroSettings>) {
     );
   }
 
-  function flush(): void {
-    clearTimeout(timer);
-    timer = undefined;
-    while (pending.length > 0) {
-      const batch = pending.slice(0, batchSize);
-      pending = pending.slice(batchSize);
-      send(batch).catch((error: unknown) => {
-        for (const p of batch) p.resolve({ kind: 'retryable', message: String(error) });
-      });
+  /** Lingers until the next call is full or `callLingerMs` passed. */
+  function linger(): Promise<void> {
+    if (pending.length >= addressesPerCall) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, callLingerMs);
+      function done() {
+        clearTimeout(timer);
+        full = undefined;
+        resolve();
+      }
+      full = done;
+    });
+  }
+
+  /** One loop per session sends calls while invites wait; each call is sent without waiting for its answer. */
+  async function dispatch(): Promise<void> {
+    dispatching = true;
+    try {
+      while (pending.length > 0) {
+        await linger();
+        // The slot is taken right before the call is cut, so everything that arrived while waiting joins it.
+        await account.callSlot?.();
+        const batch = pending.splice(0, addressesPerCall);
+        send(batch, true).catch((error: unknown) => {
+          for (const p of batch) p.resolve({ kind: 'retryable', message: String(error) });
+        });
+      }
+    } catch (error) {
+      for (const p of pending.splice(0)) p.resolve({ kind: 'retryable', message: `call slot: ${String(error)}` });
+    } finally {
+      dispatching = false;
     }
   }
 
@@ -100,8 +135,8 @@ function createSutroSession(account: AccountContext<SutroSettings>) {
           (invite) =>
             new Promise<Outcome>((resolve) => {
               pending.push({ invite, resolve });
-              if (pending.length >= batchSize) flush();
-              else timer ??= setTimeout(flush, batchLingerMs);
+              if (pending.length >= addressesPerCall) full?.();
+              if (!dispatching) void dispatch();
             }),
         ),
       );
@@ -115,7 +150,7 @@ export const sutro = {
   defaultBaseUrl: undefined,
   settingsSchema,
   inviteSchema,
-  batchSize: (settings) => settings.batchSize,
+  batchSize: (settings) => settings.addressesPerCall,
   tls(credentials) {
     const { clientCert, clientKey, ca } = credentials;
     if (clientCert === undefined && clientKey === undefined && ca === undefined) return undefined;

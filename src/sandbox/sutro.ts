@@ -12,7 +12,7 @@ export interface SutroFakeOptions {
 export function sutroFake(options: SutroFakeOptions = {}) {
   const o = { token: 'sandbox-sutro-jwt', ...options };
   const members = new Set((o.members ?? []).map((e) => e.toLowerCase()));
-  const stats = { calls: 0, addresses: 0, batchSizes: [] as number[] };
+  const stats = { calls: 0, addresses: 0, callSizes: [] as number[] };
 
   function handler(req: RecordedRequest): FakeAnswer {
     stats.calls += 1;
@@ -22,7 +22,7 @@ export function sutroFake(options: SutroFakeOptions = {}) {
     if (!Array.isArray(emails) || emails.length === 0) return { status: 400, body: { success: false, message: 'emailAddresses must have at least 1 item' } };
     if (emails.some((e) => typeof e !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)))
       return { status: 400, body: { success: false, message: 'emailAddresses must contain valid emails' } };
-    stats.batchSizes.push(emails.length);
+    stats.callSizes.push(emails.length);
     const lower = (emails as string[]).map((e) => e.toLowerCase());
     if (lower.some((e) => members.has(e))) return { status: 409 };
     for (const e of lower) members.add(e);

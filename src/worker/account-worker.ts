@@ -12,6 +12,7 @@ import { capWait } from '../policies/rate-limit-headers.ts';
 import { createHttpClient, type HttpClient } from '../providers/http.ts';
 import { adapterOf } from '../providers/index.ts';
 import type { OutageReporter } from '../redis.ts';
+import { createCallGate } from './call-gate.ts';
 import { AccountPacer } from './pacer.ts';
 import { createProcessor } from './processor.ts';
 
@@ -58,11 +59,23 @@ export function startAccountWorker(options: {
   const rawHttp = createHttpClient({ timeoutMs: account.timeoutMs, ...(tls === undefined ? {} : { tls }) });
   const http = options.metrics === undefined ? rawHttp : instrumented(rawHttp, options.metrics, { account: account.name, provider: account.provider });
   // A provider that takes several invites per call needs that many jobs in flight to fill a call.
-  const jobsInFlight = account.concurrency * adapter.batchSize(account.settings);
-  const session = adapter.createSession({ name: account.name, baseUrl: account.baseUrl, settings: account.settings, credentials: options.credentials, http });
+  const perCall = adapter.batchSize(account.settings);
+  const jobsInFlight = account.concurrency * perCall;
   const queue = new Queue(account.name, { connection: options.connection, prefix: config.redis.prefix });
+  // Calls that carry several invites are paced per call (the limit counts requests), not per job by BullMQ's
+  // limiter, which would space invites so far apart that no call ever fills.
+  const countsCalls = perCall > 1;
+  const callSlot = countsCalls ? createCallGate(options.connection, queue, config.redis.prefix, account.rateLimit) : undefined;
+  const session = adapter.createSession({
+    name: account.name,
+    baseUrl: account.baseUrl,
+    settings: account.settings,
+    credentials: options.credentials,
+    http,
+    ...(callSlot ? { callSlot } : {}),
+  });
   const markerTtlMs = Math.max(config.retention.completedAgeSec, config.retention.failedAgeSec) * 1000;
-  const pacer = account.rateLimit === undefined ? undefined : new AccountPacer(queue, ratePerSecond(account.rateLimit), logger);
+  const pacer = account.rateLimit === undefined || countsCalls ? undefined : new AccountPacer(queue, ratePerSecond(account.rateLimit), logger);
   const processor = createProcessor({
     account,
     session,
@@ -82,7 +95,7 @@ export function startAccountWorker(options: {
     autorun: false,
     // A configured limit is adaptive and shared (the queue's global rate limit, set by the pacer); without
     // one, a limiter that never binds, so queue-wide holds still apply.
-    ...(account.rateLimit === undefined ? { limiter: limiterFor(undefined) } : {}),
+    ...(pacer === undefined ? { limiter: limiterFor(undefined) } : {}),
     lockDuration: config.worker.lockDurationMs,
     stalledInterval: config.worker.stalledIntervalMs,
     maxStalledCount: config.worker.maxStalledCount,

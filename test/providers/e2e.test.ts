@@ -45,7 +45,7 @@ describe('every provider end to end through Redis and the worker', () => {
         },
         ub: { provider: 'unibee', baseUrl: servers.unibee.url, credentials: { apiKey: { env: 'UB' } } },
         cl: { provider: 'closient', baseUrl: servers.closient.url, orgId: ORG, credentials: { apiKey: { env: 'CL' } } },
-        su: { provider: 'sutro', baseUrl: servers.sutro.url, batchSize: 10, credentials: { token: { env: 'SU' } } },
+        su: { provider: 'sutro', baseUrl: servers.sutro.url, addressesPerCall: 10, credentials: { token: { env: 'SU' } } },
       },
       {
         env: {
@@ -101,8 +101,8 @@ describe('every provider end to end through Redis and the worker', () => {
     for (const email of sutroEmails.slice(0, 24)) expect(by('su', email)).toMatchObject({ outcome: 'invited' });
     expect(by('su', 'member@example.com')).toMatchObject({ outcome: 'already_member' });
     // 25 invites in fewer calls than invites: batching through BullMQ worked.
-    expect(sutro.stats.batchSizes.every((n) => n <= 10)).toBe(true);
-    expect(sutro.stats.batchSizes.some((n) => n > 1)).toBe(true);
+    expect(sutro.stats.callSizes.every((n) => n <= 10)).toBe(true);
+    expect(sutro.stats.callSizes.some((n) => n > 1)).toBe(true);
     expect(new Set(events.map((e) => e.inviteId)).size).toBe(35);
   });
 
@@ -131,7 +131,7 @@ describe('every provider end to end through Redis and the worker', () => {
     const sutro = sutroFake();
     let hang = true;
     const server = await fakeOf((req) => (hang ? { hang: true } : sutro.handler(req)));
-    const account = { su: { provider: 'sutro', baseUrl: server.url, batchSize: 5, timeoutMs: 30_000, credentials: { token: { env: 'SU' } } } };
+    const account = { su: { provider: 'sutro', baseUrl: server.url, addressesPerCall: 5, timeoutMs: 30_000, credentials: { token: { env: 'SU' } } } };
     const config = { worker: { shutdownTimeoutMs: 300, lockDurationMs: 1000, stalledIntervalMs: 500 } };
     const first = await startPipeline(redis, account, { env: { SU: 'sandbox-sutro-jwt' }, config });
     await first.producer.inviteMany(

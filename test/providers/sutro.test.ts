@@ -75,21 +75,21 @@ describe('Sutro batching', () => {
     http.close();
     await server.close();
   });
-  const session = (batchSize: number) =>
+  const session = (addressesPerCall: number) =>
     sutro.createSession({
       name: 's',
       baseUrl: server.url,
-      settings: sutro.settingsSchema.parse({ ...SETTINGS, batchSize }),
+      settings: sutro.settingsSchema.parse({ ...SETTINGS, addressesPerCall }),
       credentials: { token: TOKEN },
       http,
     });
 
-  it('combines concurrent invites into calls of at most batchSize, each invite with its own outcome', async () => {
+  it('combines concurrent invites into calls of at most addressesPerCall, each invite with its own outcome', async () => {
     const s = session(25);
-    const before = f.stats.batchSizes.length;
+    const before = f.stats.callSizes.length;
     const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) => s.deliver([{ email: `b${i}@example.com` }])));
     expect(outcomes.flat().every((o) => o.kind === 'invited')).toBe(true);
-    expect(f.stats.batchSizes.slice(before)).toEqual([25, 25, 10]);
+    expect(f.stats.callSizes.slice(before)).toEqual([25, 25, 10]);
   });
 
   it('resolves a 409 on a batch address by address, so each job gets its true outcome', async () => {
@@ -121,7 +121,7 @@ describe('Sutro mutual TLS', () => {
     const withCert = createHttpClient({ timeoutMs: 2000, ...(tls ? { tls } : {}) });
     const withoutCert = createHttpClient({ timeoutMs: 2000, tls: { ca: certs.ca } });
     try {
-      const settings = sutro.settingsSchema.parse({ ...SETTINGS, batchLingerMs: 0 });
+      const settings = sutro.settingsSchema.parse({ ...SETTINGS, callLingerMs: 0 });
       const ok = await sutro
         .createSession({ name: 's', baseUrl: server.url, settings, credentials: values, http: withCert })
         .deliver([{ email: 'tls@example.com' }]);

@@ -1,0 +1,97 @@
+/**
+ * Sutro: the rate limit counts calls, so addresses keep sharing calls under it (issue: provider fidelity,
+ * part 2). BullMQ's limiter counts jobs, which spaced invites so far apart that every call carried one address.
+ */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { startFakeServer } from '../../src/sandbox/server.ts';
+import { sutroFake } from '../../src/sandbox/sutro.ts';
+import { runWorkers } from '../../src/worker/run.ts';
+import { useCleanups } from '../support/cleanups.ts';
+import { startPipeline, waitFor } from '../support/pipeline.ts';
+import { useRedis } from '../support/redis.ts';
+import { maxInWindow } from '../support/timing.ts';
+
+const redis = useRedis(import.meta.url);
+const cleanups = useCleanups();
+
+async function setup(account: Record<string, unknown> = {}) {
+  const f = sutroFake();
+  const fake = await startFakeServer(f.handler);
+  cleanups.push(() => fake.close());
+  const p = await startPipeline(
+    redis,
+    {
+      su: {
+        provider: 'sutro',
+        baseUrl: fake.url,
+        addressesPerCall: 25,
+        rateLimit: { max: 20, durationMs: 1000 },
+        credentials: { token: { env: 'SU' } },
+        ...account,
+      },
+    },
+    { workers: false },
+  );
+  cleanups.push(() => p.close());
+  const start = async () => {
+    const conn = redis.connect();
+    const workers = await runWorkers(p.config, { env: { SU: 'sandbox-sutro-jwt' }, logger: pino({ level: 'silent' }), redis: conn, control: false });
+    cleanups.push(async () => {
+      await workers.close();
+      await conn.quit();
+    });
+    return workers;
+  };
+  const calls = () => fake.requests.filter((r) => r.path === '/invitations');
+  return { p, f, fake, start, calls };
+}
+
+const people = (n: number) => Array.from({ length: n }, (_, i) => ({ email: `hire${i}@example.com` }));
+
+describe('Sutro under a rate limit', () => {
+  it('60 waiting invites, 20 calls/s, 25 addresses per call: at most 4 calls in the first second carry all 60', async () => {
+    const { p, start, calls } = await setup();
+    await p.producer.inviteMany('su', people(60), { batchId: 'sixty' });
+    await start();
+    const events = await p.waitForInviteEvents(60, 15_000);
+    expect(events.every((e) => e.outcome === 'invited')).toBe(true);
+    expect(new Set(events.map((e) => e.inviteId)).size).toBe(60);
+    const first = calls()[0]?.at ?? 0;
+    const firstSecond = calls().filter((c) => c.at - first < 1000);
+    const sizes = firstSecond.map((c) => (c.json as { emailAddresses: string[] }).emailAddresses.length);
+    console.log(`sutro bar: calls=${calls().length} firstSecondCalls=${firstSecond.length} sizes=${sizes.join(',')} mean=${(60 / calls().length).toFixed(1)}`);
+    expect(firstSecond.length).toBeLessThanOrEqual(4);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(60);
+    expect(60 / calls().length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('two worker sets on one Redis never exceed 20 calls in any sliding second, and batching holds', async () => {
+    const { p, start, calls } = await setup({ addressesPerCall: 5 });
+    await p.producer.inviteMany('su', people(300), { batchId: 'three-hundred' });
+    await Promise.all([start(), start()]);
+    await p.waitForInviteEvents(300, 30_000);
+    const times = calls().map((c) => c.at);
+    const worst = maxInWindow(times, 1000);
+    console.log(`sutro two workers: calls=${times.length} worstSlidingSecond=${worst} mean=${(300 / times.length).toFixed(1)}`);
+    expect(worst).toBeLessThanOrEqual(20);
+    expect(300 / times.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a 429 still holds the whole account', async () => {
+    const { p, fake, start, calls } = await setup({ addressesPerCall: 10 });
+    fake.script({ status: 429, headers: { 'retry-after': '1' }, body: { message: 'wait until the limit resets' } });
+    await p.producer.inviteMany('su', people(40), { batchId: 'held' });
+    await start();
+    await p.waitForInviteEvents(40, 15_000);
+    const [limited, ...rest] = calls();
+    const next = rest[0];
+    expect(limited).toBeDefined();
+    expect((next?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(900);
+    await waitFor(async () => (await p.accountEvents('account.rate_limited')).length === 1, 5_000);
+  });
+
+  it('refuses the old knob names with the new ones in the message', async () => {
+    await expect(setup({ batchSize: 10 })).rejects.toThrow(/batchSize.*addressesPerCall/);
+  });
+});
