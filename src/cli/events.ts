@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { entryFields } from '../events/stream.ts';
+import { entryFields, typedEvent } from '../events/stream.ts';
 
 type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
 // The typed overloads cannot take an optional BLOCK; the argument lists are built below.
@@ -19,7 +19,7 @@ export async function printEvents(
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   let printed = 0;
   const emit = (id: string, fields: string[]) => {
-    out(JSON.stringify({ id, ...entryFields(fields) }));
+    out(JSON.stringify({ id, ...typedEvent(entryFields(fields)) }));
     printed += 1;
   };
   const block = options.follow ? ['BLOCK', '1000'] : [];

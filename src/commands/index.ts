@@ -32,6 +32,7 @@ const SCRIPTS = {
   sealBatch: { file: 'seal-batch', keys: 3 },
   claimReplay: { file: 'claim-replay', keys: 1 },
   callSlot: { file: 'call-slot', keys: 2 },
+  claimPause: { file: 'claim-pause', keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -54,6 +54,19 @@ export function entryFields(fields: string[]): Record<string, string> {
   return out;
 }
 
+/** Event fields that are numbers: the stream stores strings, consumers get numbers back. */
+const NUMERIC_FIELDS = new Set(['attempts', 'status', 'enqueuedAt', 'finishedAt', 'waitMs', 'until', 'at', 'total', 'succeeded', 'failed', 'round']);
+
+/** A stream entry as typed JSON: numeric fields as numbers (an unparsable one stays a string). */
+export function typedEvent(fields: Record<string, string>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    const n = NUMERIC_FIELDS.has(k) && v.trim() !== '' ? Number(v) : Number.NaN;
+    out[k] = Number.isFinite(n) ? n : v;
+  }
+  return out;
+}
+
 export class EventStream {
   readonly key: string;
   readonly #redis: Redis;
@@ -129,11 +142,17 @@ export class EventStream {
     );
   }
 
-  /** Remembers (or, with undefined, forgets) why an account is paused, for `stats`. */
-  async setAccountState(account: string, fields: Record<string, string> | undefined): Promise<void> {
-    const key = this.#keys.accountState(account);
-    if (fields === undefined) await this.#redis.del(key);
-    else await this.#redis.hset(key, fields);
+  /**
+   * Records why an account is paused, unless it already is: returns true for the one caller (of any process)
+   * that paused it, so only that one announces it. Atomic (src/commands/claim-pause.lua).
+   */
+  async claimPause(account: string, fields: Record<string, string>): Promise<boolean> {
+    return (await this.#scripts.claimPause(this.#keys.accountState(account), JSON.stringify(Object.entries(fields).flat()))) === 1;
+  }
+
+  /** Forgets why an account was paused: true for the one caller that resumed it. */
+  async clearPause(account: string): Promise<boolean> {
+    return (await this.#redis.del(this.#keys.accountState(account))) === 1;
   }
 
   async publishAccount(event: AccountEvent): Promise<void> {

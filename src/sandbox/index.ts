@@ -57,13 +57,18 @@ export interface Sandbox {
  * Five local fake providers answering as their documentation says, on consecutive ports from `port`
  * (or free ports), with optional latency, 429 and 5xx rates. Members listed are already members there.
  */
-export async function startSandbox(options: { port?: number; host?: string; chaos?: ChaosOptions; members?: string[] } = {}): Promise<Sandbox> {
+/** Requests each fake remembers: a sandbox left running for days must not grow without bound. */
+export const SANDBOX_KEEP_REQUESTS = 10_000;
+
+export async function startSandbox(
+  options: { port?: number; host?: string; chaos?: ChaosOptions; members?: string[]; keepRequests?: number } = {},
+): Promise<Sandbox> {
   const chaos = options.chaos ?? {};
   const members = options.members ?? [];
   const port = (i: number) => (options.port === undefined ? 0 : options.port + i);
   const host = options.host ?? '127.0.0.1';
   const start = (i: number, handler: FakeHandler, limited: () => ReturnType<FakeHandler>) =>
-    startFakeServer(withChaos(handler, chaos, limited), { port: port(i), host });
+    startFakeServer(withChaos(handler, chaos, limited), { port: port(i), host, keepRequests: options.keepRequests ?? SANDBOX_KEEP_REQUESTS });
   const stellas = stellasFake({ members: [] });
   const servers = {
     betterstack: await start(0, betterstackHandler({ members }), () => ({

@@ -58,9 +58,20 @@ function send(res: ServerResponse, answer: FakeAnswer): void {
 }
 
 /** `tls`: serve HTTPS (with `requestCert` for mutual TLS) instead of HTTP. */
-export async function startFakeServer(handler: FakeHandler, options: { port?: number; host?: string; tls?: HttpsOptions } = {}): Promise<FakeServer> {
+export async function startFakeServer(
+  handler: FakeHandler,
+  options: {
+    port?: number;
+    host?: string;
+    tls?: HttpsOptions;
+    /** Keep only the latest this many requests (a long-running sandbox must not grow forever); default all. */
+    keepRequests?: number;
+  } = {},
+): Promise<FakeServer> {
   const requests: RecordedRequest[] = [];
   const scripted: FakeAnswer[] = [];
+  const keep = options.keepRequests ?? Number.POSITIVE_INFINITY;
+  let received = 0;
   let answered = 0;
   const sockets = new Set<Socket>();
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -79,6 +90,9 @@ export async function startFakeServer(handler: FakeHandler, options: { port?: nu
         at: Date.now(),
       };
       requests.push(recorded);
+      received += 1;
+      // Dropped in slices, so trimming stays cheap at any rate.
+      if (requests.length > keep) requests.splice(0, Math.max(requests.length - keep, Math.ceil(keep / 10)));
       let answer: FakeAnswer;
       try {
         answer = scripted.shift() ?? (await handler(recorded));
@@ -108,7 +122,7 @@ export async function startFakeServer(handler: FakeHandler, options: { port?: nu
     port,
     requests,
     script: (...answers) => scripted.push(...answers),
-    inFlight: () => requests.length - answered,
+    inFlight: () => received - answered,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

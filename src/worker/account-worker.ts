@@ -129,21 +129,30 @@ export function startAccountWorker(options: {
       const timedOut = new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), deadlineMs);
       });
-      // close() stops fetching and waits for in-flight jobs, forever if a call hangs: bound it.
-      const closing = worker.close().then(() => true as const);
-      closing.catch((err: unknown) => logger.debug({ err }, 'worker close after deadline'));
-      const finished = await Promise.race([closing, timedOut]);
-      clearTimeout(timer);
-      if (!finished) {
-        logger.warn(
-          { deadlineMs },
-          'in-flight calls did not finish before the shutdown deadline; their jobs stay active until their lock expires, then another worker retries them',
-        );
-        await worker.disconnect().catch(() => undefined);
+      // close() stops fetching and waits for in-flight jobs, forever if a call hangs: bound it. A close that
+      // fails counts as unfinished; whatever happens, the timer, the queue and the HTTP agents are released.
+      const closing = worker.close().then(
+        () => true as const,
+        (err: unknown) => {
+          logger.warn({ err }, 'worker close failed');
+          return false as const;
+        },
+      );
+      try {
+        const finished = await Promise.race([closing, timedOut]);
+        if (!finished) {
+          logger.warn(
+            { deadlineMs },
+            'in-flight calls did not finish before the shutdown deadline; their jobs stay active until their lock expires, then another worker retries them',
+          );
+          await worker.disconnect().catch(() => undefined);
+        }
+        return finished;
+      } finally {
+        clearTimeout(timer);
+        await queue.close().catch(() => undefined);
+        rawHttp.close();
       }
-      await queue.close().catch(() => undefined);
-      rawHttp.close();
-      return finished;
     },
   };
 }
