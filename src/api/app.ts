@@ -3,21 +3,21 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Job } from 'bullmq';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
-import { batchReport, batchStatus, REPORT_COLUMNS, type ReportLine, reportLine } from '../batches.ts';
+import { batchReport, batchStatus, REPORT_COLUMNS, type ReportLine } from '../batches.ts';
 import { accountOf } from '../config/load.ts';
 import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
 import { identifierProblem } from '../identifiers.ts';
+import { findInvite, findInvitesByEmail } from '../invites/lookup.ts';
 import { EnqueueInterruptedError, type Producer } from '../producer.ts';
 import { connectionLost, isRedisUnreachable, safeRedisUrl } from '../redis.ts';
 import { parseDuration, replayFailed } from '../replay.ts';
 import { accountStats } from '../stats.ts';
 import { withTimeout } from '../timeout.ts';
-import type { InviteJobData, InviteResult, ReasonClass } from '../types.ts';
+import type { ReasonClass } from '../types.ts';
 import { bearerMatches } from './auth.ts';
 import { fieldErrors, invitesBody, jsonSchema, replayBody } from './schemas.ts';
 
@@ -104,15 +104,22 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     return reply.code(202).send(result);
   });
 
+  app.get<{ Querystring: { email?: string } }>(
+    '/v1/invites',
+    { schema: { summary: 'Every invite of one person across accounts (?email=): state, outcome, reason, attempts, when' } },
+    async (request, reply) => {
+      const email = request.query.email;
+      if (typeof email !== 'string' || email.trim() === '' || email.length > 254)
+        return reply.code(400).send({ error: 'bad_request', message: 'give ?email=ADDRESS' });
+      return { email, invites: await findInvitesByEmail(producer, email) };
+    },
+  );
+
   app.get<{ Params: { id: string } }>('/v1/invites/:id', { schema: { summary: 'One invite: state, outcome, reason, attempts' } }, async (request, reply) => {
     const { id } = request.params;
     const problem = identifierProblem('invite id', id);
     if (problem !== undefined) return notFound(reply, `no invite ${problem}`);
-    for (const account of Object.keys(producer.config.accounts)) {
-      const job = (await producer.queue(account).getJob(id)) as Job<InviteJobData, InviteResult> | undefined;
-      if (job) return reportLine(job, `${account}/${id}`, producer.events());
-    }
-    return notFound(reply, `no invite '${id}' (unknown, or removed after retention)`);
+    return (await findInvite(producer, id)) ?? notFound(reply, `no invite '${id}' (unknown, or removed after retention)`);
   });
 
   app.get<{ Params: { id: string } }>('/v1/batches/:id', { schema: { summary: 'Batch counters and progress' } }, async (request, reply) => {

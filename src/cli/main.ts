@@ -9,6 +9,7 @@ import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
 import { identifierProblem } from '../identifiers.ts';
 import { CSV_DELIMITERS } from '../input/readers.ts';
+import { findInvitesByEmail } from '../invites/lookup.ts';
 import { createLogger } from '../logger.ts';
 import { Producer } from '../producer.ts';
 import { isRedisUnreachable, openCommandRedis, redisUnavailable } from '../redis.ts';
@@ -229,6 +230,39 @@ export function buildCli(): Command {
         if (opts.format === 'csv') process.stdout.write(`${REPORT_COLUMNS.join(',')}\n`);
         for await (const line of batchReport(producer, batch)) {
           process.stdout.write(opts.format === 'json' ? `${JSON.stringify(line)}\n` : csvLine(line, REPORT_COLUMNS));
+        }
+      });
+    });
+
+  program
+    .command('find')
+    .argument('<email>', "the person's address")
+    .description('every invite of one person across accounts: state, outcome, reason, attempts, provider request id, when')
+    .option('--json', 'as JSON lines')
+    .action(async (email: string, opts: { json?: boolean }, cmd: Command) => {
+      await withProducer(cmd, async (producer) => {
+        const found = await findInvitesByEmail(producer, email);
+        if (found.length === 0) {
+          console.error(`no invite of ${email} in any account (never queued, or removed after retention)`);
+          process.exitCode = 1;
+          return;
+        }
+        for (const f of found) {
+          if (opts.json) {
+            console.log(JSON.stringify(f));
+            continue;
+          }
+          const when = new Date(f.finishedAt ?? f.enqueuedAt ?? 0).toISOString();
+          const detail = [
+            f.outcome || f.state,
+            f.reason && `reason ${f.reason}`,
+            `attempts ${f.attempts}`,
+            f.status && `HTTP ${f.status}`,
+            f.requestId && `request ${f.requestId}`,
+          ]
+            .filter(Boolean)
+            .join(', ');
+          console.log(`${f.account}: ${f.state} (${detail}) ${f.finishedAt ? 'finished' : 'queued'} ${when}${f.message ? ` — ${f.message}` : ''}`);
         }
       });
     });

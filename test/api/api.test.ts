@@ -179,6 +179,14 @@ describe('routes', () => {
     await waitFor(async () => (await app.inject({ url: '/v1/batches/api-replay', headers: auth })).json().failed === 1);
     const bad = await app.inject({ method: 'POST', url: '/v1/replays', headers: auth, payload: { since: 'yesterday' } });
     expect(bad.statusCode).toBe(400);
+    // The failed invite, looked up by id and by address: its outcome, reason and status, not blanks.
+    const byEmail = (await app.inject({ url: '/v1/invites?email=Flaky@Example.com', headers: auth })).json();
+    expect(byEmail.invites).toEqual([
+      expect.objectContaining({ account: 'acme', state: 'failed', outcome: 'retryable', reason: 'retries_exhausted', status: '503' }),
+    ]);
+    const byId = (await app.inject({ url: `/v1/invites/${byEmail.invites[0].inviteId}`, headers: auth })).json();
+    expect(byId).toMatchObject({ account: 'acme', state: 'failed', outcome: 'retryable', reason: 'retries_exhausted', status: '503' });
+    expect((await app.inject({ url: '/v1/invites', headers: auth })).statusCode).toBe(400);
     const dry = await app.inject({ method: 'POST', url: '/v1/replays', headers: auth, payload: { batchId: 'api-replay', dryRun: true } });
     expect(dry.json()).toMatchObject({ matched: 1, replayed: 0 });
     const refused = await app.inject({ method: 'POST', url: '/v1/replays', headers: auth, payload: { batchId: 'api-replay', set: { role: 'admin' } } });

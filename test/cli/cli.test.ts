@@ -204,6 +204,15 @@ describe('worker, status, report, stats, pause, resume, replay, events', () => {
       expect.objectContaining({ outcome: 'rejected', reason: 'rejected', status: '422', message: B.invalidEmail.errors }),
     ]);
     expect(json.find((l) => l.email === 'member@example.com')).toMatchObject({ outcome: 'already_member', state: 'completed' });
+    // One person across accounts: invitebus find.
+    const refused = json.find((l) => l.state === 'failed').email;
+    const found = await cli('find', refused);
+    expect(found.code).toBe(0);
+    expect(found.stdout).toMatch(/^acme: failed \(rejected, reason rejected, attempts 1, HTTP 422\) finished \d{4}-/m);
+    const fine = json.find((l) => l.state === 'completed' && l.outcome === 'invited').email as string;
+    const foundJson = JSON.parse((await cli('find', fine.toUpperCase(), '--json')).stdout.trim());
+    expect(foundJson).toMatchObject({ account: 'acme', email: fine, state: 'completed', outcome: 'invited' });
+    expect((await cli('find', 'nobody@example.com')).code).toBe(1);
     expect((await cli('status', 'nope')).code).toBe(1);
   });
 
