@@ -77,18 +77,19 @@ testProvider({
       expect: { kind: 'already_member', status: 200 },
     },
     {
-      name: 'maps 500 to retryable',
-      invite: { email: 'e@example.com', memberRoleId: 'role_abc123' },
-      script: [{ status: 500, body: { status: false, message: 'Internal server error', data: null } }],
-      expect: { kind: 'retryable' },
-    },
-    {
       name: 'maps a refused sign-in to auth_failed',
       invite: { email: 'f@example.com', memberRoleId: 'role_abc123' },
       credentials: { ...SIGN_IN, password: 'wrong' },
       expect: { kind: 'auth_failed' },
     },
   ],
+  contract: {
+    invite: (email) => ({ email, memberRoleId: 'role_abc123' }),
+    // The contract answers the invite call only: sign-ins (and lookups) keep the fake's documented behaviour.
+    isInviteCall: (req) => req.method === 'POST' && req.path === '/clients/members',
+    // A 401 means an expired session token: the adapter signs in again and retries once; the second 401 is final.
+    unauthorizedCalls: 2,
+  },
 });
 
 describe('Stellas session', () => {

@@ -60,7 +60,6 @@ testProvider({
     },
     { name: 'treats a 409 for one address as already a member', invite: { email: 'member@example.com' }, expect: { kind: 'already_member', status: 409 } },
     { name: 'a bad token is auth_failed', invite: { email: 'x@example.com' }, credentials: { token: 'bad' }, expect: { kind: 'auth_failed', status: 401 } },
-    { name: '429 is rate_limited', invite: { email: 'y@example.com' }, script: [{ status: 429 }], expect: { kind: 'rate_limited' } },
   ],
 });
 

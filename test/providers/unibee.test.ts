@@ -115,6 +115,12 @@ testProvider({
       expect: { kind: 'rate_limited', requestId: 'r-9' },
     },
   ],
+  contract: {
+    // UniBee's success is the envelope's `code` 0, "anything else is a failure even under HTTP 200": a 200
+    // without an envelope is not an invitation. (Its own server sends no 429 and no Retry-After, but a gateway
+    // in front of it may: those answers keep the shared meaning.)
+    expect: { 'a non-JSON 200': { kind: 'rejected', status: 200 } },
+  },
 });
 
 describe('UniBee sandbox', () => {
