@@ -191,7 +191,7 @@ export function buildCli(): Command {
         const verb = summary.aborted ? 'nothing queued (--strict)' : summary.dryRun ? 'dry run, nothing queued' : 'queued';
         console.log(
           `batch ${summary.batchId}: ${summary.rows} rows, accepted ${summary.accepted}, duplicates ${summary.duplicates}, rejected ${summary.rejected.length} (${verb})${
-            summary.replaced > 0 ? `; ${summary.replaced} of the accepted are corrections that replace failed invites` : ''
+            summary.replaced > 0 ? `; corrections replacing failed invites: ${summary.replaced}` : ''
           }`,
         );
         process.exitCode = summary.rejected.length > 0 ? 1 : 0;
