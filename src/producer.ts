@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { type Scripts, scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
-import { type AccountConfig, accountOf, type Config } from './config/load.ts';
+import { type AccountConfig, accountOf, type Config, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
 import { checkIdentifier } from './identifiers.ts';
@@ -269,7 +269,7 @@ export class Producer {
   async #addChunk(account: AccountConfig, chunk: ChunkEntry[], batchId: string | undefined, writer: string | undefined, dryRun: boolean) {
     const queue = this.queue(account.name);
     const keys = invitebusKeys(this.config.redis.prefix);
-    const ttlMs = Math.max(this.config.retention.completedAgeSec, this.config.retention.failedAgeSec) * 1000;
+    const ttlMs = retentionMs(this.config);
     const now = Date.now();
     const batch = batchId ?? '';
     const enroll = async (entries: ChunkEntry[], mode: 'enroll' | 'check') =>

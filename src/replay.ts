@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { reasonOf } from './batches.ts';
 import { scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
-import { type AccountConfig, accountOf } from './config/load.ts';
+import { type AccountConfig, accountOf, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { checkIdentifier } from './identifiers.ts';
 import { type Producer, validateInvite } from './producer.ts';
@@ -40,13 +40,6 @@ function matches(job: Job<InviteJobData>, filter: ReplayFilter, now: number): bo
 }
 
 /**
- * Moves failed invites that match the filter back to waiting with fresh attempts. Only failed jobs are
- * looked at, so an invite that succeeded is never sent again. Each failure is replayed at most once, even
- * by replays running at the same time (a claim per job and failure time), so running it twice, or beside
- * the scheduler, replays nothing twice.
- * Each replayed invite's recorded outcome is forgotten first, so it gets a new completion event.
- */
-/**
  * The invite a replay with `set` sends: the job's fields with the changes, checked by the provider's schema.
  * The address cannot change (it is the invite's identity: enqueue the right address as a new invite), and a
  * field the provider does not take is refused rather than silently dropped.
@@ -63,6 +56,13 @@ export function changedInvite(account: AccountConfig, invite: InviteFields, set:
   return checked.invite;
 }
 
+/**
+ * Moves failed invites that match the filter back to waiting with fresh attempts. Only failed jobs are
+ * looked at, so an invite that succeeded is never sent again. Each failure is replayed at most once, even
+ * by replays running at the same time (a claim per job and failure time), so running it twice, or beside
+ * the scheduler, replays nothing twice.
+ * Each replayed invite's recorded outcome is forgotten first, so it gets a new completion event.
+ */
 export async function replayFailed(
   producer: Producer,
   filter: ReplayFilter,
@@ -80,7 +80,7 @@ export async function replayFailed(
   const events = producer.events();
   const claims = scripts(producer.redis);
   const keys = invitebusKeys(producer.config.redis.prefix);
-  const claimTtlMs = Math.max(producer.config.retention.completedAgeSec, producer.config.retention.failedAgeSec) * 1000;
+  const claimTtlMs = retentionMs(producer.config);
   const now = Date.now();
   const writer = `replay-${randomUUID()}`;
   const result: ReplayResult = { matched: 0, replayed: 0, byAccount: {} };

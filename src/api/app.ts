@@ -38,11 +38,6 @@ function notFound(reply: FastifyReply, message: string) {
   return reply.code(404).send({ error: 'not_found', message });
 }
 
-function unknownAccount(reply: FastifyReply, producer: Producer, name: string) {
-  const known = Object.keys(producer.config.accounts).join(', ');
-  return notFound(reply, `unknown account '${name}'; configured accounts: ${known}`);
-}
-
 function toCsv(lines: ReportLine[]): string {
   return `${REPORT_COLUMNS.join(',')}\n${lines.map((l) => csvLine(l, REPORT_COLUMNS)).join('')}`;
 }
@@ -98,7 +93,6 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     const parsed = invitesBody.safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
     const body = parsed.data;
-    if (!Object.hasOwn(producer.config.accounts, body.account)) return unknownAccount(reply, producer, body.account);
     const invites = body.invites ?? [body.invite];
     const result = await producer.inviteMany(body.account, invites, { ...(body.batchId ? { batchId: body.batchId } : {}) });
     return reply.code(202).send(result);
@@ -151,7 +145,6 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       const parsed = replayBody.safeParse(request.body ?? {});
       if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
       const b = parsed.data;
-      for (const a of b.accounts ?? []) if (!Object.hasOwn(producer.config.accounts, a)) return unknownAccount(reply, producer, a);
       return replayFailed(
         producer,
         {
@@ -166,9 +159,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   );
 
   for (const action of ['pause', 'resume'] as const) {
-    app.post<{ Params: { name: string } }>(`/v1/accounts/:name/${action}`, { schema: { summary: `${action} an account` } }, async (request, reply) => {
+    app.post<{ Params: { name: string } }>(`/v1/accounts/:name/${action}`, { schema: { summary: `${action} an account` } }, async (request) => {
       const name = request.params.name;
-      if (!Object.hasOwn(producer.config.accounts, name)) return unknownAccount(reply, producer, name);
       const account = accountOf(producer.config, name);
       const queue = producer.queue(name);
       const info = { account: name, provider: account.provider };

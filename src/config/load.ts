@@ -122,6 +122,14 @@ export function loadConfig(path: string, overrides: ConfigOverrides = {}): Confi
   return parseConfig(applyOverrides(json, overrides), dirname(path));
 }
 
+/**
+ * How long invitebus remembers an invite (terminal markers, batch keys, replay claims): the longer of the two
+ * job retentions, which is also the idempotency window.
+ */
+export function retentionMs(config: Config): number {
+  return Math.max(config.retention.completedAgeSec, config.retention.failedAgeSec) * 1000;
+}
+
 /** The account's config, or an error naming the known accounts. */
 export function accountOf(config: Config, name: string): AccountConfig {
   // Own keys only: 'constructor' or '__proto__' are not accounts because every object inherits them.

@@ -1,7 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BULLMQ_STALLED } from '../batches.ts';
-import type { AccountConfig, Config } from '../config/load.ts';
+import { type AccountConfig, type Config, retentionMs } from '../config/load.ts';
 import { RetryableError } from '../errors.ts';
 import type { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
@@ -74,7 +74,7 @@ export function startAccountWorker(options: {
     http,
     ...(callSlot ? { callSlot } : {}),
   });
-  const markerTtlMs = Math.max(config.retention.completedAgeSec, config.retention.failedAgeSec) * 1000;
+  const markerTtlMs = retentionMs(config);
   const pacer = account.rateLimit === undefined || countsCalls ? undefined : new AccountPacer(queue, ratePerSecond(account.rateLimit), logger);
   const processor = createProcessor({
     account,
