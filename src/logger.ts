@@ -1,29 +1,31 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { providers } from './providers/index.ts';
+
+/** Property names whose values are secrets wherever they appear, besides each provider's credential names. */
+const SECRET_NAMES = ['credentials', 'token', 'accessToken', 'password', 'apiKey', 'secretKey'];
+
+/** A property name as a pino redact path segment: `headers.authorization` or `headers["x-api-key"]`. */
+const segment = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `["${name}"]`);
 
 /**
- * Paths whose values are secrets wherever they appear in a log line. Redaction is configuration, so a
- * careless `log.info({ account })` cannot leak a token.
+ * Paths whose values are secrets wherever they appear in a log line: the names above, every provider's
+ * credential names and the request headers each provider declares as carrying secrets. Redaction is
+ * configuration, so a careless `log.info({ account })` cannot leak a token, and a new provider's header is
+ * redacted because its adapter says so.
  */
-export const REDACT_PATHS = [
-  'credentials',
-  '*.credentials',
-  'headers.authorization',
-  '*.headers.authorization',
-  'headers["x-api-key"]',
-  '*.headers["x-api-key"]',
-  'headers.SECRET_KEY',
-  '*.headers.SECRET_KEY',
-  'token',
-  '*.token',
-  'accessToken',
-  '*.accessToken',
-  'password',
-  '*.password',
-  'apiKey',
-  '*.apiKey',
-  'secretKey',
-  '*.secretKey',
-];
+export function redactPaths(): string[] {
+  const adapters = Object.values(providers);
+  const headers = new Set(adapters.flatMap((p) => p.secretHeaders));
+  const names = new Set([...SECRET_NAMES, ...adapters.flatMap((p) => credentialNames(p))]);
+  return [...[...names].flatMap((n) => [n, `*.${n}`]), ...[...headers].flatMap((h) => [`headers${segment(h)}`, `*.headers${segment(h)}`])];
+}
+
+/** The credential names a provider's account settings declare (token, apiKey, ...). */
+function credentialNames(adapter: { settingsSchema: unknown }): string[] {
+  const shape = (adapter.settingsSchema as { shape?: Record<string, unknown> }).shape;
+  const credentials = shape?.credentials as { shape?: Record<string, unknown> } | undefined;
+  return Object.keys(credentials?.shape ?? {});
+}
 
 export type { Logger };
 
@@ -33,7 +35,7 @@ export function createLogger(options: { level?: string; destination?: Destinatio
     {
       level: options.level ?? 'info',
       base: { service: 'invitebus' },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      redact: { paths: redactPaths(), censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     options.destination,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { batchStatus } from '../src/batches.ts';
+import { betterstackBodies as B, betterstackHandler } from '../src/providers/betterstack/sandbox.ts';
 import { replayFailed } from '../src/replay.ts';
-import { betterstackBodies as B, betterstackHandler } from '../src/sandbox/betterstack.ts';
 import { startFakeServer } from '../src/sandbox/server.ts';
 import { useCleanups } from './support/cleanups.ts';
 import { startPipeline, waitFor } from './support/pipeline.ts';

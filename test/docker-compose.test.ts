@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildCli } from '../src/cli/main.ts';
 import { loadConfig } from '../src/config/load.ts';
+import { providerIds } from '../src/providers/index.ts';
+import { startSandbox } from '../src/sandbox/index.ts';
 
 const root = join(import.meta.dirname, '..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
@@ -51,6 +53,22 @@ describe('docker-compose.yml', () => {
     expect(Object.values(config.accounts).every((a) => a.baseUrl.startsWith('http://sandbox:'))).toBe(true);
     for (const account of Object.values(config.accounts)) {
       for (const ref of Object.values(account.credentials)) if ('env' in ref) expect(compose.services.worker?.environment).toHaveProperty(ref.env);
+    }
+  });
+
+  it('points each account at the port the sandbox service gives its provider, with the sandbox account settings', async () => {
+    const base = Number(/^\d+$/.exec(compose.services.sandbox?.command?.at(-1) ?? '')?.[0]);
+    const sandbox = await startSandbox({ port: 0 });
+    try {
+      const config = loadConfig(join(root, 'examples/compose.config.json'));
+      // The sandbox service listens on consecutive ports from --port, in registry order.
+      for (const [i, id] of providerIds.entries()) {
+        const expected = { ...sandbox.accounts[`sandbox-${id}`], baseUrl: `http://sandbox:${base + i}` };
+        expect(JSON.parse(readFileSync(join(root, 'examples/compose.config.json'), 'utf8')).accounts[`sandbox-${id}`]).toEqual(expected);
+        expect(config.accounts[`sandbox-${id}`]?.provider).toBe(id);
+      }
+    } finally {
+      await sandbox.close();
     }
   });
 });

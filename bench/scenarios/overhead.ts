@@ -3,7 +3,7 @@ import { Queue, Worker } from 'bullmq';
 import got from 'got';
 import { Redis } from 'ioredis';
 import { Producer } from '../../src/producer.ts';
-import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { runWorkers } from '../../src/worker/run.ts';
 import { betterstack, config, ENV, type Result, redis, silent, until } from '../lib.ts';

@@ -1,7 +1,7 @@
 import got from 'got';
 import pRetry from 'p-retry';
 import { Producer } from '../../src/producer.ts';
-import { betterstackBodies } from '../../src/sandbox/betterstack.ts';
+import { betterstackBodies } from '../../src/providers/betterstack/sandbox.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { runWorkers } from '../../src/worker/run.ts';
 import { betterstack, config, ENV, type Result, redis, silent, until } from '../lib.ts';

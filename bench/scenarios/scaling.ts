@@ -1,5 +1,5 @@
 import { Producer } from '../../src/producer.ts';
-import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { startWorker, writeConfig } from '../../test/faults/harness.ts';
 import { betterstack, config, ENV, type Result, redis, until } from '../lib.ts';

@@ -7,20 +7,12 @@ import type { BatchStatus } from '../batches.ts';
 import { parseConfig } from '../config/load.ts';
 import { type OwnRedis, redisServerOnPath, startOwnRedis } from '../embedded-redis.ts';
 import { readCsv } from '../input/readers.ts';
+import { adapterOf, inviteFieldNames } from '../providers/index.ts';
 import { openCommandRedis } from '../redis.ts';
 import { SANDBOX_CREDENTIALS, startSandbox } from '../sandbox/index.ts';
 
 /** The bundled sample: 40 hires, two of them listed again in other letter case, two rows that cannot be valid. */
 export const SAMPLE = join(import.meta.dirname, '../../examples/hires.csv');
-
-/** What each provider needs besides the address. */
-const PROVIDER_FIELDS: Record<string, Record<string, unknown>> = {
-  'sandbox-betterstack': { role: 'member' },
-  'sandbox-stellas': { role: 'Member' },
-  'sandbox-unibee': { roleIds: ['1'] },
-  'sandbox-closient': { role: 'editor' },
-  'sandbox-sutro': {},
-};
 
 /** Hires that are already members at the sandbox providers. */
 const ALREADY_MEMBERS = ['alan.backus1@example.com', 'edsger.turing3@example.com', 'ken.dijkstra9@example.com'];
@@ -111,9 +103,12 @@ export async function runDemo(options: { redisUrl?: string | undefined; sample?:
     const accounts = Object.keys(sandbox.accounts);
     const enqueued: Record<string, { accepted: number; duplicates: number; rejected: number }> = {};
     for (const account of accounts) {
-      const invites = rows.map((r) => ({ email: r.email, firstName: r.firstName, lastName: r.lastName, ...PROVIDER_FIELDS[account] }));
-      // Better Stack, Closient, Stellas and Sutro take no names: keep only what each schema knows.
-      const trimmed = account === 'sandbox-unibee' ? invites : invites.map(({ firstName: _f, lastName: _l, ...rest }) => rest);
+      // Each row with the provider's example fields (a role, ...), keeping only the fields its schema knows.
+      const adapter = adapterOf(String(sandbox.accounts[account]?.provider));
+      const known = inviteFieldNames(adapter);
+      const trimmed = rows.map((r) =>
+        Object.fromEntries(Object.entries({ ...r, ...adapter.sandbox.exampleInvite }).filter(([field]) => known.includes(field))),
+      );
       const { status, json } = await api('POST', '/v1/invites', { account, batchId: `demo-${account}`, invites: trimmed });
       if (status !== 202) throw new Error(`POST /v1/invites for ${account} answered ${status}: ${JSON.stringify(json)}`);
       enqueued[account] = { accepted: Number(json.accepted), duplicates: Number(json.duplicates), rejected: (json.rejected as unknown[]).length };

@@ -2,8 +2,7 @@ import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { z } from 'zod';
-import { providers } from '../providers/index.ts';
+import { inviteFieldNames, providers } from '../providers/index.ts';
 
 /** One input row: its 1-based line number and either the record or why it could not be read. */
 export type InputRow = ({ line: number; record: Record<string, unknown> } | { line: number; error: string; field: string }) & {
@@ -27,9 +26,12 @@ const shownDelimiter = (d: string) => (d === '\t' ? 'tab' : `'${d}'`);
 /** Every invite field of every provider, by its lower-case name: spreadsheets write `Email` or `FirstName`. */
 const inviteFields = new Map(
   Object.values(providers)
-    .flatMap((p) => (p.inviteSchema instanceof z.ZodObject ? Object.keys(p.inviteSchema.shape) : []))
+    .flatMap((p) => inviteFieldNames(p))
     .map((name) => [name.toLowerCase(), name]),
 );
+
+/** Fields a CSV cell gives as a list, as each provider declares them (UniBee's `roleIds`). */
+const listFields = new Set(Object.values(providers).flatMap((p) => p.listFields));
 
 /** A header cell as a field name: trimmed, and an invite field's own spelling whatever its letter case. */
 function fieldName(header: string): string {
@@ -79,14 +81,14 @@ function readHeader(path: string, line: number, text: string, given: string | un
   );
 }
 
-/** Turns CSV cell text into invite fields: empty cells are absent; `roleIds` is a list ("1;2" or "1 2"). */
+/** Turns CSV cell text into invite fields: empty cells are absent; list fields split on `;`, `|` or spaces ("1;2"). */
 export function normaliseCsvRecord(record: Record<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [rawKey, rawValue] of Object.entries(record)) {
     const key = rawKey.trim();
     const value = rawValue.trim();
     if (key === '' || value === '') continue;
-    out[key] = key === 'roleIds' ? value.split(/[;|\s]+/).filter(Boolean) : value;
+    out[key] = listFields.has(key) ? value.split(/[;|\s]+/).filter(Boolean) : value;
   }
   return out;
 }

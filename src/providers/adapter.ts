@@ -1,5 +1,7 @@
 import type { z } from 'zod';
+import { InvitebusError } from '../errors.ts';
 import { requestedWaitMs } from '../policies/rate-limit-headers.ts';
+import type { FakeAnswer, FakeHandler } from '../sandbox/server.ts';
 import type { InviteFields, Outcome, ProviderRef } from '../types.ts';
 import type { HttpClient, HttpRequest, HttpResponse, HttpResult, NetworkFailure, TlsOptions } from './http.ts';
 
@@ -18,15 +20,38 @@ export interface AccountContext<Settings> {
   callSlot?: () => Promise<void>;
 }
 
-/** A live connection to one account: holds per-process state such as a sign-in token. */
+/** A live connection to one account: holds per-process state such as a sign-in token or a call being filled. */
 export interface ProviderSession<Invite extends InviteFields> {
-  /** Delivers invites and returns one outcome per invite, in order. Never throws for provider answers. */
-  deliver(invites: readonly Invite[]): Promise<Outcome[]>;
+  /** Delivers one invite and returns its outcome. Never throws for provider answers. */
+  deliver(invite: Invite): Promise<Outcome>;
+  /** Releases timers and settles invites still waiting; called once the account's worker has stopped. */
+  close(): void;
+}
+
+/** A provider whose API takes several invites per call: its session gathers concurrent deliveries into calls. */
+export interface Batching<Settings> {
+  /** How many invites one call carries for this account. */
+  invitesPerCall(settings: Settings): number;
 }
 
 /**
- * Everything invitebus knows about one provider. One file per provider implements this;
- * `src/providers/index.ts` registers it.
+ * What the sandbox (`invitebus sandbox`, the demo, the tests) needs to stand in for the provider: a local fake
+ * answering as its documentation says, and an account pointing at it.
+ */
+export interface ProviderSandbox<Invite extends InviteFields> {
+  /** Environment variables the sandbox account reads its credentials from, with their values (not secrets). */
+  env: Readonly<Record<string, string>>;
+  /** The sandbox account's settings besides `provider` and `baseUrl`; credentials name the variables of `env`. */
+  account: Readonly<Record<string, unknown>>;
+  /** Fields the demo's invites carry besides the address (a role, ...). */
+  exampleInvite: Readonly<Omit<Invite, 'email'>>;
+  /** A fresh fake: `members` are already members; `rateLimited` is the provider's own rate-limit answer. */
+  fake(options: { members: readonly string[] }): { handler: FakeHandler; rateLimited: () => FakeAnswer };
+}
+
+/**
+ * Everything invitebus knows about one provider. One folder per provider (`src/providers/<id>/`) implements
+ * this; `src/providers/index.ts` registers it.
  */
 export interface ProviderAdapter<Settings = unknown, Invite extends InviteFields = InviteFields> {
   readonly id: string;
@@ -36,11 +61,32 @@ export interface ProviderAdapter<Settings = unknown, Invite extends InviteFields
   readonly settingsSchema: z.ZodType<Settings>;
   /** One invite's fields: email plus provider fields (role, ...). Validated before anything is queued. */
   readonly inviteSchema: z.ZodType<Invite>;
-  /** How many invites one call carries for this account (1 unless the API takes several addresses). */
-  batchSize(settings: Settings): number;
+  /** Invite fields a CSV cell gives as a list ("1;2", "1|2" or "1 2"). */
+  readonly listFields: readonly string[];
+  /** Request headers carrying this provider's secrets: redacted from every log line. */
+  readonly secretHeaders: readonly string[];
+  /** Present when one call carries several invites; absent, every call carries one. */
+  readonly batching?: Batching<Settings>;
+  readonly sandbox: ProviderSandbox<Invite>;
   /** TLS material for the account's HTTP client (mutual TLS), from its resolved credentials. */
   tls?(credentials: Readonly<Record<string, string>>): TlsOptions | undefined;
+  /** Throws CREDENTIAL_MISSING when a credential the session needs is absent (see `credential`). */
   createSession(account: AccountContext<Settings>): ProviderSession<Invite>;
+}
+
+/**
+ * A resolved credential, or a start-up error naming the account and the credential: a session never sends
+ * an empty header.
+ */
+export function credential(account: Pick<AccountContext<unknown>, 'name' | 'credentials'>, name: string): string {
+  const value = account.credentials[name];
+  if (value === undefined || value === '') {
+    throw new InvitebusError(
+      'CREDENTIAL_MISSING',
+      `account '${account.name}' has no credentials.${name}: set it in the account's credentials ({ "env": "NAME" } or { "file": "/path" })`,
+    );
+  }
+  return value;
 }
 
 /** Shared mapping for answers that never reached the provider. */
@@ -80,14 +126,11 @@ export function singleCallSession<Settings, Invite extends InviteFields>(
   map: (result: HttpResponse, invite: Invite) => Outcome,
 ): ProviderSession<Invite> {
   return {
-    async deliver(invites) {
-      return Promise.all(
-        invites.map(async (invite) => {
-          const result = await account.http.send(build(account, invite));
-          return isNetworkFailure(result) ? networkOutcome(result) : map(result, invite);
-        }),
-      );
+    async deliver(invite) {
+      const result = await account.http.send(build(account, invite));
+      return isNetworkFailure(result) ? networkOutcome(result) : map(result, invite);
     },
+    close() {},
   };
 }
 

@@ -1,11 +1,12 @@
+import { z } from 'zod';
 import type { ProviderAdapter } from './adapter.ts';
-import { betterstack } from './betterstack.ts';
-import { closient } from './closient.ts';
+import { betterstack } from './betterstack/index.ts';
+import { closient } from './closient/index.ts';
 import { stellas } from './stellas/index.ts';
-import { sutro } from './sutro.ts';
-import { unibee } from './unibee.ts';
+import { sutro } from './sutro/index.ts';
+import { unibee } from './unibee/index.ts';
 
-/** Every provider invitebus can deliver to. Adding one: its file in this folder and one line here. */
+/** Every provider invitebus can deliver to. Adding one: its folder beside this file and one line here. */
 export const providers = {
   betterstack,
   closient,
@@ -23,4 +24,9 @@ export function adapterOf(id: string): ProviderAdapter<unknown, { email: string;
   const adapter = (providers as Record<string, unknown>)[id];
   if (adapter === undefined) throw new Error(`unknown provider '${id}'`);
   return adapter as ProviderAdapter<unknown, { email: string; [k: string]: unknown }>;
+}
+
+/** The names of a provider's invite fields (email, role, ...). */
+export function inviteFieldNames(adapter: Pick<ProviderAdapter, 'inviteSchema'>): string[] {
+  return adapter.inviteSchema instanceof z.ZodObject ? Object.keys(adapter.inviteSchema.shape) : [];
 }

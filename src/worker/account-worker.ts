@@ -59,7 +59,7 @@ export function startAccountWorker(options: {
   const rawHttp = createHttpClient({ timeoutMs: account.timeoutMs, ...(tls === undefined ? {} : { tls }) });
   const http = options.metrics === undefined ? rawHttp : instrumented(rawHttp, options.metrics, { account: account.name, provider: account.provider });
   // A provider that takes several invites per call needs that many jobs in flight to fill a call.
-  const perCall = adapter.batchSize(account.settings);
+  const perCall = adapter.batching?.invitesPerCall(account.settings) ?? 1;
   const jobsInFlight = account.concurrency * perCall;
   const queue = new Queue(account.name, { connection: options.connection, prefix: config.redis.prefix });
   // Calls that carry several invites are paced per call (the limit counts requests), not per job by BullMQ's
@@ -130,7 +130,8 @@ export function startAccountWorker(options: {
         timer = setTimeout(() => resolve(false), deadlineMs);
       });
       // close() stops fetching and waits for in-flight jobs, forever if a call hangs: bound it. A close that
-      // fails counts as unfinished; whatever happens, the timer, the queue and the HTTP agents are released.
+      // fails counts as unfinished; whatever happens, the timer, the session's timers, the queue and the HTTP agents
+      // are released.
       const closing = worker.close().then(
         () => true as const,
         (err: unknown) => {
@@ -150,6 +151,7 @@ export function startAccountWorker(options: {
         return finished;
       } finally {
         clearTimeout(timer);
+        session.close();
         await queue.close().catch(() => undefined);
         rawHttp.close();
       }

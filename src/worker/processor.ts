@@ -178,7 +178,7 @@ export function createProcessor(deps: ProcessorDeps) {
       return fail(job, { kind: 'rejected', message }, 'rejected', message);
     }
 
-    const [outcome] = await session.deliver([checked.invite]);
+    const outcome = await session.deliver(checked.invite);
     if (outcome === undefined) throw new Error('adapter returned no outcome');
     if (debug) log().debug({ outcome: outcome.kind, status: outcome.status }, 'provider answered');
     if (outcome.pace !== undefined && outcome.kind !== 'rate_limited') {

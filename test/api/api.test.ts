@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { startOwnRedis } from '../../src/embedded-redis.ts';
 import { addQueueGauges, createMetrics } from '../../src/metrics.ts';
 import { Producer } from '../../src/producer.ts';
-import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { type RunningWorkers, runWorkers } from '../../src/worker/run.ts';
 import { waitFor } from '../support/pipeline.ts';

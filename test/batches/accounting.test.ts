@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { batchReport, batchStatus } from '../../src/batches.ts';
+import { betterstackBodies as B, betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { replayFailed } from '../../src/replay.ts';
-import { betterstackBodies as B, betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';

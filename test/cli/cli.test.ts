@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { freePort } from '../../src/embedded-redis.ts';
 import { inviteJobId } from '../../src/policies/job-id.ts';
 import { Producer } from '../../src/producer.ts';
-import { betterstackBodies as B, betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { betterstackBodies as B, betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { controlQueue, replaySchedule } from '../../src/worker/control.ts';
 import { useCli } from '../support/cli.ts';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { freePort, type OwnRedis, startOwnRedis } from '../../src/embedded-redis.ts';
 import { Producer } from '../../src/producer.ts';
-import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { BIN, useCli } from '../support/cli.ts';
 import { waitFor } from '../support/pipeline.ts';

@@ -9,7 +9,7 @@ import { batchStatus } from '../../src/batches.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { freePort } from '../../src/embedded-redis.ts';
 import { EnqueueInterruptedError, Producer } from '../../src/producer.ts';
-import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { BIN } from '../support/cli.ts';

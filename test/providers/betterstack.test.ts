@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { betterstack, buildRequest, toOutcome } from '../../src/providers/betterstack.ts';
+import { betterstack, buildRequest, toOutcome } from '../../src/providers/betterstack/index.ts';
+import { betterstackBodies as B, betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import type { HttpResponse } from '../../src/providers/http.ts';
-import { betterstackBodies as B, betterstackHandler } from '../../src/sandbox/betterstack.ts';
 import { testProvider } from './conformance.ts';
 
 function res(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {

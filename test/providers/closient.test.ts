@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import { closient, inviteRequest, SHORTUUID, toOutcome } from '../../src/providers/closient.ts';
+import { closient, inviteRequest, SHORTUUID, toOutcome } from '../../src/providers/closient/index.ts';
+import { closientFake } from '../../src/providers/closient/sandbox.ts';
 import type { HttpResponse } from '../../src/providers/http.ts';
-import { closientFake } from '../../src/sandbox/closient.ts';
 import { testProvider } from './conformance.ts';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');

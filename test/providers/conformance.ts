@@ -170,6 +170,7 @@ export function testProvider(options: {
       http = createHttpClient({ timeoutMs: 2000 });
     });
     afterAll(async () => {
+      for (const session of sessions.values()) session.close();
       http.close();
       await fake.close();
     });
@@ -197,7 +198,7 @@ export function testProvider(options: {
         const invite = options.adapter.inviteSchema.parse(c.invite) as InviteFields;
         const session = sessionFor(c.settings ?? options.account.settings, c.credentials ?? options.account.credentials);
         const before = fake.requests.length;
-        const [outcome] = await session.deliver([invite]);
+        const outcome = await session.deliver(invite);
         expect(outcome).toMatchObject(c.expect);
         const received: RecordedRequest[] = fake.requests.slice(before);
         if (c.requests === undefined) expect(received.length).toBeGreaterThan(0);
@@ -228,7 +229,7 @@ export function testProvider(options: {
           inviteCalls = 0;
           let outcome: Outcome | undefined;
           try {
-            [outcome] = await session.deliver([invite]);
+            outcome = await session.deliver(invite);
           } finally {
             const left = contractAnswers.splice(0);
             // Every answer reached the adapter, one invite call each: no answer went unread, no hidden retry.

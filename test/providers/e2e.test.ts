@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
-import { closientFake } from '../../src/sandbox/closient.ts';
+import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
+import { closientFake } from '../../src/providers/closient/sandbox.ts';
+import { stellasFake } from '../../src/providers/stellas/sandbox.ts';
+import { sutroFake } from '../../src/providers/sutro/sandbox.ts';
+import { rawRoleIds, unibeeFake } from '../../src/providers/unibee/sandbox.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
-import { stellasFake } from '../../src/sandbox/stellas.ts';
-import { sutroFake } from '../../src/sandbox/sutro.ts';
-import { rawRoleIds, unibeeFake } from '../../src/sandbox/unibee.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';

@@ -7,8 +7,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createHttpClient } from '../../src/providers/http.ts';
 import { stellas } from '../../src/providers/stellas/index.ts';
 import { memberPage } from '../../src/providers/stellas/members.ts';
+import { stellasFake } from '../../src/providers/stellas/sandbox.ts';
 import { type FakeAnswer, type FakeHandler, type FakeServer, type RecordedRequest, startFakeServer } from '../../src/sandbox/server.ts';
-import { stellasFake } from '../../src/sandbox/stellas.ts';
 
 const SIGN_IN = { secretKey: 'sandbox-secret-key', email: 'ops@acme.example', password: 'sandbox-password' };
 const SETTINGS = { businessId: 'biz_123', credentials: { secretKey: { env: 'S' }, email: { env: 'E' }, password: { env: 'P' } } };
@@ -41,7 +41,7 @@ async function setup(handler: FakeHandler, settings: Record<string, unknown> = {
     session,
     listCalls,
     nextInvites: (...a: FakeAnswer[]) => inviteAnswers.push(...a),
-    invite: (email: string) => session.deliver([{ email, memberRoleId: ROLE }]).then((o) => o[0]),
+    invite: (email: string) => session.deliver({ email, memberRoleId: ROLE }),
   };
 }
 
@@ -112,7 +112,7 @@ describe('Stellas member index', () => {
     const members = people(230);
     const f = stellasFake({ members: members.map((m) => m.email) });
     const { session, listCalls } = await setup(f.handler);
-    const outcomes = await Promise.all(members.slice(0, 20).map((m) => session.deliver([{ email: m.email, memberRoleId: ROLE }])));
+    const outcomes = await Promise.all(members.slice(0, 20).map((m) => session.deliver({ email: m.email, memberRoleId: ROLE })));
     expect(outcomes.flat().every((o) => o.kind === 'already_member')).toBe(true);
     expect(listCalls().map((r) => r.query.get('page'))).toEqual(['1', '2', '3']);
     expect(listCalls().every((r) => r.query.get('limit') === '100')).toBe(true);
@@ -187,12 +187,12 @@ describe('Stellas roles and base URL', () => {
   it('refreshes the role list once on a miss: a role created after start works without a restart', async () => {
     const f = stellasFake();
     const { session } = await setup(f.handler, { memberLookup: { refreshSec: 0 } });
-    expect((await session.deliver([{ email: 'r1@example.com', role: 'Admin' }]))[0]).toMatchObject({ kind: 'invited' });
+    expect(await session.deliver({ email: 'r1@example.com', role: 'Admin' })).toMatchObject({ kind: 'invited' });
     f.settings.roles.push({ id: 'role_new', name: 'Auditor' });
     const before = f.stats.roleLookups;
-    expect((await session.deliver([{ email: 'r2@example.com', role: 'auditor' }]))[0]).toMatchObject({ kind: 'invited' });
+    expect(await session.deliver({ email: 'r2@example.com', role: 'auditor' })).toMatchObject({ kind: 'invited' });
     expect(f.stats.roleLookups - before).toBe(1);
-    expect((await session.deliver([{ email: 'r3@example.com', role: 'Owner' }]))[0]).toMatchObject({ kind: 'rejected' });
+    expect(await session.deliver({ email: 'r3@example.com', role: 'Owner' })).toMatchObject({ kind: 'rejected' });
   });
 
   it('defaults to production, never silently to the sandbox', () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient, type HttpResponse } from '../../src/providers/http.ts';
 import { stellas, toOutcome } from '../../src/providers/stellas/index.ts';
+import { stellasFake } from '../../src/providers/stellas/sandbox.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
-import { stellasFake } from '../../src/sandbox/stellas.ts';
 import { testProvider } from './conformance.ts';
 
 const res = (status: number, body: unknown): HttpResponse => ({ status, headers: {}, body: JSON.stringify(body), json: body });
@@ -109,7 +109,7 @@ describe('Stellas session', () => {
   it('signs in once for 20 concurrent invites and looks roles up once', async () => {
     const before = { ...f.stats };
     const s = session();
-    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => s.deliver([{ email: `c${i}@example.com`, role: 'Admin' }])));
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => s.deliver({ email: `c${i}@example.com`, role: 'Admin' })));
     expect(outcomes.flat().every((o) => o.kind === 'invited')).toBe(true);
     expect(f.stats.signIns - before.signIns).toBe(1);
     expect(f.stats.roleLookups - before.roleLookups).toBe(1);
@@ -117,10 +117,10 @@ describe('Stellas session', () => {
 
   it('on an expired token signs in again once and retries, shared by concurrent jobs', async () => {
     const s = session();
-    await s.deliver([{ email: 'warm@example.com', memberRoleId: 'role_abc123' }]);
+    await s.deliver({ email: 'warm@example.com', memberRoleId: 'role_abc123' });
     f.expireTokens();
     const before = f.stats.signIns;
-    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => s.deliver([{ email: `x${i}@example.com`, memberRoleId: 'role_abc123' }])));
+    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => s.deliver({ email: `x${i}@example.com`, memberRoleId: 'role_abc123' })));
     expect(outcomes.flat().every((o) => o.kind === 'invited')).toBe(true);
     expect(f.stats.signIns - before).toBe(1);
   });
@@ -128,29 +128,30 @@ describe('Stellas session', () => {
   it('a second 401 after re-sign-in is auth_failed', async () => {
     const s = session({ ...SIGN_IN, secretKey: 'rotated' });
     const before = f.stats.signIns;
-    const [outcome] = await s.deliver([{ email: 'y@example.com', memberRoleId: 'role_abc123' }]);
+    const outcome = await s.deliver({ email: 'y@example.com', memberRoleId: 'role_abc123' });
     expect(outcome).toMatchObject({ kind: 'auth_failed', status: 401 });
     expect(f.stats.signIns - before).toBe(2); // the first sign-in and exactly one re-sign-in
   });
 
   it('with a fixed access token, a 401 is auth_failed without any sign-in', async () => {
     const before = f.stats.signIns;
-    const [outcome] = await session({ secretKey: 'sandbox-secret-key', accessToken: 'expired-jwt' }).deliver([
-      { email: 'z@example.com', memberRoleId: 'role_abc123' },
-    ]);
+    const outcome = await session({ secretKey: 'sandbox-secret-key', accessToken: 'expired-jwt' }).deliver({
+      email: 'z@example.com',
+      memberRoleId: 'role_abc123',
+    });
     expect(outcome).toMatchObject({ kind: 'auth_failed' });
     expect(f.stats.signIns).toBe(before);
   });
 
   it('a rate-limited sign-in (429) is rate_limited, not an auth failure', async () => {
     server.script({ status: 429, headers: { 'retry-after': '3' }, body: { status: false, message: 'Too many requests', data: null } });
-    const [outcome] = await session().deliver([{ email: 'limited-signin@example.com', memberRoleId: 'role_abc123' }]);
+    const outcome = await session().deliver({ email: 'limited-signin@example.com', memberRoleId: 'role_abc123' });
     expect(outcome).toMatchObject({ kind: 'rate_limited', waitMs: 3000 });
   });
 
   it('retries a sign-in that failed with 5xx (p-retry), then succeeds', async () => {
     server.script({ status: 503, body: { status: false, message: 'busy', data: null } });
-    const [outcome] = await session().deliver([{ email: 'retry-signin@example.com', memberRoleId: 'role_abc123' }]);
+    const outcome = await session().deliver({ email: 'retry-signin@example.com', memberRoleId: 'role_abc123' });
     expect(outcome).toMatchObject({ kind: 'invited' });
   });
 });

@@ -4,8 +4,8 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { sutroFake } from '../../src/providers/sutro/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
-import { sutroFake } from '../../src/sandbox/sutro.ts';
 import { runWorkers } from '../../src/worker/run.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCredentials } from '../../src/config/credentials.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { createHttpClient, type HttpResponse } from '../../src/providers/http.ts';
-import { sutro, toOutcome } from '../../src/providers/sutro.ts';
+import { sutro, toOutcome } from '../../src/providers/sutro/index.ts';
+import { sutroFake } from '../../src/providers/sutro/sandbox.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
-import { sutroFake } from '../../src/sandbox/sutro.ts';
 import { makeCerts } from '../support/certs.ts';
 import { testProvider } from './conformance.ts';
 
@@ -86,16 +86,37 @@ describe('Sutro batching', () => {
   it('combines concurrent invites into calls of at most addressesPerCall, each invite with its own outcome', async () => {
     const s = session(25);
     const before = f.stats.callSizes.length;
-    const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) => s.deliver([{ email: `b${i}@example.com` }])));
-    expect(outcomes.flat().every((o) => o.kind === 'invited')).toBe(true);
+    const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) => s.deliver({ email: `b${i}@example.com` })));
+    expect(outcomes.every((o) => o.kind === 'invited')).toBe(true);
     expect(f.stats.callSizes.slice(before)).toEqual([25, 25, 10]);
+  });
+
+  it('close() stops the linger timer and settles waiting invites as retryable, sending nothing', async () => {
+    const lingering = sutro.createSession({
+      name: 's',
+      baseUrl: server.url,
+      settings: sutro.settingsSchema.parse({ ...SETTINGS, addressesPerCall: 10, callLingerMs: 1000 }),
+      credentials: { token: TOKEN },
+      http,
+    });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = server.requests.length;
+    const idle = timers();
+    const waiting = lingering.deliver({ email: 'closing@example.com' });
+    await new Promise((r) => setImmediate(r));
+    expect(timers()).toBe(idle + 1);
+    lingering.close();
+    expect(await waiting).toMatchObject({ kind: 'retryable', message: expect.stringMatching(/closed/) });
+    expect(timers()).toBe(idle);
+    expect(await lingering.deliver({ email: 'after@example.com' })).toMatchObject({ kind: 'retryable' });
+    expect(server.requests.length).toBe(before);
   });
 
   it('resolves a 409 on a batch address by address, so each job gets its true outcome', async () => {
     const s = session(10);
     const start = server.requests.length;
     const emails = ['n1@example.com', 'm1@example.com', 'n2@example.com', 'M2@example.com', 'n3@example.com'];
-    const outcomes = (await Promise.all(emails.map((email) => s.deliver([{ email }])))).flat();
+    const outcomes = await Promise.all(emails.map((email) => s.deliver({ email })));
     expect(outcomes.map((o) => o.kind)).toEqual(['invited', 'already_member', 'invited', 'already_member', 'invited']);
     const calls = server.requests.slice(start).map((r) => (r.json as { emailAddresses: string[] }).emailAddresses.length);
     expect(calls).toEqual([5, 1, 1, 1, 1, 1]);
@@ -123,12 +144,12 @@ describe('Sutro mutual TLS', () => {
       const settings = sutro.settingsSchema.parse({ ...SETTINGS, callLingerMs: 0 });
       const ok = await sutro
         .createSession({ name: 's', baseUrl: server.url, settings, credentials: values, http: withCert })
-        .deliver([{ email: 'tls@example.com' }]);
-      expect(ok[0]).toMatchObject({ kind: 'invited' });
+        .deliver({ email: 'tls@example.com' });
+      expect(ok).toMatchObject({ kind: 'invited' });
       const refused = await sutro
         .createSession({ name: 's', baseUrl: server.url, settings, credentials: values, http: withoutCert })
-        .deliver([{ email: 'notls@example.com' }]);
-      expect(refused[0]).toMatchObject({ kind: 'retryable' });
+        .deliver({ email: 'notls@example.com' });
+      expect(refused).toMatchObject({ kind: 'retryable' });
       expect(server.requests).toHaveLength(1);
     } finally {
       withCert.close();

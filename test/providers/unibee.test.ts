@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HttpResponse } from '../../src/providers/http.ts';
-import { newMemberBody, toOutcome, unibee } from '../../src/providers/unibee.ts';
-import { rawRoleIds, unibeeFake } from '../../src/sandbox/unibee.ts';
+import { newMemberBody, toOutcome, unibee } from '../../src/providers/unibee/index.ts';
+import { rawRoleIds, unibeeFake } from '../../src/providers/unibee/sandbox.ts';
 import { testProvider } from './conformance.ts';
 
 const env = (status: number, code: number, message: string, requestId = 'req-1'): HttpResponse => {

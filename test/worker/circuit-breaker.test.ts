@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resumeAccount } from '../../src/accounts.ts';
-import { betterstackBodies as B, betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { betterstackBodies as B, betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
+import { stellasFake } from '../../src/providers/stellas/sandbox.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
-import { stellasFake } from '../../src/sandbox/stellas.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { INVITE_JOB } from '../../src/producer.ts';
-import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
+import { unibeeFake } from '../../src/providers/unibee/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
-import { unibeeFake } from '../../src/sandbox/unibee.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';

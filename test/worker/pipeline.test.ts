@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { betterstackBodies as B, type BetterStackFakeOptions, betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { betterstackBodies as B, type BetterStackFakeOptions, betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { runWorkers } from '../../src/worker/run.ts';
 import { useCleanups } from '../support/cleanups.ts';

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { Producer } from '../../src/producer.ts';
-import { betterstackHandler } from '../../src/sandbox/betterstack.ts';
+import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { runWorkers } from '../../src/worker/run.ts';
 import { useCleanups } from '../support/cleanups.ts';

@@ -4,9 +4,10 @@ import { credentialRef } from '../../config/credentials.ts';
 import { emailField } from '../../invites/fields.ts';
 import { requestedWaitMs } from '../../policies/rate-limit-headers.ts';
 import type { Outcome } from '../../types.ts';
-import { type AccountContext, commonOutcome, isNetworkFailure, networkOutcome, type ProviderAdapter } from '../adapter.ts';
+import { type AccountContext, commonOutcome, credential, isNetworkFailure, networkOutcome, type ProviderAdapter, type ProviderSession } from '../adapter.ts';
 import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
 import { createMemberIndex } from './members.ts';
+import { stellasSandbox } from './sandbox.ts';
 
 export const STELLAS_SANDBOX_URL = 'https://sandbox.stellasbank.com/api/v1';
 export const STELLAS_PRODUCTION_URL = 'https://api.stellasbank.com/api/v1';
@@ -110,10 +111,12 @@ class SignInRateLimited extends Error {
  * One account's Stellas session: the access token (signed in once and shared by concurrent jobs; one
  * sign-in at a time), the role list, and the "401 → sign in again, retry once" rule.
  */
-function createStellasSession(account: AccountContext<StellasSettings>) {
-  const { credentials, baseUrl, http } = account;
-  const secretKey = credentials.secretKey ?? '';
-  const fixedToken = credentials.accessToken;
+function createStellasSession(account: AccountContext<StellasSettings>): ProviderSession<StellasInvite> {
+  const { baseUrl, http } = account;
+  const secretKey = credential(account, 'secretKey');
+  const fixedToken = account.credentials.accessToken;
+  // Without a fixed token the session signs in: both halves must be there before the first call.
+  const signInWith = fixedToken === undefined ? { email: credential(account, 'email'), password: credential(account, 'password') } : undefined;
   let token: Promise<string> | undefined;
   let tokenValue: string | undefined;
   let roles: Promise<Map<string, string>> | undefined;
@@ -145,7 +148,7 @@ function createStellasSession(account: AccountContext<StellasSettings>) {
           method: 'POST',
           url: joinUrl(baseUrl, '/auth/signin'),
           headers: { 'content-type': 'application/json' },
-          body: jsonBody({ email: credentials.email, password: credentials.password }),
+          body: jsonBody(signInWith),
         });
         if (isNetworkFailure(res)) throw new Error(`sign-in: ${res.code}`);
         if (res.status >= 500) throw new Error(`sign-in: HTTP ${res.status}`);
@@ -255,18 +258,15 @@ function createStellasSession(account: AccountContext<StellasSettings>) {
   }
 
   return {
-    async deliver(invites: readonly StellasInvite[]): Promise<Outcome[]> {
-      return Promise.all(
-        invites.map(async (invite) => {
-          const id = invite.memberRoleId ?? (await roleId(invite.role ?? ''));
-          if (typeof id !== 'string') return id;
-          const res = await authed((headers) => inviteRequest(baseUrl, headers, invite.email, id));
-          if (!('headers' in res)) return res;
-          const outcome = toOutcome(res);
-          return outcome === 'member_check' ? settle(invite.email, res) : outcome;
-        }),
-      );
+    async deliver(invite) {
+      const id = invite.memberRoleId ?? (await roleId(invite.role ?? ''));
+      if (typeof id !== 'string') return id;
+      const res = await authed((headers) => inviteRequest(baseUrl, headers, invite.email, id));
+      if (!('headers' in res)) return res;
+      const outcome = toOutcome(res);
+      return outcome === 'member_check' ? settle(invite.email, res) : outcome;
     },
+    close() {},
   };
 }
 
@@ -275,6 +275,9 @@ export const stellas = {
   defaultBaseUrl: STELLAS_PRODUCTION_URL,
   settingsSchema,
   inviteSchema,
-  batchSize: () => 1,
+  listFields: [],
+  // The session's bearer token and the account's SECRET_KEY header.
+  secretHeaders: ['authorization', 'SECRET_KEY'],
+  sandbox: stellasSandbox,
   createSession: createStellasSession,
 } satisfies ProviderAdapter<StellasSettings, StellasInvite>;

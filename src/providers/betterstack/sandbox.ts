@@ -1,5 +1,7 @@
-import type { FakeAnswer, FakeServer, RecordedRequest } from './server.ts';
-import { startFakeServer } from './server.ts';
+import type { FakeAnswer, FakeServer, RecordedRequest } from '../../sandbox/server.ts';
+import { startFakeServer } from '../../sandbox/server.ts';
+import type { ProviderSandbox } from '../adapter.ts';
+import type { BetterStackInvite } from './index.ts';
 
 /** The documented example bodies of Better Stack's "Invite a team member" page. */
 export const betterstackBodies = {
@@ -70,3 +72,14 @@ export function betterstackHandler(options: BetterStackFakeOptions = {}) {
 export function startBetterStackFake(options: BetterStackFakeOptions = {}): Promise<FakeServer> {
   return startFakeServer(betterstackHandler(options));
 }
+
+/** Better Stack in `invitebus sandbox`, the demo and the tests. */
+export const betterstackSandbox = {
+  env: { SANDBOX_BETTERSTACK_TOKEN: 'bs-team-token' },
+  account: { credentials: { token: { env: 'SANDBOX_BETTERSTACK_TOKEN' } } },
+  exampleInvite: { role: 'member' },
+  fake: ({ members }) => ({
+    handler: betterstackHandler({ members: [...members] }),
+    rateLimited: () => ({ status: 429, body: { errors: 'Too many invitations sent. Please try again later.' } }),
+  }),
+} satisfies ProviderSandbox<BetterStackInvite>;

@@ -1,4 +1,9 @@
-import type { FakeAnswer, RecordedRequest } from './server.ts';
+import type { FakeAnswer, RecordedRequest } from '../../sandbox/server.ts';
+import type { ProviderSandbox } from '../adapter.ts';
+import type { ClosientInvite } from './index.ts';
+
+/** The organization the sandbox's Closient serves. */
+export const SANDBOX_CLOSIENT_ORG = 'NBQ8ukvDUEUcFfYpRwbm4W';
 
 export interface ClosientFakeOptions {
   apiKey?: string;
@@ -19,7 +24,7 @@ const err = (status: number, code: string, message: string, extra: Record<string
  * 422 VALIDATION_ERROR with details, 429 with Retry-After and retry_after_seconds when the window is spent.
  */
 export function closientFake(options: ClosientFakeOptions = {}) {
-  const o = { apiKey: 'sandbox-closient-key', orgId: 'NBQ8ukvDUEUcFfYpRwbm4W', perWindow: 300, windowSeconds: 60, ...options };
+  const o = { apiKey: 'sandbox-closient-key', orgId: SANDBOX_CLOSIENT_ORG, perWindow: 300, windowSeconds: 60, ...options };
   const members = new Set((o.members ?? []).map((e) => e.toLowerCase()));
   let windowStart = Date.now();
   let used = 0;
@@ -74,3 +79,18 @@ export function closientFake(options: ClosientFakeOptions = {}) {
   }
   return { handler, stats, settings: o };
 }
+
+/** Closient in `invitebus sandbox`, the demo and the tests: 300 calls a minute, as documented. */
+export const closientSandbox = {
+  env: { SANDBOX_CLOSIENT_API_KEY: 'sandbox-closient-key' },
+  account: { orgId: SANDBOX_CLOSIENT_ORG, credentials: { apiKey: { env: 'SANDBOX_CLOSIENT_API_KEY' } } },
+  exampleInvite: { role: 'editor' },
+  fake: ({ members }) => ({
+    handler: closientFake({ members: [...members], perWindow: 300, windowSeconds: 60 }).handler,
+    rateLimited: () => ({
+      status: 429,
+      headers: { 'retry-after': '1' },
+      body: { error: { code: 'RATE_LIMITED', message: 'Rate limit exceeded', status: 429, retry_after_seconds: 1 } },
+    }),
+  }),
+} satisfies ProviderSandbox<ClosientInvite>;

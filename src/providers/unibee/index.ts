@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { credentialRef } from '../config/credentials.ts';
-import { emailField, nameField } from '../invites/fields.ts';
-import type { Outcome } from '../types.ts';
-import { type AccountContext, commonOutcome, isNetworkFailure, networkOutcome, type ProviderAdapter } from './adapter.ts';
-import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from './http.ts';
+import { credentialRef } from '../../config/credentials.ts';
+import { emailField, nameField } from '../../invites/fields.ts';
+import type { Outcome } from '../../types.ts';
+import { type AccountContext, commonOutcome, credential, isNetworkFailure, networkOutcome, type ProviderAdapter, type ProviderSession } from '../adapter.ts';
+import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
+import { unibeeSandbox } from './sandbox.ts';
 
 export const UNIBEE_PRODUCTION_URL = 'https://api.unibee.dev';
 export const UNIBEE_SANDBOX_URL = 'https://api-sandbox.unibee.top';
@@ -102,8 +103,8 @@ export function toOutcome(res: HttpResponse, random: () => number = Math.random,
   return { kind: 'rejected', ...ref };
 }
 
-function createUniBeeSession(account: AccountContext<UniBeeSettings>) {
-  const apiKey = account.credentials.apiKey ?? '';
+function createUniBeeSession(account: AccountContext<UniBeeSettings>): ProviderSession<UniBeeInvite> {
+  const apiKey = credential(account, 'apiKey');
 
   /** "email exist" means a member of ANY merchant: ours → already_member; someone else's → rejected. */
   async function resolveExisting(invite: UniBeeInvite, first: Outcome & { kind: 'rejected' }): Promise<Outcome> {
@@ -128,24 +129,21 @@ function createUniBeeSession(account: AccountContext<UniBeeSettings>) {
   }
 
   return {
-    async deliver(invites: readonly UniBeeInvite[]): Promise<Outcome[]> {
-      return Promise.all(
-        invites.map(async (invite) => {
-          const res = await account.http.send(inviteRequest(account.baseUrl, apiKey, invite));
-          if (isNetworkFailure(res)) return networkOutcome(res);
-          const outcome = toOutcome(res);
-          if (outcome !== 'email_exists') return outcome;
-          const parsed = envelope.safeParse(res.json);
-          const requestId = parsed.success ? parsed.data.requestId : undefined;
-          return resolveExisting(invite, {
-            kind: 'rejected',
-            status: res.status,
-            message: parsed.data?.message ?? 'email exist',
-            ...(requestId === undefined ? {} : { requestId }),
-          });
-        }),
-      );
+    async deliver(invite) {
+      const res = await account.http.send(inviteRequest(account.baseUrl, apiKey, invite));
+      if (isNetworkFailure(res)) return networkOutcome(res);
+      const outcome = toOutcome(res);
+      if (outcome !== 'email_exists') return outcome;
+      const parsed = envelope.safeParse(res.json);
+      const requestId = parsed.success ? parsed.data.requestId : undefined;
+      return resolveExisting(invite, {
+        kind: 'rejected',
+        status: res.status,
+        message: parsed.data?.message ?? 'email exist',
+        ...(requestId === undefined ? {} : { requestId }),
+      });
     },
+    close() {},
   };
 }
 
@@ -154,6 +152,8 @@ export const unibee = {
   defaultBaseUrl: UNIBEE_PRODUCTION_URL,
   settingsSchema,
   inviteSchema,
-  batchSize: () => 1,
+  listFields: ['roleIds'],
+  secretHeaders: ['authorization'],
+  sandbox: unibeeSandbox,
   createSession: createUniBeeSession,
 } satisfies ProviderAdapter<UniBeeSettings, UniBeeInvite>;

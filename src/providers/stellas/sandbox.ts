@@ -1,4 +1,6 @@
-import type { FakeAnswer, RecordedRequest } from './server.ts';
+import type { FakeAnswer, RecordedRequest } from '../../sandbox/server.ts';
+import type { ProviderSandbox } from '../adapter.ts';
+import type { StellasInvite } from './index.ts';
 
 export interface StellasFakeOptions {
   email?: string;
@@ -109,3 +111,17 @@ export function stellasFake(options: StellasFakeOptions = {}) {
     addMember: (email: string) => members.add(email.toLowerCase()),
   };
 }
+
+/** Stellas in `invitebus sandbox`, the demo and the tests: signs in with the sandbox's email and password. */
+export const stellasSandbox = {
+  env: { SANDBOX_STELLAS_SECRET_KEY: 'sandbox-secret-key', SANDBOX_STELLAS_EMAIL: 'ops@acme.example', SANDBOX_STELLAS_PASSWORD: 'sandbox-password' },
+  account: {
+    businessId: 'biz_123',
+    credentials: { secretKey: { env: 'SANDBOX_STELLAS_SECRET_KEY' }, email: { env: 'SANDBOX_STELLAS_EMAIL' }, password: { env: 'SANDBOX_STELLAS_PASSWORD' } },
+  },
+  exampleInvite: { role: 'Member' },
+  fake: ({ members }) => ({
+    handler: stellasFake({ members: [...members] }).handler,
+    rateLimited: () => ({ status: 429, body: { status: false, message: 'Too many requests', data: null } }),
+  }),
+} satisfies ProviderSandbox<StellasInvite>;

@@ -1,4 +1,6 @@
-import type { FakeAnswer, RecordedRequest } from './server.ts';
+import type { FakeAnswer, RecordedRequest } from '../../sandbox/server.ts';
+import type { ProviderSandbox } from '../adapter.ts';
+import type { SutroInvite } from './index.ts';
 
 export interface SutroFakeOptions {
   token?: string;
@@ -31,3 +33,11 @@ export function sutroFake(options: SutroFakeOptions = {}) {
   }
   return { handler, stats, settings: o };
 }
+
+/** Sutro in `invitebus sandbox`, the demo and the tests. Its rate-limit answer is a bare 429. */
+export const sutroSandbox = {
+  env: { SANDBOX_SUTRO_TOKEN: 'sandbox-sutro-jwt' },
+  account: { credentials: { token: { env: 'SANDBOX_SUTRO_TOKEN' } } },
+  exampleInvite: {},
+  fake: ({ members }) => ({ handler: sutroFake({ members: [...members] }).handler, rateLimited: () => ({ status: 429 }) }),
+} satisfies ProviderSandbox<SutroInvite>;

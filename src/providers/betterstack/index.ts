@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { credentialRef } from '../config/credentials.ts';
-import { emailField, roleField } from '../invites/fields.ts';
-import type { Outcome } from '../types.ts';
-import { commonOutcome, messageOf, type ProviderAdapter, singleCallSession } from './adapter.ts';
-import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from './http.ts';
+import { credentialRef } from '../../config/credentials.ts';
+import { emailField, roleField } from '../../invites/fields.ts';
+import type { Outcome } from '../../types.ts';
+import { commonOutcome, credential, messageOf, type ProviderAdapter, singleCallSession } from '../adapter.ts';
+import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
+import { betterstackSandbox } from './sandbox.ts';
 
 /** Roles the API accepts. `admin` exists but "is not permitted via the API": refused at enqueue. */
 export const BETTERSTACK_ROLES = ['responder', 'member', 'team_lead', 'billing_admin'] as const;
@@ -75,9 +76,11 @@ export const betterstack = {
   defaultBaseUrl: 'https://betterstack.com',
   settingsSchema,
   inviteSchema,
-  batchSize: () => 1,
+  listFields: [],
+  secretHeaders: ['authorization'],
+  sandbox: betterstackSandbox,
   createSession(account) {
-    const token = account.credentials.token ?? '';
+    const token = credential(account, 'token');
     return singleCallSession(
       account,
       (acc, invite) => buildRequest(acc.settings, acc.baseUrl, token, invite),

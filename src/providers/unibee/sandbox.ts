@@ -1,4 +1,6 @@
-import type { FakeAnswer, RecordedRequest } from './server.ts';
+import type { FakeAnswer, RecordedRequest } from '../../sandbox/server.ts';
+import type { ProviderSandbox } from '../adapter.ts';
+import type { UniBeeInvite } from './index.ts';
 
 export interface UniBeeFakeOptions {
   apiKey?: string;
@@ -62,3 +64,17 @@ export function unibeeFake(options: UniBeeFakeOptions = {}) {
   }
   return { handler, settings: o };
 }
+
+/** UniBee in `invitebus sandbox`, the demo and the tests: 50 requests a second, as in production. */
+export const unibeeSandbox = {
+  env: { SANDBOX_UNIBEE_API_KEY: 'sandbox-unibee-key' },
+  account: { credentials: { apiKey: { env: 'SANDBOX_UNIBEE_API_KEY' } } },
+  exampleInvite: { roleIds: ['1'] },
+  fake: ({ members }) => ({
+    handler: unibeeFake({ members: [...members], qps: 50 }).handler,
+    rateLimited: () => ({
+      status: 400,
+      body: { code: 51, message: 'Reached max api qps limitation, please try again later', data: null, redirect: '', requestId: 'sandbox-qps' },
+    }),
+  }),
+} satisfies ProviderSandbox<UniBeeInvite>;

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { credentialRef } from '../config/credentials.ts';
-import { emailField, roleField } from '../invites/fields.ts';
-import { paceFromHeaders, requestedWaitMs } from '../policies/rate-limit-headers.ts';
-import type { Outcome } from '../types.ts';
-import { commonOutcome, type ProviderAdapter, singleCallSession } from './adapter.ts';
-import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from './http.ts';
+import { credentialRef } from '../../config/credentials.ts';
+import { emailField, roleField } from '../../invites/fields.ts';
+import { paceFromHeaders, requestedWaitMs } from '../../policies/rate-limit-headers.ts';
+import type { Outcome } from '../../types.ts';
+import { commonOutcome, credential, type ProviderAdapter, singleCallSession } from '../adapter.ts';
+import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
+import { closientSandbox } from './sandbox.ts';
 
 export const CLOSIENT_PRODUCTION_URL = 'https://www.closient.com';
 export const CLOSIENT_TESTING_URL = 'https://www.closient.dev';
@@ -82,9 +83,11 @@ export const closient = {
   defaultBaseUrl: CLOSIENT_PRODUCTION_URL,
   settingsSchema,
   inviteSchema,
-  batchSize: () => 1,
+  listFields: [],
+  secretHeaders: ['x-api-key'],
+  sandbox: closientSandbox,
   createSession(account) {
-    const apiKey = account.credentials.apiKey ?? '';
+    const apiKey = credential(account, 'apiKey');
     return singleCallSession(
       account,
       (acc, invite) => inviteRequest(acc.settings, acc.baseUrl, apiKey, invite),

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { credentialRef } from '../config/credentials.ts';
-import { emailField } from '../invites/fields.ts';
-import type { Outcome } from '../types.ts';
-import { type AccountContext, commonOutcome, isNetworkFailure, networkOutcome, type ProviderAdapter } from './adapter.ts';
-import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from './http.ts';
+import { credentialRef } from '../../config/credentials.ts';
+import { emailField } from '../../invites/fields.ts';
+import type { Outcome } from '../../types.ts';
+import { type AccountContext, commonOutcome, credential, isNetworkFailure, networkOutcome, type ProviderAdapter, type ProviderSession } from '../adapter.ts';
+import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
+import { sutroSandbox } from './sandbox.ts';
 
 /** Names used before "batch" got its one meaning (the invites of one enqueue): refused with the new name. */
 const renamed = (to: string) => z.never({ error: `renamed to ${to} ("batch" means the invites of one enqueue)` }).optional();
@@ -61,14 +62,17 @@ export function toOutcome(res: HttpResponse, count: number, now = Date.now()): O
  * and once the account's call slot opens (`callSlot`: the rate limit counts calls), so invites keep joining it
  * while it waits. A crash mid-call leaves every job of the call active; BullMQ's stalled check retries each.
  */
-function createSutroSession(account: AccountContext<SutroSettings>) {
-  const token = account.credentials.token ?? '';
+function createSutroSession(account: AccountContext<SutroSettings>): ProviderSession<SutroInvite> {
+  const token = credential(account, 'token');
   const { addressesPerCall, callLingerMs } = account.settings;
   type Pending = { invite: SutroInvite; resolve: (o: Outcome) => void };
   const pending: Pending[] = [];
   let dispatching = false;
   /** Wakes the linger early once a call is full. */
   let full: (() => void) | undefined;
+  /** The linger's timer, cleared by close(). */
+  let lingerTimer: NodeJS.Timeout | undefined;
+  let closed = false;
 
   async function call(emails: readonly string[], slotTaken = false): Promise<Outcome | 'split'> {
     if (!slotTaken) await account.callSlot?.();
@@ -98,9 +102,10 @@ function createSutroSession(account: AccountContext<SutroSettings>) {
   function linger(): Promise<void> {
     if (pending.length >= addressesPerCall) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, callLingerMs);
+      lingerTimer = setTimeout(done, callLingerMs);
       function done() {
-        clearTimeout(timer);
+        clearTimeout(lingerTimer);
+        lingerTimer = undefined;
         full = undefined;
         resolve();
       }
@@ -112,11 +117,13 @@ function createSutroSession(account: AccountContext<SutroSettings>) {
   async function dispatch(): Promise<void> {
     dispatching = true;
     try {
-      while (pending.length > 0) {
+      while (pending.length > 0 && !closed) {
         await linger();
+        if (closed) break;
         // The slot is taken right before the call is cut, so everything that arrived while waiting joins it.
         await account.callSlot?.();
         const batch = pending.splice(0, addressesPerCall);
+        if (batch.length === 0) break; // close() settled them while the slot was awaited
         send(batch, true).catch((error: unknown) => {
           for (const p of batch) p.resolve({ kind: 'retryable', message: String(error) });
         });
@@ -129,17 +136,19 @@ function createSutroSession(account: AccountContext<SutroSettings>) {
   }
 
   return {
-    deliver(invites: readonly SutroInvite[]): Promise<Outcome[]> {
-      return Promise.all(
-        invites.map(
-          (invite) =>
-            new Promise<Outcome>((resolve) => {
-              pending.push({ invite, resolve });
-              if (pending.length >= addressesPerCall) full?.();
-              if (!dispatching) void dispatch();
-            }),
-        ),
-      );
+    deliver(invite) {
+      if (closed) return Promise.resolve({ kind: 'retryable', message: 'the Sutro session is closed' });
+      return new Promise<Outcome>((resolve) => {
+        pending.push({ invite, resolve });
+        if (pending.length >= addressesPerCall) full?.();
+        if (!dispatching) void dispatch();
+      });
+    },
+    /** Stops the linger timer; invites still waiting for a call were never sent and are retried. */
+    close() {
+      closed = true;
+      full?.();
+      for (const p of pending.splice(0)) p.resolve({ kind: 'retryable', message: 'the Sutro session closed before the call was sent' });
     },
   };
 }
@@ -150,7 +159,10 @@ export const sutro = {
   defaultBaseUrl: undefined,
   settingsSchema,
   inviteSchema,
-  batchSize: (settings) => settings.addressesPerCall,
+  listFields: [],
+  secretHeaders: ['authorization'],
+  batching: { invitesPerCall: (settings) => settings.addressesPerCall },
+  sandbox: sutroSandbox,
   tls(credentials) {
     const { clientCert, clientKey, ca } = credentials;
     if (clientCert === undefined && clientKey === undefined && ca === undefined) return undefined;
