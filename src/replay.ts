@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
+import { z } from 'zod';
 import { reasonOf } from './batches.ts';
 import { scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
 import { type AccountConfig, accountOf, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { checkIdentifier } from './identifiers.ts';
 import { type Producer, validateInvite } from './producer.ts';
+import { adapterOf } from './providers/index.ts';
 import { invitebusKeys } from './redis.ts';
 import type { InviteFields, InviteJobData, ReasonClass } from './types.ts';
 
@@ -39,15 +41,42 @@ function matches(job: Job<InviteJobData>, filter: ReplayFilter, now: number): bo
   return true;
 }
 
+/** A provider's invite fields with their schemas. */
+function fieldSchemas(account: AccountConfig): Record<string, z.ZodType> {
+  const schema = adapterOf(account.provider).inviteSchema;
+  return schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>) : {};
+}
+
+/**
+ * Each change on its own, before any job is read, so a wrong value is refused even when nothing matches: not
+ * the address, a field of at least one of the accounts' providers, and a value that field's schema accepts
+ * for every account whose provider has it. (A matching invite whose provider lacks the field is refused later.)
+ */
+export function checkChanges(accounts: readonly AccountConfig[], set: Record<string, unknown>): void {
+  for (const [field, value] of Object.entries(set)) {
+    if (field === 'email') throw new Error("email cannot be changed by a replay: it is the invite's identity; enqueue the right address as a new invite");
+    const schemas = accounts.flatMap((account) => {
+      const shape = fieldSchemas(account);
+      return Object.hasOwn(shape, field) ? [{ account, schema: shape[field] as z.ZodType }] : [];
+    });
+    if (schemas.length === 0) {
+      const providers = [...new Set(accounts.map((a) => a.provider))].join(', ');
+      throw new Error(`${field}: not an invite field of provider ${providers}`);
+    }
+    for (const { account, schema } of schemas) {
+      const checked = schema.safeParse(value);
+      if (!checked.success) throw new Error(`${account.name}: ${field}: ${checked.error.issues[0]?.message ?? 'invalid'}`);
+    }
+  }
+}
+
 /**
  * The invite a replay with `set` sends: the job's fields with the changes, checked by the provider's schema.
  * The address cannot change (it is the invite's identity: enqueue the right address as a new invite), and a
  * field the provider does not take is refused rather than silently dropped.
  */
 export function changedInvite(account: AccountConfig, invite: InviteFields, set: Record<string, unknown>): InviteFields {
-  for (const field of Object.keys(set)) {
-    if (field === 'email') throw new Error("email cannot be changed by a replay: it is the invite's identity; enqueue the right address as a new invite");
-  }
+  checkChanges([account], set);
   const checked = validateInvite(account, { ...invite, ...set });
   if (!checked.ok) throw new Error(`${checked.field}: ${checked.message}`);
   for (const field of Object.keys(set)) {
@@ -77,6 +106,16 @@ export async function replayFailed(
   // Every name and id is checked before anything is read or moved (and no queue is made for an unknown account).
   for (const account of accounts) accountOf(producer.config, account);
   if (filter.batchId !== undefined) checkIdentifier('batch id', filter.batchId);
+  if (set !== undefined) {
+    try {
+      checkChanges(
+        accounts.map((a) => accountOf(producer.config, a)),
+        set,
+      );
+    } catch (error) {
+      throw new InvitebusError('INVITE_INVALID', `replay refused, nothing was moved: ${(error as Error).message}`, { details: [(error as Error).message] });
+    }
+  }
   const events = producer.events();
   const claims = scripts(producer.redis);
   const keys = invitebusKeys(producer.config.redis.prefix);

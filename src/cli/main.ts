@@ -9,6 +9,7 @@ import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
 import { identifierProblem } from '../identifiers.ts';
 import { CSV_DELIMITERS } from '../input/readers.ts';
+import { emailField } from '../invites/fields.ts';
 import { findInvitesByEmail } from '../invites/lookup.ts';
 import { createLogger } from '../logger.ts';
 import { Producer } from '../producer.ts';
@@ -67,6 +68,12 @@ const duration = (value: string) => {
 const batchId = (value: string) => {
   const problem = identifierProblem('batch id', value);
   if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return value;
+};
+/** A person's address, by the same rule as an invite's: anything else is a usage error before anything runs. */
+const emailArg = (value: string) => {
+  const checked = emailField.safeParse(value);
+  if (!checked.success) throw new InvalidArgumentError(checked.error.issues[0]?.message ?? 'not a valid email address');
   return value;
 };
 const list = (value: string) =>
@@ -188,7 +195,13 @@ export function buildCli(): Command {
         for (const r of summary.rejected) console.error(`line ${r.line}: ${r.field}: ${r.message}`);
         for (const d of summary.duplicateRows) console.error(`line ${d.line}: ${d.message}`);
         if (opts.rejects) await writeRejects(opts.rejects, [...summary.rejected, ...summary.duplicateRows]);
-        const verb = summary.aborted ? 'nothing queued (--strict)' : summary.dryRun ? 'dry run, nothing queued' : 'queued';
+        const verb = summary.aborted
+          ? 'nothing queued (--strict)'
+          : summary.dryRun
+            ? 'dry run, nothing queued'
+            : summary.accepted === 0
+              ? 'nothing new to queue'
+              : 'queued';
         console.log(
           `batch ${summary.batchId}: ${summary.rows} rows, accepted ${summary.accepted}, duplicates ${summary.duplicates}, rejected ${summary.rejected.length} (${verb})${
             summary.replaced > 0 ? `; corrections replacing failed invites: ${summary.replaced}` : ''
@@ -236,7 +249,7 @@ export function buildCli(): Command {
 
   program
     .command('find')
-    .argument('<email>', "the person's address")
+    .argument('<email>', "the person's address", emailArg)
     .description('every invite of one person across accounts: state, outcome, reason, attempts, provider request id, when')
     .option('--json', 'as JSON lines')
     .action(async (email: string, opts: { json?: boolean }, cmd: Command) => {

@@ -138,6 +138,13 @@ describe('replay with changed fields', () => {
     await expect(replayFailed(p.producer, { batchId: 'set' }, { set: { email: 'x@example.com' } })).rejects.toThrow(/email/);
     await expect(replayFailed(p.producer, { batchId: 'set' }, { set: { colour: 'blue' } })).rejects.toThrow(/colour/);
     expect(await p.producer.queue('acme').getFailedCount()).toBe(3);
+    // A wrong value is refused even when the filter matches nothing: the operator learns it now, not on the day it matters.
+    await expect(replayFailed(p.producer, { batchId: 'no-such-batch' }, { set: { role: 'wizard' } })).rejects.toMatchObject({
+      code: 'INVITE_INVALID',
+      message: expect.stringMatching(/acme: role: /),
+    });
+    await expect(replayFailed(p.producer, { batchId: 'no-such-batch' }, { set: { colour: 'blue' } })).rejects.toThrow(/colour: not an invite field/);
+    expect(await replayFailed(p.producer, { batchId: 'no-such-batch' }, { set: { role: 'member' } })).toMatchObject({ matched: 0, replayed: 0 });
 
     const result = await replayFailed(p.producer, { batchId: 'set' }, { set: { role: 'member' } });
     expect(result.replayed).toBe(3);
