@@ -18,8 +18,35 @@ export interface BatchStatus {
   sealed: boolean;
   outcomes: Record<string, number>;
   reasons: Record<string, number>;
+  /** The same counts per account: an onboarding is one batch across the accounts of its people's tools. */
+  accounts: Record<string, AccountProgress>;
   createdAt?: number;
   completedAt?: number;
+}
+
+/** One account's part of a batch. */
+export interface AccountProgress {
+  total: number;
+  done: number;
+  succeeded: number;
+  failed: number;
+  outcomes: Record<string, number>;
+}
+
+/** The per-account counters of a batch hash (`acct:<account>:<counter>`, written by count-result.lua). */
+function accountProgress(hash: Record<string, string>): Record<string, AccountProgress> {
+  const accounts: Record<string, AccountProgress> = {};
+  for (const [key, value] of Object.entries(hash)) {
+    const match = /^acct:([^:]+):(.+)$/.exec(key);
+    if (match === null) continue;
+    const [, account = '', counter = ''] = match;
+    const progress = (accounts[account] ??= { total: 0, done: 0, succeeded: 0, failed: 0, outcomes: {} });
+    const n = Number(value);
+    if (counter.startsWith('outcome:')) {
+      if (n > 0) progress.outcomes[counter.slice('outcome:'.length)] = n;
+    } else if (counter === 'total' || counter === 'done' || counter === 'succeeded' || counter === 'failed') progress[counter] = n;
+  }
+  return Object.fromEntries(Object.entries(accounts).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 export async function batchStatus(redis: Redis, prefix: string, batchId: string): Promise<BatchStatus | undefined> {
@@ -43,6 +70,7 @@ export async function batchStatus(redis: Redis, prefix: string, batchId: string)
     sealed: hash.sealed === '1',
     outcomes: pick('outcome:'),
     reasons: pick('reason:'),
+    accounts: accountProgress(hash),
     ...(hash.createdAt ? { createdAt: Number(hash.createdAt) } : {}),
     ...(hash.completedAt ? { completedAt: Number(hash.completedAt) } : {}),
   };

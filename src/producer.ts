@@ -12,9 +12,11 @@ import { connectProducerRedis, invitebusKeys, type OutageReporter } from './redi
 import type { InviteFields, InviteJobData } from './types.ts';
 import { checkBatchLater, controlQueue } from './worker/control.ts';
 
-/** One invite that failed validation: its position in the input, the field and why. */
+/** One invite that failed validation: its position in the input, the account it was for, the field and why. */
 export interface RejectedInvite {
   index: number;
+  /** Set when the input spans accounts (an onboarding); a row can be valid for one tool and not another. */
+  account?: string;
   field: string;
   message: string;
 }
@@ -22,9 +24,29 @@ export interface RejectedInvite {
 /** One invite not queued as a duplicate: its position, that of the same address earlier in the input if so, its job id. */
 export interface DuplicateInvite {
   index: number;
+  account?: string;
   /** Set when the same address came earlier in the same input; absent when the invite was already queued or sent. */
   ofIndex?: number;
   id: string;
+}
+
+/** One invite of an enqueue that may span accounts: the account, its raw fields, its position in the input. */
+export interface EnqueueItem {
+  account: string;
+  invite: unknown;
+  /** The input row it came from; several items (one per account) may share a row. */
+  index: number;
+}
+
+/** Options of an enqueue (inviteMany, enqueue, onboard). */
+export interface EnqueueOptions {
+  batchId?: string;
+  chunkSize?: number;
+  /** Validate and look up duplicates only; queue nothing. */
+  dryRun?: boolean;
+  /** List each duplicate in `duplicateRows`, not only count them. */
+  reportDuplicates?: boolean;
+  onProgress?: (progress: InviteManyResult & { seen: number }) => void;
 }
 
 export interface InviteManyResult {
@@ -36,6 +58,8 @@ export interface InviteManyResult {
   rejected: RejectedInvite[];
   /** Each duplicate, when asked for with `reportDuplicates` (in no particular order). */
   duplicateRows?: DuplicateInvite[];
+  /** Per account (an enqueue across accounts): invites accepted, duplicates and rejected. */
+  byAccount?: Record<string, { accepted: number; duplicates: number; rejected: number }>;
 }
 
 export interface InviteResultOne {
@@ -179,28 +203,45 @@ export class Producer {
    * single Redis call carries 100k jobs). Invalid invites are reported by index; the valid rest is queued.
    * Accepts any iterable, including an async one, so a caller can stream a file through it.
    */
-  async inviteMany(
-    accountName: string,
-    invites: Iterable<unknown> | AsyncIterable<unknown>,
-    options: {
-      batchId?: string;
-      chunkSize?: number;
-      /** Validate and look up duplicates only; queue nothing. */
-      dryRun?: boolean;
-      /** List each duplicate in `duplicateRows`, not only count them. */
-      reportDuplicates?: boolean;
-      onProgress?: (progress: InviteManyResult & { seen: number }) => void;
-    } = {},
-  ): Promise<InviteManyResult> {
-    const account = accountOf(this.config, accountName);
+  async inviteMany(accountName: string, invites: Iterable<unknown> | AsyncIterable<unknown>, options: EnqueueOptions = {}): Promise<InviteManyResult> {
+    accountOf(this.config, accountName);
+    async function* items(): AsyncGenerator<EnqueueItem> {
+      let index = 0;
+      for await (const invite of invites) yield { account: accountName, invite, index: index++ };
+    }
+    const result = await this.enqueue(items(), options);
+    // One account: its rejections and duplicates need not name it, nor the answer break down by account.
+    for (const r of result.rejected) delete r.account;
+    for (const d of result.duplicateRows ?? []) delete d.account;
+    delete result.byAccount;
+    return result;
+  }
+
+  /**
+   * Enqueues invites that may span accounts, all in one batch (an onboarding: each person into each of their
+   * tools). Each account's valid invites go in chunks of `chunkSize` (one EXISTS pipeline and one addBulk per
+   * chunk); invalid ones are reported by index and account; the valid rest is queued. One writer holds the
+   * batch open until every account's invites are in, so it completes once, when the last of them finishes.
+   */
+  async enqueue(items: Iterable<EnqueueItem> | AsyncIterable<EnqueueItem>, options: EnqueueOptions = {}): Promise<InviteManyResult> {
     const batchId = options.batchId === undefined ? randomUUID() : checkIdentifier('batch id', options.batchId);
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     const duplicateRows: DuplicateInvite[] | undefined = options.reportDuplicates ? [] : undefined;
-    const result: InviteManyResult = { batchId, accepted: 0, replaced: 0, duplicates: 0, rejected: [], ...(duplicateRows ? { duplicateRows } : {}) };
+    const result: InviteManyResult = {
+      batchId,
+      accepted: 0,
+      replaced: 0,
+      duplicates: 0,
+      rejected: [],
+      ...(duplicateRows ? { duplicateRows } : {}),
+    };
+    const byAccount: NonNullable<InviteManyResult['byAccount']> = {};
+    const tally = (account: string) => (byAccount[account] ??= { accepted: 0, duplicates: 0, rejected: 0 });
+    result.byAccount = byAccount;
     // Index of each id's first occurrence in the input, to name what a later occurrence duplicates.
     const seenIds = new Map<string, number>();
-    let chunk: ChunkEntry[] = [];
-    let index = 0;
+    const chunks = new Map<string, ChunkEntry[]>();
+    let seen = 0;
 
     // This enqueue is a writer of the batch until it seals: the batch cannot complete while one is running.
     const writer = randomUUID();
@@ -208,22 +249,33 @@ export class Producer {
     // promise is handled at once (a failure is kept, never left unhandled), and a failure stops the reading.
     const inFlight: Promise<void>[] = [];
     let failure: unknown;
-    const flush = async () => {
-      if (chunk.length === 0) return;
-      const sending = chunk;
-      chunk = [];
+    const flush = async (accountName: string) => {
+      const sending = chunks.get(accountName) ?? [];
+      if (sending.length === 0) return;
+      chunks.set(accountName, []);
       if (inFlight.length >= 2) await inFlight.shift();
       if (failure !== undefined) return;
+      const account = accountOf(this.config, accountName);
       inFlight.push(
         this.#addChunk(account, sending, batchId, writer, options.dryRun ?? false).then(
           (added) => {
+            const t = tally(accountName);
             result.accepted += added.accepted;
+            t.accepted += added.accepted;
             result.replaced += added.replaced;
             result.duplicates += added.known.length;
-            for (const known of added.known) duplicateRows?.push({ index: known.index, id: known.id });
-            for (const lost of added.lost)
-              result.rejected.push({ index: lost.index, field: '(invite)', message: 'its job vanished while it was queued; enqueue it again' });
-            options.onProgress?.({ ...result, seen: index });
+            t.duplicates += added.known.length;
+            for (const known of added.known) duplicateRows?.push({ index: known.index, account: accountName, id: known.id });
+            for (const lost of added.lost) {
+              t.rejected += 1;
+              result.rejected.push({
+                index: lost.index,
+                account: accountName,
+                field: '(invite)',
+                message: 'its job vanished while it was queued; enqueue it again',
+              });
+            }
+            options.onProgress?.({ ...result, seen });
           },
           (error: unknown) => {
             failure ??= error;
@@ -232,28 +284,33 @@ export class Producer {
       );
     };
 
-    for await (const raw of invites) {
+    for await (const item of items) {
       if (failure !== undefined) break;
-      const checked = validateInvite(account, raw);
+      seen = item.index + 1;
+      const account = accountOf(this.config, item.account);
+      const checked = validateInvite(account, item.invite);
       if (!checked.ok) {
-        result.rejected.push({ index, field: checked.field, message: checked.message });
-      } else {
-        const id = inviteJobId(accountName, checked.invite.email);
-        const first = seenIds.get(id);
-        if (first !== undefined) {
-          result.duplicates += 1; // the same person twice in one input
-          duplicateRows?.push({ index, ofIndex: first, id });
-        } else {
-          seenIds.set(id, index);
-          chunk.push({ id, invite: checked.invite, index });
-          if (chunk.length >= chunkSize) await flush();
-        }
+        tally(account.name).rejected += 1;
+        result.rejected.push({ index: item.index, account: account.name, field: checked.field, message: checked.message });
+        continue;
       }
-      index += 1;
+      const id = inviteJobId(account.name, checked.invite.email);
+      const first = seenIds.get(id);
+      if (first !== undefined) {
+        result.duplicates += 1; // the same person twice in one input
+        tally(account.name).duplicates += 1;
+        duplicateRows?.push({ index: item.index, account: account.name, ofIndex: first, id });
+        continue;
+      }
+      seenIds.set(id, item.index);
+      const chunk = chunks.get(account.name) ?? [];
+      chunks.set(account.name, chunk);
+      chunk.push({ id, invite: checked.invite, index: item.index });
+      if (chunk.length >= chunkSize) await flush(account.name);
     }
-    if (failure === undefined) await flush();
+    if (failure === undefined) for (const account of [...chunks.keys()]) await flush(account);
     await Promise.all(inFlight);
-    if (failure !== undefined) throw new EnqueueInterruptedError(result, index, failure);
+    if (failure !== undefined) throw new EnqueueInterruptedError(result, seen, failure);
     // Sealed: every invite of this enqueue is in; the batch completes when its last invite finishes.
     if (!options.dryRun) await this.sealBatch(batchId, writer);
     return result;

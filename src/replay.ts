@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
-import { z } from 'zod';
 import { reasonOf } from './batches.ts';
 import { scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
 import { type AccountConfig, accountOf, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { checkIdentifier } from './identifiers.ts';
 import { type Producer, validateInvite } from './producer.ts';
-import { adapterOf } from './providers/index.ts';
+import { adapterOf, fieldProblems } from './providers/index.ts';
 import { invitebusKeys } from './redis.ts';
 import type { InviteFields, InviteJobData, ReasonClass } from './types.ts';
 
@@ -41,12 +40,6 @@ function matches(job: Job<InviteJobData>, filter: ReplayFilter, now: number): bo
   return true;
 }
 
-/** A provider's invite fields with their schemas. */
-function fieldSchemas(account: AccountConfig): Record<string, z.ZodType> {
-  const schema = adapterOf(account.provider).inviteSchema;
-  return schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>) : {};
-}
-
 /**
  * Each change on its own, before any job is read, so a wrong value is refused even when nothing matches: not
  * the address, a field of at least one of the accounts' providers, and a value that field's schema accepts
@@ -55,18 +48,13 @@ function fieldSchemas(account: AccountConfig): Record<string, z.ZodType> {
 export function checkChanges(accounts: readonly AccountConfig[], set: Record<string, unknown>): void {
   for (const [field, value] of Object.entries(set)) {
     if (field === 'email') throw new Error("email cannot be changed by a replay: it is the invite's identity; enqueue the right address as a new invite");
-    const schemas = accounts.flatMap((account) => {
-      const shape = fieldSchemas(account);
-      return Object.hasOwn(shape, field) ? [{ account, schema: shape[field] as z.ZodType }] : [];
-    });
-    if (schemas.length === 0) {
+    const problems = accounts.map((account) => ({ account, problem: fieldProblems(adapterOf(account.provider), { [field]: value })[0] }));
+    const taking = problems.filter((p) => p.problem?.unknown !== true);
+    if (taking.length === 0) {
       const providers = [...new Set(accounts.map((a) => a.provider))].join(', ');
       throw new Error(`${field}: not an invite field of provider ${providers}`);
     }
-    for (const { account, schema } of schemas) {
-      const checked = schema.safeParse(value);
-      if (!checked.success) throw new Error(`${account.name}: ${field}: ${checked.error.issues[0]?.message ?? 'invalid'}`);
-    }
+    for (const { account, problem } of taking) if (problem !== undefined) throw new Error(`${account.name}: ${field}: ${problem.message}`);
   }
 }
 

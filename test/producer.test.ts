@@ -75,6 +75,12 @@ describe('producer', () => {
 
   it('lists duplicates only when asked, so its answer keeps its shape for API clients', async () => {
     const result = await producer.inviteMany('acme', [{ email: 'c@example.com' }, { email: 'c@example.com' }]);
-    expect(result).toEqual({ batchId: expect.any(String), accepted: 1, replaced: 0, duplicates: 1, rejected: [] });
+    expect(result).toEqual({
+      batchId: expect.any(String),
+      accepted: 1,
+      replaced: 0,
+      duplicates: 1,
+      rejected: [],
+    });
   });
 });

@@ -4,7 +4,7 @@
 --
 -- INVARIANT (the batch accounting, see src/commands/index.ts): an invite is a member of a batch iff its
 -- BullMQ job exists and its data names that batch. Membership is a set (SADD), so counting it is idempotent:
--- `total` grows only when SADD adds; a member whose result was recorded before it was enrolled is counted as
+-- `total` (and the account's `acct:<account>:total`) grows only when SADD adds; a member whose result was recorded before it was enrolled is counted as
 -- done here, once. Reruns, concurrent enqueues and crashes between the two runs therefore never count twice.
 --
 -- KEYS: 1 batch hash, 2 members set, 3 results hash, 4 order list, 5 writers zset, 6 the account queue's
@@ -36,7 +36,8 @@ for i = 7, #KEYS do
       added = added + 1
       redis.call('RPUSH', order, ref)
       local recorded = redis.call('HGET', results, ref)
-      if recorded then countResult(batchKey, recorded, 1) end
+      if recorded then countResult(batchKey, recorded, 1, ref) end
+      redis.call('HINCRBY', batchKey, 'acct:' .. string.match(ref, '^([^/]+)/') .. ':total', 1)
     else
       code = 0
     end

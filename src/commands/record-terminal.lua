@@ -15,7 +15,7 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
     if redis.call('HSETNX', KEYS[5], ARGV[5], ARGV[1]) == 1 then
       redis.call('PEXPIRE', KEYS[5], ARGV[6])
       if redis.call('SISMEMBER', KEYS[4], ARGV[5]) == 1 then
-        countResult(KEYS[3], ARGV[1], 1)
+        countResult(KEYS[3], ARGV[1], 1, ARGV[5])
         maybeComplete(KEYS[3], KEYS[6], KEYS[2], ARGV[3], ARGV[4])
       end
     end

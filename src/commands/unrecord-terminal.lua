@@ -12,7 +12,7 @@ local result = redis.call('HGET', KEYS[4], ARGV[1])
 if result then
   redis.call('HDEL', KEYS[4], ARGV[1])
   if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then
-    countResult(KEYS[2], result, -1)
+    countResult(KEYS[2], result, -1, ARGV[1])
     redis.call('HDEL', KEYS[2], 'completedAt')
   end
 end

@@ -30,3 +30,31 @@ export function adapterOf(id: string): ProviderAdapter<unknown, { email: string;
 export function inviteFieldNames(adapter: Pick<ProviderAdapter, 'inviteSchema'>): string[] {
   return adapter.inviteSchema instanceof z.ZodObject ? Object.keys(adapter.inviteSchema.shape) : [];
 }
+
+/** A field refused on its own; `unknown` when the provider has no such field. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+  unknown?: true;
+}
+
+/**
+ * Problems of some of an invite's fields on their own (a profile's fields, a replay's changes), by the
+ * provider's schema for each field: a field the provider does not take, or a value it refuses. The address
+ * is not among them: it is the invite's identity.
+ */
+export function fieldProblems(adapter: Pick<ProviderAdapter, 'id' | 'inviteSchema'>, fields: Record<string, unknown>): FieldProblem[] {
+  const shape = adapter.inviteSchema instanceof z.ZodObject ? (adapter.inviteSchema.shape as Record<string, z.ZodType>) : {};
+  const problems: FieldProblem[] = [];
+  for (const [field, value] of Object.entries(fields)) {
+    const schema = Object.hasOwn(shape, field) ? shape[field] : undefined;
+    if (field === 'email') problems.push({ field, message: 'the address is given per person, not here' });
+    else if (schema === undefined)
+      problems.push({ field, unknown: true, message: `not an invite field of provider ${adapter.id} (its fields: ${Object.keys(shape).join(', ')})` });
+    else {
+      const checked = schema.safeParse(value);
+      if (!checked.success) problems.push({ field, message: checked.error.issues[0]?.message ?? 'invalid' });
+    }
+  }
+  return problems;
+}

@@ -35,18 +35,21 @@ async function pipeline(failFirst: number, options: { workers?: boolean } = {}) 
   );
   cleanups.push(() => p.close());
   const status = (batch: string) => batchStatus(p.producer.redis, p.config.redis.prefix, batch);
+  // A batch completes when its last outcome is recorded, just before BullMQ moves that job to completed or
+  // failed: a correction must wait for the move to see the failure.
+  const settled = async (batch: string) => (await status(batch))?.complete === true && (await p.producer.queue('acme').getActiveCount()) === 0;
   const completions = async (batch: string) =>
     (await p.events.read('-', 10_000)).filter((e) => e.fields.type === 'batch.completed' && e.fields.batchId === batch).map((e) => e.fields);
   const roleSent = (email: string) =>
     fake.requests.filter((r) => (r.json as { email?: string } | undefined)?.email === email).map((r) => (r.json as { role?: string }).role);
-  return { p, fake, status, completions, roleSent };
+  return { p, fake, status, settled, completions, roleSent };
 }
 
 describe('a corrected invite', () => {
   it('replaces the failed job when its fields differ: new job, fresh attempts, the batch counts it once', async () => {
-    const { p, status, completions, roleSent } = await pipeline(1);
+    const { p, status, settled, completions, roleSent } = await pipeline(1);
     await p.producer.inviteMany('acme', [{ email: 'ann@example.com', role: 'responder' }], { batchId: 'fix' });
-    await waitFor(async () => (await status('fix'))?.complete, 15_000, 'first round');
+    await waitFor(() => settled('fix'), 15_000, 'first round');
     expect(await status('fix')).toMatchObject({ total: 1, done: 1, failed: 1 });
     const failed = await p.producer.queue('acme').getJob((await p.producer.queue('acme').getFailed())[0]?.id as string);
     expect(failed?.attemptsMade).toBe(1);
@@ -75,12 +78,12 @@ describe('a corrected invite', () => {
   });
 
   it('into another batch: the new batch counts it, the old one keeps its recorded failure and stays complete', async () => {
-    const { p, status, roleSent } = await pipeline(1);
+    const { p, status, settled, roleSent } = await pipeline(1);
     await p.producer.inviteMany('acme', [{ email: 'bob@example.com', role: 'responder' }], { batchId: 'monday' });
-    await waitFor(async () => (await status('monday'))?.complete, 15_000, 'monday');
+    await waitFor(() => settled('monday'), 15_000, 'monday');
     const fixed = await p.producer.inviteMany('acme', [{ email: 'bob@example.com', role: 'member' }], { batchId: 'tuesday' });
     expect(fixed).toMatchObject({ accepted: 1, replaced: 1 });
-    await waitFor(async () => (await status('tuesday'))?.complete, 15_000, 'tuesday');
+    await waitFor(() => settled('tuesday'), 15_000, 'tuesday');
     expect(await status('tuesday')).toMatchObject({ total: 1, done: 1, succeeded: 1 });
     expect(await status('monday')).toMatchObject({ total: 1, done: 1, failed: 1, complete: true });
     expect(roleSent('bob@example.com')).toEqual(['responder', 'member']);
@@ -95,9 +98,9 @@ describe('a corrected invite', () => {
       replaced: 0,
     });
     expect(await status('pending')).toMatchObject({ total: 1 });
-    const { p: q, status: s2 } = await pipeline(0);
+    const { p: q, status: s2, settled: s2settled } = await pipeline(0);
     await q.producer.inviteMany('acme', [{ email: 'di@example.com', role: 'responder' }], { batchId: 'ok' });
-    await waitFor(async () => (await s2('ok'))?.complete, 15_000, 'ok');
+    await waitFor(() => s2settled('ok'), 15_000, 'ok');
     expect(await q.producer.inviteMany('acme', [{ email: 'di@example.com', role: 'member' }], { batchId: 'ok' })).toMatchObject({
       accepted: 0,
       duplicates: 1,
@@ -105,9 +108,10 @@ describe('a corrected invite', () => {
   });
 
   it('two corrections of the same failure at once replace it once', async () => {
-    const { p, status, fake } = await pipeline(1);
+    const { p, status, settled, fake } = await pipeline(1);
     await p.producer.inviteMany('acme', [{ email: 'eve@example.com' }], { batchId: 'race' });
-    await waitFor(async () => (await status('race'))?.complete, 15_000, 'first round');
+    await waitFor(() => settled('race'), 15_000, 'first round');
+    // The outcome is recorded just before BullMQ moves the job to failed: wait for the move.
     const results = await Promise.all([
       p.producer.inviteMany('acme', [{ email: 'eve@example.com', role: 'member' }], { batchId: 'race' }),
       p.producer.inviteMany('acme', [{ email: 'eve@example.com', role: 'member' }], { batchId: 'race' }),
@@ -126,13 +130,13 @@ describe('a corrected invite', () => {
 
 describe('replay with changed fields', () => {
   it('sends the changed fields, validated by the provider schema', async () => {
-    const { p, status, roleSent } = await pipeline(3);
+    const { p, status, settled, roleSent } = await pipeline(3);
     await p.producer.inviteMany(
       'acme',
       ['f1', 'f2', 'f3'].map((n) => ({ email: `${n}@example.com`, role: 'responder' })),
       { batchId: 'set' },
     );
-    await waitFor(async () => (await status('set'))?.complete, 15_000, 'first round');
+    await waitFor(() => settled('set'), 15_000, 'first round');
 
     await expect(replayFailed(p.producer, { batchId: 'set' }, { set: { role: 'wizard' } })).rejects.toThrow(/role/);
     await expect(replayFailed(p.producer, { batchId: 'set' }, { set: { email: 'x@example.com' } })).rejects.toThrow(/email/);
