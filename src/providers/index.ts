@@ -6,7 +6,10 @@ import { stellas } from './stellas/index.ts';
 import { sutro } from './sutro/index.ts';
 import { unibee } from './unibee/index.ts';
 
-/** Every provider invitebus can deliver to. Adding one: its folder beside this file and one line here. */
+/**
+ * Every provider invitebus can deliver to. Adding one: its folder beside this file, its import and its entry
+ * here, at the end (the sandbox gives providers consecutive ports in this order).
+ */
 export const providers = {
   betterstack,
   closient,

@@ -28,7 +28,7 @@ describe('provider registry', () => {
 
   it.each(providerIds)('has a test file for %s that runs the conformance suite', (id) => {
     const testFile = join(import.meta.dirname, `${id}.test.ts`);
-    expect(existsSync(testFile)).toBe(true);
+    expect(existsSync(testFile), `${testFile} is missing: it runs testProvider() for ${id}`).toBe(true);
     expect(readFileSync(testFile, 'utf8')).toContain('testProvider(');
   });
 
