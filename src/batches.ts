@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EventStream } from './events/stream.ts';
 import { checkIdentifier, isInviteId } from './identifiers.ts';
+import { type IntakeEntry, readIntake } from './onboarding/intake.ts';
 import type { Producer } from './producer.ts';
 import { invitebusKeys } from './redis.ts';
 import { type InviteJobData, type InviteResult, REASON_CLASSES, type ReasonClass } from './types.ts';
@@ -77,7 +78,7 @@ export async function batchStatus(redis: Redis, prefix: string, batchId: string)
 }
 
 /** Columns of a batch report, in order. */
-export const REPORT_COLUMNS = ['inviteId', 'account', 'email', 'state', 'outcome', 'reason', 'attempts', 'status', 'requestId', 'message'] as const;
+export const REPORT_COLUMNS = ['inviteId', 'account', 'email', 'state', 'outcome', 'reason', 'attempts', 'status', 'requestId', 'message', 'at'] as const;
 
 /** One line of a batch report. */
 export interface ReportLine {
@@ -91,6 +92,8 @@ export interface ReportLine {
   status: string;
   requestId: string;
   message: string;
+  /** When: the invite finished (or was queued, while pending), or the row was refused at intake (ISO 8601). */
+  at: string;
 }
 
 /** How BullMQ words the failures it decides itself (a job stalled or started too often). */
@@ -107,9 +110,22 @@ export function reasonOf(failedReason: string | undefined): ReasonClass | '' {
 export async function reportLine(job: Job<InviteJobData, InviteResult> | undefined, ref: string, events: EventStream): Promise<ReportLine> {
   const [account = '', inviteId = ''] = ref.split('/');
   if (job === undefined)
-    return { inviteId, account, email: '', state: 'removed', outcome: '', reason: '', attempts: 0, status: '', requestId: '', message: 'removed by retention' };
+    return {
+      inviteId,
+      account,
+      email: '',
+      state: 'removed',
+      outcome: '',
+      reason: '',
+      attempts: 0,
+      status: '',
+      requestId: '',
+      message: 'removed by retention',
+      at: '',
+    };
   const state = await job.getState();
-  const base = { inviteId, account, email: job.data.invite.email, state, attempts: job.attemptsMade };
+  const at = new Date(job.finishedOn ?? job.data.enqueuedAt ?? job.timestamp).toISOString();
+  const base = { inviteId, account, email: job.data.invite.email, state, attempts: job.attemptsMade, at };
   if (state === 'completed' && job.returnvalue) {
     const o = job.returnvalue.outcome;
     return { ...base, outcome: o.kind, reason: '', status: String(o.status ?? ''), requestId: o.requestId ?? '', message: o.message ?? '' };
@@ -128,8 +144,35 @@ export async function reportLine(job: Job<InviteJobData, InviteResult> | undefin
   return { ...base, outcome: '', reason: '', status: '', requestId: '', message: '' };
 }
 
-/** Every invite of a batch with its outcome, in enqueue order, read page by page (no whole-batch load). */
+/** A row refused at intake, or a duplicate, as a report line (state `refused` or `duplicate`). */
+export function intakeLine(entry: IntakeEntry): ReportLine {
+  const email = /<([^>]+)>$/.exec(entry.who ?? '')?.[1] ?? entry.who ?? '';
+  return {
+    inviteId: '',
+    account: entry.account ?? '',
+    email,
+    state: entry.kind,
+    outcome: '',
+    reason: '',
+    attempts: 0,
+    status: '',
+    requestId: '',
+    message: `${entry.source} ${entry.position}: ${entry.field ? `${entry.field}: ` : ''}${entry.message}${entry.who && entry.who !== email ? ` (${entry.who})` : ''}`,
+    at: new Date(entry.at).toISOString(),
+  };
+}
+
+/**
+ * Every invite of a batch with its outcome, in enqueue order, read page by page (no whole-batch load), then
+ * the rows refused at intake and the duplicates: the whole story of the input.
+ */
 export async function* batchReport(producer: Producer, batchId: string, pageSize = 500): AsyncGenerator<ReportLine> {
+  yield* invitesReport(producer, batchId, pageSize);
+  for await (const entry of readIntake(producer, batchId)) yield intakeLine(entry);
+}
+
+/** Every invite of a batch with its outcome, in enqueue order. */
+export async function* invitesReport(producer: Producer, batchId: string, pageSize = 500): AsyncGenerator<ReportLine> {
   checkIdentifier('batch id', batchId);
   const redis = producer.redis;
   const key = invitebusKeys(producer.config.redis.prefix).batchJobs(batchId);

@@ -13,7 +13,7 @@ export const IDENTIFIER_RULE = '1-128 letters, digits, ".", "_" or "-", starting
 /** Invite ids are what invitebus creates (src/policies/job-id.ts): "inv-" and 32 hex digits, nothing else. */
 export const INVITE_ID_PATTERN = /^inv-[0-9a-f]{32}$/;
 
-export type IdentifierKind = 'batch id' | 'account name' | 'invite id';
+export type IdentifierKind = 'batch id' | 'account name' | 'invite id' | 'profile name' | 'webhook name';
 
 export function isIdentifier(value: unknown): value is string {
   return typeof value === 'string' && IDENTIFIER_PATTERN.test(value);

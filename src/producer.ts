@@ -15,6 +15,8 @@ import { checkBatchLater, controlQueue } from './worker/control.ts';
 /** One invite that failed validation: its position in the input, the account it was for, the field and why. */
 export interface RejectedInvite {
   index: number;
+  /** Who the row was (address and name), when the caller said (onboardings). */
+  who?: string;
   /** Set when the input spans accounts (an onboarding); a row can be valid for one tool and not another. */
   account?: string;
   field: string;
@@ -24,6 +26,7 @@ export interface RejectedInvite {
 /** One invite not queued as a duplicate: its position, that of the same address earlier in the input if so, its job id. */
 export interface DuplicateInvite {
   index: number;
+  who?: string;
   account?: string;
   /** Set when the same address came earlier in the same input; absent when the invite was already queued or sent. */
   ofIndex?: number;
@@ -36,6 +39,8 @@ export interface EnqueueItem {
   invite: unknown;
   /** The input row it came from; several items (one per account) may share a row. */
   index: number;
+  /** Who the row is (address and name), copied into its rejection or duplicate. */
+  who?: string;
 }
 
 /** Options of an enqueue (inviteMany, enqueue, onboard). */
@@ -68,7 +73,7 @@ export interface InviteResultOne {
 }
 
 /** A valid invite on its way to Redis, with its job id and its position in the input. */
-type ChunkEntry = { id: string; invite: InviteFields; index: number };
+type ChunkEntry = { id: string; invite: InviteFields; index: number; who?: string };
 
 /** The codes of src/commands/enroll-invites.lua. */
 const ENROLL = { member: 0, enrolled: 1, otherBatch: 2, failed: 3, noJob: 4 } as const;
@@ -265,7 +270,8 @@ export class Producer {
             result.replaced += added.replaced;
             result.duplicates += added.known.length;
             t.duplicates += added.known.length;
-            for (const known of added.known) duplicateRows?.push({ index: known.index, account: accountName, id: known.id });
+            for (const known of added.known)
+              duplicateRows?.push({ index: known.index, account: accountName, id: known.id, ...(known.who ? { who: known.who } : {}) });
             for (const lost of added.lost) {
               t.rejected += 1;
               result.rejected.push({
@@ -288,10 +294,11 @@ export class Producer {
       if (failure !== undefined) break;
       seen = item.index + 1;
       const account = accountOf(this.config, item.account);
+      const who = item.who === undefined ? {} : { who: item.who };
       const checked = validateInvite(account, item.invite);
       if (!checked.ok) {
         tally(account.name).rejected += 1;
-        result.rejected.push({ index: item.index, account: account.name, field: checked.field, message: checked.message });
+        result.rejected.push({ index: item.index, account: account.name, ...who, field: checked.field, message: checked.message });
         continue;
       }
       const id = inviteJobId(account.name, checked.invite.email);
@@ -299,13 +306,13 @@ export class Producer {
       if (first !== undefined) {
         result.duplicates += 1; // the same person twice in one input
         tally(account.name).duplicates += 1;
-        duplicateRows?.push({ index: item.index, account: account.name, ofIndex: first, id });
+        duplicateRows?.push({ index: item.index, account: account.name, ofIndex: first, id, ...who });
         continue;
       }
       seenIds.set(id, item.index);
       const chunk = chunks.get(account.name) ?? [];
       chunks.set(account.name, chunk);
-      chunk.push({ id, invite: checked.invite, index: item.index });
+      chunk.push({ id, invite: checked.invite, index: item.index, ...who });
       if (chunk.length >= chunkSize) await flush(account.name);
     }
     if (failure === undefined) for (const account of [...chunks.keys()]) await flush(account);

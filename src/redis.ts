@@ -173,6 +173,8 @@ export function invitebusKeys(prefix: string) {
     batchResults: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:results`,
     /** Enqueues of a batch still running (zset writer id → heartbeat expiry, ms): the batch waits for them. */
     batchWriters: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:writers`,
+    /** Rows of a batch refused at intake and duplicates, as JSON entries (src/onboarding/intake.ts). */
+    batchIntake: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:intake`,
     /** Claims the replay of one failure of an invite (its job id and the time it failed). */
     replayClaim: (account: string, jobId: string, failedAt: number) => `${prefix}:_invitebus:replayed:${account}:${jobId}:${failedAt}`,
     /** Why an account is paused (hash: reason, message, at). */

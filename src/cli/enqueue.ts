@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
 import { csvLine } from '../csv.ts';
 import { type CsvDelimiter, type InputRow, readInvites } from '../input/readers.ts';
+import { type IntakeEntry, recordIntake } from '../onboarding/intake.ts';
+import { type OnboardTargets, onboard } from '../onboarding/onboard.ts';
 import type { Producer } from '../producer.ts';
 
-/** A row that was not queued, with where and why (duplicates: field `email`). */
+/** A row (or one of its tools) that was not queued, with where and why (duplicates: field `email`). */
 export interface RejectedRow {
   line: number;
+  /** The account the row was refused for, when it was valid for others (onboarding into several tools). */
+  account?: string;
   field: string;
   message: string;
 }
@@ -15,6 +20,8 @@ export interface RejectedRow {
 export interface EnqueueSummary {
   batchId: string;
   rows: number;
+  /** Per account: accepted, duplicates, rejected. */
+  byAccount: Record<string, { accepted: number; duplicates: number; rejected: number }>;
   accepted: number;
   /** Of the accepted: corrected rows that replace a failed invite of the same person. */
   replaced: number;
@@ -29,7 +36,9 @@ export interface EnqueueSummary {
 
 /** The options of `invitebus enqueue`, as the command line gives them. */
 export interface EnqueueFlags {
-  account: string;
+  /** Accounts (repeatable, comma-separated). */
+  account?: string[];
+  profile?: string;
   file: string;
   batch?: string;
   dryRun?: boolean;
@@ -38,8 +47,7 @@ export interface EnqueueFlags {
   delimiter?: CsvDelimiter;
 }
 
-export interface EnqueueOptions {
-  account: string;
+export interface EnqueueOptions extends OnboardTargets {
   file: string;
   batchId?: string;
   dryRun?: boolean;
@@ -76,12 +84,23 @@ async function pass(producer: Producer, options: EnqueueOptions, batchId: string
       yield row.record;
     }
   }
-  const result = await producer.inviteMany(options.account, records(), { batchId, dryRun, reportDuplicates: true });
+  const targets = { ...(options.profile === undefined ? {} : { profile: options.profile }), ...(options.accounts ? { accounts: options.accounts } : {}) };
   const lineOf = (index: number) => lines[index] ?? 0;
-  for (const r of result.rejected) rejected.push({ line: lineOf(r.index), field: r.field, message: r.message });
+  const source = basename(options.file);
+  const result = await onboard(producer, records(), targets, { batchId, dryRun, reportDuplicates: true, source, positionOf: (i) => `line ${lineOf(i)}` });
+  // Rows the reader could not read never reached the onboarding: the intake log gets them here.
+  const unreadable = rejected.map(
+    (r): IntakeEntry => ({ kind: 'refused', at: Date.now(), position: `line ${r.line}`, source, field: r.field, message: r.message }),
+  );
+  if (!dryRun) await recordIntake(producer, batchId, unreadable);
+  // Rows name their account only when the file went to several: with one, it goes without saying.
+  const several = Object.keys(result.byAccount ?? {}).length > 1;
+  const accountOf = (account: string | undefined) => (several && account ? { account } : {});
+  for (const r of result.rejected) rejected.push({ line: lineOf(r.index), ...accountOf(r.account), field: r.field, message: r.message });
   rejected.sort((a, b) => a.line - b.line);
-  const duplicateRows = (result.duplicateRows ?? []).map(({ index, ofIndex, id }) => ({
+  const duplicateRows = (result.duplicateRows ?? []).map(({ index, account, ofIndex, id }) => ({
     line: lineOf(index),
+    ...accountOf(account),
     field: 'email',
     message: ofIndex === undefined ? `duplicate: already queued or sent (invite ${id})` : `duplicate of line ${lineOf(ofIndex)} (same address)`,
   }));
@@ -89,6 +108,7 @@ async function pass(producer: Producer, options: EnqueueOptions, batchId: string
   return {
     batchId,
     rows,
+    byAccount: result.byAccount ?? {},
     accepted: result.accepted,
     replaced: result.replaced,
     duplicates: result.duplicates,
@@ -133,10 +153,17 @@ export async function enqueueFile(producer: Producer, options: EnqueueOptions): 
   return run(options.dryRun ?? false);
 }
 
-/** Writes rows that were not queued (rejected, duplicates) as CSV (line,field,message), in line order. */
+/** A refused row as the CLI prints it: `line N: account: field: reason` (the account only when it matters). */
+export function rowProblem(r: RejectedRow): string {
+  return `line ${r.line}: ${r.account ? `${r.account}: ` : ''}${r.field === 'email' && r.message.startsWith('duplicate') ? '' : `${r.field}: `}${r.message}`;
+}
+
+/** Writes rows that were not queued (rejected, duplicates) as CSV (line,[account,]field,message), in line order. */
 export async function writeRejects(path: string, rows: readonly RejectedRow[]): Promise<void> {
   const out = createWriteStream(path);
-  out.write('line,field,message\n');
-  for (const r of rows.toSorted((a, b) => a.line - b.line)) out.write(csvLine(r, ['line', 'field', 'message']));
+  // The account column only when the file went to several accounts.
+  const columns = rows.some((r) => r.account !== undefined) ? (['line', 'account', 'field', 'message'] as const) : (['line', 'field', 'message'] as const);
+  out.write(`${columns.join(',')}\n`);
+  for (const r of rows.toSorted((a, b) => a.line - b.line)) out.write(csvLine({ ...r, account: r.account ?? '' }, columns));
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }

@@ -12,6 +12,8 @@ import { CSV_DELIMITERS } from '../input/readers.ts';
 import { emailField } from '../invites/fields.ts';
 import { findInvitesByEmail } from '../invites/lookup.ts';
 import { createLogger } from '../logger.ts';
+import { checkTargets } from '../onboarding/onboard.ts';
+import { peopleReport } from '../onboarding/people.ts';
 import { Producer } from '../producer.ts';
 import { isRedisUnreachable, openCommandRedis, redisUnavailable } from '../redis.ts';
 import { parseDuration, type ReplayFilter, replayFailed } from '../replay.ts';
@@ -19,7 +21,7 @@ import { exitOnSignal, logUnhandledRejections } from '../signals.ts';
 import { accountStats } from '../stats.ts';
 import { REPLAYABLE_REASONS, type ReasonClass } from '../types.ts';
 import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
-import { type EnqueueFlags, enqueueFile, writeRejects } from './enqueue.ts';
+import { type EnqueueFlags, enqueueFile, rowProblem, writeRejects } from './enqueue.ts';
 import { printEvents } from './events.ts';
 import { formatStatus, watchBatch } from './watch.ts';
 
@@ -75,6 +77,15 @@ const emailArg = (value: string) => {
   const checked = emailField.safeParse(value);
   if (!checked.success) throw new InvalidArgumentError(checked.error.issues[0]?.message ?? 'not a valid email address');
   return value;
+};
+/** `--account a,b --account c`: every name, each by the identifier rule, in order, once. */
+const accountList = (value: string, previous: string[]) => {
+  const names = value.split(',').map((n) => n.trim());
+  for (const name of names) {
+    const problem = identifierProblem('account name', name);
+    if (problem !== undefined) throw new InvalidArgumentError(problem);
+  }
+  return [...new Set([...previous, ...names])];
 };
 const list = (value: string) =>
   value
@@ -172,19 +183,25 @@ export function buildCli(): Command {
 
   program
     .command('enqueue')
-    .description('queue the invites of a CSV (header row, email column) or JSONL file for one account')
-    .requiredOption('--account <name>', 'the account to invite into')
+    .description(
+      'queue the invites of a CSV (header row, email column) or JSONL file: into accounts (--account a,b), by a profile ' +
+        "(--profile NAME), or by each row's profile column; one batch (the onboarding) across all of them",
+    )
+    .option('--account <names>', 'accounts to invite every row into (comma-separated, repeatable); fields from the row', accountList, [])
+    .option('--profile <name>', "a profile from the config's profiles: its accounts and fields, for rows without a profile column")
     .requiredOption('--file <path>', '.csv or .jsonl file')
-    .option('--batch <id>', 'batch id (default: a new UUID)', batchId)
+    .option('--batch <id>', 'batch (onboarding) id (default: a new UUID)', batchId)
     .option('--dry-run', 'validate and count only; queue nothing')
     .option('--strict', 'queue nothing if any row is invalid')
-    .option('--rejects <path>', 'write rejected and duplicate rows as CSV (line,field,message)')
+    .option('--rejects <path>', 'write rejected and duplicate rows as CSV (line,field,message; with account when several)')
     .addOption(new Option('--delimiter <char>', 'CSV separator (default: detected from the header row)').choices(Object.keys(CSV_DELIMITERS)))
     .action(async (opts: EnqueueFlags, cmd: Command) => {
       await withProducer(cmd, async (producer, cfg) => {
-        accountOf(cfg, opts.account);
+        const accounts = opts.account ?? [];
+        checkTargets(cfg, { ...(opts.profile ? { profile: opts.profile } : {}), accounts });
         const summary = await enqueueFile(producer, {
-          account: opts.account,
+          ...(accounts.length > 0 ? { accounts } : {}),
+          ...(opts.profile ? { profile: opts.profile } : {}),
           file: opts.file,
           ...(opts.batch ? { batchId: opts.batch } : {}),
           dryRun: opts.dryRun ?? false,
@@ -192,8 +209,7 @@ export function buildCli(): Command {
           ...(opts.delimiter ? { delimiter: opts.delimiter } : {}),
           progress: process.stderr.isTTY ? 'bar' : 'lines',
         });
-        for (const r of summary.rejected) console.error(`line ${r.line}: ${r.field}: ${r.message}`);
-        for (const d of summary.duplicateRows) console.error(`line ${d.line}: ${d.message}`);
+        for (const r of [...summary.rejected, ...summary.duplicateRows]) console.error(rowProblem(r));
         if (opts.rejects) await writeRejects(opts.rejects, [...summary.rejected, ...summary.duplicateRows]);
         const verb = summary.aborted
           ? 'nothing queued (--strict)'
@@ -231,13 +247,27 @@ export function buildCli(): Command {
   program
     .command('report')
     .argument('<batch>', 'the batch id', batchId)
-    .description('one line per invite of a batch: outcome, reason, attempts, provider request id')
+    .description(
+      'one line per invite of a batch (outcome, reason, attempts, provider request id, when), then the rows refused at ' +
+        'intake and the duplicates; --by person: one row per person, one column per account, done or needs attention',
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
-    .action(async (batch: string, opts: { format: 'csv' | 'json' }, cmd: Command) => {
+    .addOption(new Option('--by <unit>', 'one line per invite or per person').choices(['invite', 'person']).default('invite'))
+    .action(async (batch: string, opts: { format: 'csv' | 'json'; by: 'invite' | 'person' }, cmd: Command) => {
       await withProducer(cmd, async (producer, cfg) => {
         if ((await batchStatus(producer.redis, cfg.redis.prefix, batch)) === undefined) {
           console.error(`no batch '${batch}'`);
           process.exitCode = 1;
+          return;
+        }
+        if (opts.by === 'person') {
+          const report = await peopleReport(producer, batch);
+          const columns = ['email', 'name', ...(report?.accounts ?? []), 'summary'];
+          if (opts.format === 'csv') process.stdout.write(`${columns.join(',')}\n`);
+          for (const person of report?.people ?? []) {
+            const row: Record<string, string> = { email: person.email, name: person.who ?? '', ...person.accounts, summary: person.summary };
+            process.stdout.write(opts.format === 'json' ? `${JSON.stringify(person)}\n` : csvLine(row, columns));
+          }
           return;
         }
         if (opts.format === 'csv') process.stdout.write(`${REPORT_COLUMNS.join(',')}\n`);

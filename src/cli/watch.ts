@@ -15,6 +15,19 @@ export function formatStatus(s: BatchStatus): string {
     `  succeeded ${s.succeeded}, failed ${s.failed}, pending ${Math.max(0, s.total - s.done)}`,
     ...(outcomes ? [`  outcomes: ${outcomes}`] : []),
     ...(reasons ? [`  failure reasons: ${reasons}`] : []),
+    // An onboarding spans accounts: each tool's progress on its own line.
+    ...(Object.keys(s.accounts).length > 1
+      ? Object.entries(s.accounts).map(
+          ([name, a]) =>
+            `  ${name}: ${a.done}/${a.total} done, succeeded ${a.succeeded}, failed ${a.failed}${
+              Object.keys(a.outcomes).length > 0
+                ? ` (${Object.entries(a.outcomes)
+                    .map(([k, v]) => `${k} ${v}`)
+                    .join(', ')})`
+                : ''
+            }`,
+        )
+      : []),
   ].join('\n');
 }
 

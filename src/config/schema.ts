@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identifierProblem } from '../identifiers.ts';
-import { adapterOf, providerIds } from '../providers/index.ts';
+import { adapterOf, fieldProblems, providerIds } from '../providers/index.ts';
 import { credentialRef } from './credentials.ts';
 
 const positiveInt = z.number().int().positive();
@@ -95,6 +95,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   accounts: z.record(z.string(), accountBase),
+  /**
+   * Onboarding profiles: a name → for each account (tool) its people get, the invite fields that account needs
+   * (role mapping lives here). A person's own fields override them for every account that takes them.
+   */
+  profiles: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown()))).default({}),
 });
 
 /**
@@ -117,6 +122,39 @@ export function accountIssues(input: unknown): Array<{ path: PropertyKey[]; mess
     }
     if ((account as { baseUrl?: unknown }).baseUrl === undefined && adapter.defaultBaseUrl === undefined) {
       issues.push({ path: ['accounts', name, 'baseUrl'], message: `${provider} publishes no base URL: set one` });
+    }
+  }
+  return issues;
+}
+
+/**
+ * Profile checks: names by the identifier rule, every account configured, every field one its provider takes
+ * with a value its schema accepts (an unknown role is a config error, not a failure per person at delivery).
+ */
+export function profileIssues(input: unknown): Array<{ path: PropertyKey[]; message: string }> {
+  const issues: Array<{ path: PropertyKey[]; message: string }> = [];
+  const raw = input as { accounts?: unknown; profiles?: unknown } | null;
+  const profiles = raw?.profiles;
+  if (profiles === null || typeof profiles !== 'object') return issues;
+  const accounts = (raw?.accounts !== null && typeof raw?.accounts === 'object' ? raw.accounts : {}) as Record<string, { provider?: unknown }>;
+  for (const [name, profile] of Object.entries(profiles)) {
+    const problem = identifierProblem('profile name', name);
+    if (problem !== undefined) issues.push({ path: ['profiles', name], message: problem });
+    if (profile === null || typeof profile !== 'object') continue;
+    if (Object.keys(profile).length === 0) issues.push({ path: ['profiles', name], message: 'a profile names at least one account' });
+    for (const [account, fields] of Object.entries(profile)) {
+      const provider = Object.hasOwn(accounts, account) ? accounts[account]?.provider : undefined;
+      if (provider === undefined) {
+        issues.push({
+          path: ['profiles', name, account],
+          message: `unknown account '${account}'; configured accounts: ${Object.keys(accounts).join(', ') || '(none)'}`,
+        });
+        continue;
+      }
+      if (typeof provider !== 'string' || !(providerIds as string[]).includes(provider) || fields === null || typeof fields !== 'object') continue;
+      for (const p of fieldProblems(adapterOf(provider), fields as Record<string, unknown>)) {
+        issues.push({ path: ['profiles', name, account, p.field], message: p.message });
+      }
     }
   }
   return issues;

@@ -194,7 +194,7 @@ describe('worker, status, report, stats, pause, resume, replay, events', () => {
     expect(status.stdout).toMatch(/failure reasons: rejected 1/);
     const csv = await cli('report', 'team-1');
     const lines = csv.stdout.trim().split('\n');
-    expect(lines[0]).toBe('inviteId,account,email,state,outcome,reason,attempts,status,requestId,message');
+    expect(lines[0]).toBe('inviteId,account,email,state,outcome,reason,attempts,status,requestId,message,at');
     expect(lines).toHaveLength(6);
     const json = (await cli('report', 'team-1', '--format', 'json')).stdout
       .trim()

@@ -194,9 +194,9 @@ describe.concurrent('usage mistakes', () => {
   });
 
   it('a missing required option exits 2 with the usage', async () => {
-    const run = await cli.run(['--config', writeConfig('usage', redis.url), 'enqueue', '--file', 'x.csv']);
+    const run = await cli.run(['--config', writeConfig('usage', redis.url), 'enqueue', '--account', 'acme']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain("required option '--account <name>' not specified");
+    expect(run.stderr).toContain("required option '--file <path>' not specified");
   });
 
   it('an unknown command exits 2', async () => {

@@ -71,7 +71,7 @@ describe('bad input never loses data (property-based)', () => {
           const path = join(dir, `f${runs}.csv`);
           writeFileSync(path, Buffer.concat(lines.flatMap((l) => [l, Buffer.from(eol)])));
           const producer = freshProducer();
-          const summary = await enqueueFile(producer, { account: 'acme', file: path });
+          const summary = await enqueueFile(producer, { accounts: ['acme'], file: path });
           const distinct = new Set(rows.filter((r) => 'good' in r).map((r) => ('good' in r ? r.good.email.toLowerCase() : '')));
           const goodCount = rows.filter((r) => 'good' in r).length;
           // Every line is accounted for: queued, a duplicate of another line, or rejected with its line number.

@@ -1,0 +1,157 @@
+/**
+ * Onboarding: one cohort of people into the tools each of them needs, as one batch across accounts. A person
+ * gets the accounts of their profile(s) (config `profiles`), or the accounts given; each (person, account)
+ * pair is one invite job, its fields the profile's for that account overridden by the person's own for every
+ * account that takes them. A person valid for one tool and not another has the valid pairs queued and the
+ * rest reported by account and field.
+ */
+import type { Config } from '../config/load.ts';
+import { accountOf } from '../config/load.ts';
+import { InvitebusError } from '../errors.ts';
+import type { EnqueueItem, EnqueueOptions, InviteManyResult, Producer, RejectedInvite } from '../producer.ts';
+import { type IntakeEntry, recordIntake } from './intake.ts';
+
+/** The column (or field) of a person naming their profiles, several separated by `;` or `|`. */
+export const PROFILE_FIELD = 'profile';
+
+/** Which tools people get when their own row names no profile. */
+export interface OnboardTargets {
+  /** The profile of every person whose row names none. */
+  profile?: string;
+  /** Or these accounts, with each person's own fields. */
+  accounts?: readonly string[];
+}
+
+/** How an onboarding's refused rows and duplicates are described in its intake log. */
+export interface IntakeOptions {
+  /** The file or interface the people came by (default 'library'). */
+  source?: string;
+  /** Where a person was in the input (default "person N", 1-based). */
+  positionOf?: (index: number) => string;
+}
+
+export interface OnboardResult extends InviteManyResult {
+  /** People read (rows, valid or not). */
+  people: number;
+}
+
+/** A person as a report names them: "Ada Lovelace <ada@example.com>", or the address alone. */
+export function whoOf(person: Record<string, unknown>): string | undefined {
+  const name = [person.firstName, person.lastName].filter((v) => typeof v === 'string' && v.trim() !== '').join(' ') || person.name;
+  const email = typeof person.email === 'string' ? person.email.trim() : undefined;
+  const shown = typeof name === 'string' && name.trim() !== '' ? name.trim().slice(0, 120) : undefined;
+  if (email === undefined || email === '') return shown;
+  return shown === undefined ? email : `${shown} <${email}>`;
+}
+
+/** The profiles a person's own `profile` field names (empty when it names none). */
+export function profilesOf(person: Record<string, unknown>): string[] {
+  const value = person[PROFILE_FIELD];
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[;|]/) : [];
+  return [...new Set(list.map((p) => String(p).trim()).filter(Boolean))];
+}
+
+/** Checks the targets before anything is read: a profile or accounts, not both, each of them configured. */
+export function checkTargets(config: Config, targets: OnboardTargets): void {
+  if (targets.profile !== undefined && targets.accounts !== undefined && targets.accounts.length > 0) {
+    throw new InvitebusError('INVITE_INVALID', 'give a profile or accounts, not both', { details: ['profile: give a profile or accounts, not both'] });
+  }
+  if (targets.profile !== undefined) profileOf(config, targets.profile);
+  for (const account of targets.accounts ?? []) accountOf(config, account);
+}
+
+function profileOf(config: Config, name: string): Readonly<Record<string, Record<string, unknown>>> {
+  const profile = Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
+  if (profile === undefined) {
+    const known = Object.keys(config.profiles).join(', ') || '(none: add "profiles" to the config)';
+    throw new InvitebusError('UNKNOWN_PROFILE', `unknown profile '${name}'; configured profiles: ${known}`);
+  }
+  return profile;
+}
+
+/**
+ * The invites of one person: for each account, the profile's fields, then the person's own. Returns the
+ * problem instead when the person names an unknown profile or no tools at all.
+ */
+export function personInvites(
+  config: Config,
+  person: unknown,
+  targets: OnboardTargets,
+): { invites: Array<{ account: string; invite: Record<string, unknown> }> } | { field: string; message: string } {
+  if (person === null || typeof person !== 'object' || Array.isArray(person)) return { field: '(row)', message: 'must be an object of fields' };
+  const { [PROFILE_FIELD]: _profile, ...own } = person as Record<string, unknown>;
+  const named = profilesOf(person as Record<string, unknown>);
+  const profiles = named.length > 0 ? named : targets.profile !== undefined ? [targets.profile] : [];
+  const fieldsByAccount = new Map<string, Record<string, unknown>>();
+  for (const name of profiles) {
+    if (!Object.hasOwn(config.profiles, name)) {
+      return { field: PROFILE_FIELD, message: `unknown profile '${name}'; configured profiles: ${Object.keys(config.profiles).join(', ') || '(none)'}` };
+    }
+    for (const [account, fields] of Object.entries(config.profiles[name] ?? {})) {
+      fieldsByAccount.set(account, { ...fieldsByAccount.get(account), ...fields });
+    }
+  }
+  if (profiles.length === 0) for (const account of targets.accounts ?? []) fieldsByAccount.set(account, {});
+  if (fieldsByAccount.size === 0) {
+    return { field: PROFILE_FIELD, message: 'no tools for this person: give a profile column, --profile NAME or --account a,b' };
+  }
+  return { invites: [...fieldsByAccount].map(([account, fields]) => ({ account, invite: { ...fields, ...own } })) };
+}
+
+/**
+ * Onboards people (objects with `email`, optional `profile` and any invite fields), streamed: every valid
+ * (person, account) pair is queued in one batch (the onboarding id), the rest reported by index, account and
+ * field. The onboarding completes (one batch.completed) when every pair has its outcome.
+ */
+export async function onboard(
+  producer: Producer,
+  people: Iterable<unknown> | AsyncIterable<unknown>,
+  targets: OnboardTargets,
+  options: EnqueueOptions & IntakeOptions = {},
+): Promise<OnboardResult> {
+  checkTargets(producer.config, targets);
+  const at = Date.now();
+  const refused: RejectedInvite[] = [];
+  let count = 0;
+  async function* items(): AsyncGenerator<EnqueueItem> {
+    for await (const person of people) {
+      const index = count++;
+      const planned = personInvites(producer.config, person, targets);
+      const who = person !== null && typeof person === 'object' ? whoOf(person as Record<string, unknown>) : undefined;
+      if ('field' in planned) {
+        refused.push({ index, ...(who ? { who } : {}), field: planned.field, message: planned.message });
+        continue;
+      }
+      for (const { account, invite } of planned.invites) yield { account, invite, index, ...(who ? { who } : {}) };
+    }
+  }
+  const result = await producer.enqueue(items(), { ...options, reportDuplicates: true });
+  result.rejected.push(...refused);
+  result.rejected.sort((a, b) => a.index - b.index);
+  if (!options.dryRun) await recordIntake(producer, result.batchId, intakeEntries(result, at, options));
+  if (!options.reportDuplicates) delete result.duplicateRows;
+  return { ...result, people: count };
+}
+
+/** The intake log entries of an onboarding's refusals and duplicates. */
+function intakeEntries(result: InviteManyResult, at: number, options: IntakeOptions): IntakeEntry[] {
+  const position = options.positionOf ?? ((index: number) => `person ${index + 1}`);
+  const source = options.source ?? 'library';
+  const base = (index: number, account: string | undefined, who: string | undefined) => ({
+    at,
+    position: position(index),
+    source,
+    ...(account ? { account } : {}),
+    ...(who ? { who } : {}),
+  });
+  return [
+    ...result.rejected.map((r): IntakeEntry => ({ kind: 'refused', ...base(r.index, r.account, r.who), field: r.field, message: r.message })),
+    ...(result.duplicateRows ?? []).map(
+      (d): IntakeEntry => ({
+        kind: 'duplicate',
+        ...base(d.index, d.account, d.who),
+        message: d.ofIndex === undefined ? `already queued or sent (invite ${d.id})` : `duplicate of ${position(d.ofIndex)} (same address)`,
+      }),
+    ),
+  ];
+}
