@@ -19,6 +19,7 @@ import { accountStats } from '../stats.ts';
 import { withTimeout } from '../timeout.ts';
 import type { ReasonClass } from '../types.ts';
 import { bearerMatches } from './auth.ts';
+import { onboardingRoutes } from './onboardings.ts';
 import { fieldErrors, invitesBody, jsonSchema, replayBody } from './schemas.ts';
 
 const PUBLIC = new Set(['/healthz', '/readyz']);
@@ -49,6 +50,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024, logger: false, routerOptions: { maxParamLength: 1024 } });
   // Bodies are validated with zod in the handlers (field-level messages); schemas below document them.
   app.setValidatorCompiler(() => (data) => ({ value: data }));
+  // Response schemas document the answers (OpenAPI); answers are serialised as they are, never filtered by them.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';
@@ -108,6 +111,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       return { email, invites: await findInvitesByEmail(producer, email) };
     },
   );
+
+  onboardingRoutes(app, producer);
 
   app.get<{ Params: { id: string } }>('/v1/invites/:id', { schema: { summary: 'One invite: state, outcome, reason, attempts' } }, async (request, reply) => {
     const { id } = request.params;
@@ -178,6 +183,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_ACCOUNT') return reply.code(404).send({ error: 'not_found', message: error.message });
+    if (error instanceof InvitebusError && error.code === 'UNKNOWN_PROFILE') return reply.code(400).send({ error: 'unknown_profile', message: error.message });
     if (error instanceof InvitebusError && error.code === 'INVALID_IDENTIFIER') return reply.code(400).send({ error: 'bad_request', message: error.message });
     if (error instanceof InvitebusError && error.code === 'INVITE_INVALID')
       return reply.code(400).send({ error: 'invalid_invite', message: error.message, details: error.details });

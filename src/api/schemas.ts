@@ -41,8 +41,15 @@ export function fieldErrors(error: z.ZodError): Array<{ field: string; message: 
   return error.issues.map((i) => ({ field: i.path.map(String).join('.') || '(body)', message: i.message }));
 }
 
-/** JSON Schema of a zod schema, for the OpenAPI document. */
-export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+/** JSON Schema of a zod schema, for the OpenAPI document: as a request takes it, or as a response gives it. */
+export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
 }
+
+/** Every error answer: a stable `error` code, a sentence, and field details for a refused body. */
+export const errorBody = z.object({
+  error: z.string(),
+  message: z.string().optional(),
+  details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});

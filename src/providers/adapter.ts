@@ -26,6 +26,11 @@ export interface ProviderSession<Invite extends InviteFields> {
   deliver(invite: Invite): Promise<Outcome>;
   /** Releases timers and settles invites still waiting; called once the account's worker has stopped. */
   close(): void;
+  /**
+   * Checks invite fields against what only the live provider knows (Stellas: role names against the business's
+   * role list), for profiles at worker start. Returns one problem per refused field; absent when schemas suffice.
+   */
+  verifyFields?(fields: Readonly<Record<string, unknown>>): Promise<string[]>;
 }
 
 /** A provider whose API takes several invites per call: its session gathers concurrent deliveries into calls. */

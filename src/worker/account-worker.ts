@@ -9,9 +9,11 @@ import type { Metrics } from '../metrics.ts';
 import { fullJitterDelay } from '../policies/backoff.ts';
 import { limiterFor, ratePerSecond } from '../policies/limiter.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
+import type { ProviderSession } from '../providers/adapter.ts';
 import { createHttpClient, type HttpClient } from '../providers/http.ts';
 import { adapterOf } from '../providers/index.ts';
 import type { OutageReporter } from '../redis.ts';
+import type { InviteFields } from '../types.ts';
 import { createCallGate } from './call-gate.ts';
 import { AccountPacer } from './pacer.ts';
 import { createProcessor } from './processor.ts';
@@ -38,6 +40,25 @@ export interface AccountWorker {
   queue: Queue;
   /** Stops taking jobs, waits for in-flight calls up to the deadline, then closes. True when it finished in time. */
   close(deadlineMs: number): Promise<boolean>;
+}
+
+/**
+ * Checks the profiles' fields for this account against the live provider when the worker starts (Stellas role
+ * names), so a misspelt role is reported at once, not as one failure per person at delivery. Logged, never
+ * fatal: a role list that cannot be read now is checked again when invites need it.
+ */
+function verifyProfiles(config: Config, account: AccountConfig, session: ProviderSession<InviteFields>, logger: Logger): void {
+  if (session.verifyFields === undefined) return;
+  for (const [profile, byAccount] of Object.entries(config.profiles)) {
+    const fields = Object.hasOwn(byAccount, account.name) ? byAccount[account.name] : undefined;
+    if (fields === undefined) continue;
+    session.verifyFields(fields).then(
+      (problems) => {
+        for (const problem of problems) logger.error({ profile }, `profile '${profile}' for account '${account.name}': ${problem}`);
+      },
+      (err: unknown) => logger.warn({ err, profile }, 'could not check the profile against the provider'),
+    );
+  }
 }
 
 /** Starts the BullMQ worker of one account: its queue, its limiter, its concurrency, its provider session. */
@@ -74,6 +95,7 @@ export function startAccountWorker(options: {
     http,
     ...(callSlot ? { callSlot } : {}),
   });
+  verifyProfiles(config, account, session, logger);
   const markerTtlMs = retentionMs(config);
   const pacer = account.rateLimit === undefined || countsCalls ? undefined : new AccountPacer(queue, ratePerSecond(account.rateLimit), logger);
   const processor = createProcessor({

@@ -13,10 +13,13 @@ import { onboard } from '../../src/onboarding/onboard.ts';
 import { peopleReport } from '../../src/onboarding/people.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { closientFake, SANDBOX_CLOSIENT_ORG } from '../../src/providers/closient/sandbox.ts';
+import { stellasFake } from '../../src/providers/stellas/sandbox.ts';
 import { sutroFake } from '../../src/providers/sutro/sandbox.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
+import { runWorkers } from '../../src/worker/run.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { useCli } from '../support/cli.ts';
+import { captureLogs } from '../support/log-capture.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
@@ -205,5 +208,37 @@ describe('invitebus enqueue into several tools (CLI)', () => {
     expect(people).toContain('fay@example.com,,invited,invited,invited,done');
     expect(people).toContain('gus@example.com,,invited,,,done');
     expect(people.find((l) => l.startsWith('bad-address'))).toMatch(/^bad-address,Hal <bad-address>,.*refused: cohort\.csv line 4: email: .*needs attention$/);
+  });
+});
+
+describe('Stellas role names in profiles', () => {
+  it('are checked against the business role list when a worker starts, unknown names reported at once', async () => {
+    const stellas = await startFakeServer(stellasFake().handler);
+    cleanups.push(() => stellas.close());
+    const { lines, logger } = captureLogs('info');
+    const account = {
+      provider: 'stellas',
+      baseUrl: stellas.url,
+      businessId: 'biz_123',
+      credentials: { secretKey: { env: 'SK' }, email: { env: 'SE' }, password: { env: 'SP' } },
+    };
+    const config = parseConfig({
+      redis: { url: redis.url, prefix: `${redis.prefix}-roles` },
+      accounts: { 'acme-stellas': account },
+      profiles: { finance: { 'acme-stellas': { role: 'Membr' } }, ops: { 'acme-stellas': { role: 'admin' } } },
+    });
+    const conn = redis.connect();
+    const workers = await runWorkers(config, { env: { SK: 'sandbox-secret-key', SE: 'ops@acme.example', SP: 'sandbox-password' }, logger, redis: conn });
+    cleanups.push(async () => {
+      await workers.close();
+      await conn.quit();
+    });
+    await waitFor(() => lines.some((l) => l.includes('Membr')), 10_000, 'the role check');
+    const errors = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 50);
+    expect(errors.map((e) => e.msg)).toEqual([
+      expect.stringMatching(
+        /^profile 'finance' for account 'acme-stellas': role: role 'Membr' does not exist in this Stellas business; known roles: admin, member$/,
+      ),
+    ]);
   });
 });

@@ -267,6 +267,12 @@ function createStellasSession(account: AccountContext<StellasSettings>): Provide
       return outcome === 'member_check' ? settle(invite.email, res) : outcome;
     },
     close() {},
+    async verifyFields(fields) {
+      if (typeof fields.role !== 'string') return [];
+      const id = await roleId(fields.role);
+      if (typeof id === 'string') return [];
+      return id.kind === 'rejected' ? [`role: ${id.message ?? 'unknown role'}`] : [`role: could not be checked (${id.message ?? id.kind})`];
+    },
   };
 }
 

@@ -1,0 +1,128 @@
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApi } from '../../src/api/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { Producer } from '../../src/producer.ts';
+import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
+import { closientFake, SANDBOX_CLOSIENT_ORG } from '../../src/providers/closient/sandbox.ts';
+import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
+import { type RunningWorkers, runWorkers } from '../../src/worker/run.ts';
+import { waitFor } from '../support/pipeline.ts';
+import { useRedis } from '../support/redis.ts';
+
+const redis = useRedis(import.meta.url);
+const TOKEN = 'api-onboarding-token-0123456789';
+const auth = { authorization: `Bearer ${TOKEN}` };
+let servers: FakeServer[] = [];
+let app: FastifyInstance;
+let producer: Producer;
+let workers: RunningWorkers;
+const conns = [redis.connect(), redis.connect()];
+
+beforeAll(async () => {
+  const uptime = await startFakeServer(betterstackHandler({ members: ['known@example.com'] }));
+  const closient = await startFakeServer(closientFake({ perWindow: 100_000 }).handler);
+  servers = [uptime, closient];
+  const config = parseConfig({
+    redis: { url: redis.url, prefix: redis.prefix },
+    defaults: { retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } },
+    accounts: {
+      uptime: { provider: 'betterstack', baseUrl: uptime.url, credentials: { token: { env: 'T' } } },
+      cl: { provider: 'closient', baseUrl: closient.url, orgId: SANDBOX_CLOSIENT_ORG, credentials: { apiKey: { env: 'K' } } },
+    },
+    profiles: { support: { uptime: { role: 'responder' }, cl: { role: 'editor' } } },
+  });
+  producer = new Producer(config, { redis: conns[0] });
+  workers = await runWorkers(config, { env: { T: 'bs-team-token', K: 'sandbox-closient-key' }, logger: pino({ level: 'silent' }), redis: conns[1] });
+  app = await buildApi({ producer, token: TOKEN, registry: createMetrics().registry });
+});
+afterAll(async () => {
+  await app.close();
+  await workers.close();
+  await producer.close();
+  for (const c of conns) await c.quit().catch(() => c.disconnect());
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+const post = (body: unknown) => app.inject({ method: 'POST', url: '/v1/onboardings', headers: auth, payload: body as object });
+const get = (url: string) => app.inject({ url, headers: auth });
+
+describe('POST /v1/onboardings', () => {
+  it('onboards people by profile, follows them as one onboarding, per account and per person', async () => {
+    const res = await post({
+      onboardingId: 'api-cohort',
+      profile: 'support',
+      people: [
+        { email: 'ann@example.com', firstName: 'Ann' },
+        { email: 'known@example.com' },
+        { email: 'cat@example.com', role: 'manager' },
+        { email: 'nope' },
+      ],
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({
+      onboardingId: 'api-cohort',
+      people: 4,
+      accepted: 5,
+      byAccount: { uptime: { accepted: 2, rejected: 2 }, cl: { accepted: 3, rejected: 1 } },
+      rejected: [
+        { index: 2, account: 'uptime', field: 'role' },
+        { index: 3, account: 'uptime', field: 'email' },
+        { index: 3, account: 'cl', field: 'email' },
+      ],
+    });
+    const status = await waitFor(async () => {
+      const s = (await get('/v1/onboardings/api-cohort')).json();
+      return s.complete ? s : undefined;
+    });
+    expect(status).toMatchObject({
+      total: 5,
+      done: 5,
+      accounts: { uptime: { total: 2, outcomes: { invited: 1, already_member: 1 } }, cl: { total: 3, outcomes: { invited: 3 } } },
+    });
+    const people = (await get('/v1/onboardings/api-cohort/people')).json();
+    expect(people.accounts).toEqual(['cl', 'uptime']);
+    expect(people.people).toEqual(
+      expect.arrayContaining([
+        { email: 'ann@example.com', accounts: { uptime: 'invited', cl: 'invited' }, summary: 'done' },
+        expect.objectContaining({ email: 'cat@example.com', summary: 'needs attention' }),
+        expect.objectContaining({ email: 'nope', who: 'nope', summary: 'needs attention' }),
+      ]),
+    );
+    const person = await get('/v1/people/Known@Example.com');
+    expect(person.statusCode).toBe(200);
+    expect(person.json().invites).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ account: 'uptime', state: 'completed', outcome: 'already_member' }),
+        expect.objectContaining({ account: 'cl', state: 'completed', outcome: 'invited' }),
+      ]),
+    );
+    expect(person.json().invites).toHaveLength(2);
+  });
+
+  it('refuses a bad body with the field, an unknown profile, an unknown onboarding and a non-address', async () => {
+    const both = await post({ profile: 'support', accounts: ['cl'], people: [{ email: 'a@example.com' }] });
+    expect(both.statusCode).toBe(400);
+    expect(both.json().details).toEqual([{ field: 'accounts', message: 'give a profile or accounts, not both' }]);
+    const unknown = await post({ profile: 'sales', people: [{ email: 'a@example.com' }] });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toMatchObject({ error: 'unknown_profile', message: expect.stringMatching(/unknown profile 'sales'; configured profiles: support/) });
+    expect((await post({ profile: 'support', people: [] })).statusCode).toBe(400);
+    expect((await get('/v1/onboardings/no-such')).statusCode).toBe(404);
+    expect((await get('/v1/onboardings/no-such/people')).statusCode).toBe(404);
+    expect((await get('/v1/people/not-an-address')).statusCode).toBe(400);
+    expect((await get('/v1/people/nobody@example.com')).statusCode).toBe(404);
+  });
+
+  it('documents request and response schemas of the new routes in OpenAPI', async () => {
+    const doc = (await get('/docs/json')).json();
+    const onboarding = doc.paths['/v1/onboardings'].post;
+    expect(onboarding.requestBody.content['application/json'].schema.properties).toHaveProperty('people');
+    expect(onboarding.responses['202'].content['application/json'].schema.properties).toHaveProperty('byAccount');
+    expect(doc.paths['/v1/onboardings/{id}'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty('accounts');
+    expect(doc.paths['/v1/onboardings/{id}/people'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty('people');
+    expect(doc.paths['/v1/people/{email}'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty('invites');
+  });
+});
