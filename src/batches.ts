@@ -41,7 +41,8 @@ function accountProgress(hash: Record<string, string>): Record<string, AccountPr
     const match = /^acct:([^:]+):(.+)$/.exec(key);
     if (match === null) continue;
     const [, account = '', counter = ''] = match;
-    const progress = (accounts[account] ??= { total: 0, done: 0, succeeded: 0, failed: 0, outcomes: {} });
+    const progress = accounts[account] ?? { total: 0, done: 0, succeeded: 0, failed: 0, outcomes: {} };
+    accounts[account] = progress;
     const n = Number(value);
     if (counter.startsWith('outcome:')) {
       if (n > 0) progress.outcomes[counter.slice('outcome:'.length)] = n;

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Producer } from './producer.ts';
-import { connectionLost } from './redis.ts';
+import { connectionLost, invitebusKeys } from './redis.ts';
 import { type AccountStats, accountStats } from './stats.ts';
 import { withTimeout } from './timeout.ts';
 
@@ -104,6 +104,25 @@ export function addQueueGauges(registry: Registry, producer: Producer): void {
     async collect() {
       this.reset();
       for (const s of (await snapshot()) ?? []) this.set({ account: s.account, reason: s.pausedReason ?? '' }, s.paused ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'invitebus_webhook_disabled',
+    help: '1 when the webhook endpoint is disabled (its deliveries wait until enabled)',
+    labelNames: ['webhook'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const names = Object.keys(producer.config.webhooks);
+      if (names.length === 0 || connectionLost(producer.redis)) return;
+      const keys = invitebusKeys(producer.config.redis.prefix);
+      const disabled = await withTimeout(
+        Promise.all(names.map((n) => producer.redis.hexists(keys.webhookState(n), 'disabled'))),
+        SCRAPE_REDIS_TIMEOUT_MS,
+      ).catch(() => undefined);
+      names.forEach((n, i) => {
+        if (disabled !== undefined) this.set({ webhook: n }, disabled[i] ?? 0);
+      });
     },
   });
   new Gauge({

@@ -175,6 +175,8 @@ export function invitebusKeys(prefix: string) {
     batchWriters: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:writers`,
     /** Rows of a batch refused at intake and duplicates, as JSON entries (src/onboarding/intake.ts). */
     batchIntake: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:intake`,
+    /** A webhook endpoint's health (hash: failingSince, disabled, lastStatus, lastAt). */
+    webhookState: (name: string) => `${prefix}:_invitebus:webhook:${name}`,
     /** Claims the replay of one failure of an invite (its job id and the time it failed). */
     replayClaim: (account: string, jobId: string, failedAt: number) => `${prefix}:_invitebus:replayed:${account}:${jobId}:${failedAt}`,
     /** Why an account is paused (hash: reason, message, at). */

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { InvitebusError } from '../errors.ts';
 import { adapterOf, type ProviderId } from '../providers/index.ts';
 import type { CredentialRef } from './credentials.ts';
-import { accountIssues, configSchema, type ParsedConfig, profileIssues } from './schema.ts';
+import { accountIssues, configSchema, type ParsedConfig, profileIssues, webhookIssues } from './schema.ts';
 
 type Defaults = ParsedConfig['defaults'];
 
@@ -44,7 +44,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 /** Validates a config object. Every problem is listed at once, each with its path. */
 export function parseConfig(input: unknown, baseDir = process.cwd()): Config {
   const result = configSchema.safeParse(input);
-  const issues = [...(result.success ? [] : result.error.issues), ...accountIssues(input), ...profileIssues(input)];
+  const issues = [...(result.success ? [] : result.error.issues), ...accountIssues(input), ...profileIssues(input), ...webhookIssues(input)];
   if (!result.success || issues.length > 0) {
     const details = [...new Set(issues.map((i) => `${formatPath(i.path)}: ${i.message}`))];
     throw new InvitebusError(

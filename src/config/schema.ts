@@ -40,6 +40,37 @@ const accountBase = z.looseObject({
   rateLimited: rateLimitedSchema.optional(),
 });
 
+/** Event types a webhook endpoint can subscribe to: every event on the stream, and the endpoint's own disabling. */
+export const WEBHOOK_EVENT_TYPES = [
+  'invite.succeeded',
+  'invite.failed',
+  'batch.completed',
+  'account.paused',
+  'account.resumed',
+  'account.rate_limited',
+  'webhook.disabled',
+] as const;
+
+/** Svix's retry schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 28 hours). */
+export const SVIX_SCHEDULE_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+
+/** One HR system's receiver of results. Its secret signs every delivery (Standard Webhooks); never stored. */
+const webhookSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  /** The signing secret, base64 with an optional "whsec_" prefix: { "env": "NAME" } or { "file": "/path" }. */
+  secret: credentialRef,
+  events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1, 'subscribe to at least one event type'),
+  /** Only events of these accounts (events of no account, such as batch.completed, are always delivered). */
+  accounts: z.array(z.string()).optional(),
+  timeoutMs: positiveInt.default(10_000),
+  /** Waits before each retry, ms; a receiver's Retry-After wins. Its length + 1 is the number of attempts. */
+  retryScheduleMs: z.array(positiveInt).min(1).max(50).default(SVIX_SCHEDULE_MS),
+  /** An endpoint whose deliveries fail this long without one success is disabled (webhook.disabled). */
+  disableAfterMs: positiveInt.default(5 * DAY_S * 1000),
+  /** Deliveries in flight to this endpoint per worker process. */
+  concurrency: positiveInt.max(1000).default(10),
+});
+
 export const configSchema = z.strictObject({
   redis: z
     .strictObject({
@@ -100,6 +131,8 @@ export const configSchema = z.strictObject({
    * (role mapping lives here). A person's own fields override them for every account that takes them.
    */
   profiles: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown()))).default({}),
+  /** Where results are pushed: name → endpoint. */
+  webhooks: z.record(z.string(), webhookSchema).default({}),
 });
 
 /**
@@ -155,6 +188,25 @@ export function profileIssues(input: unknown): Array<{ path: PropertyKey[]; mess
       for (const p of fieldProblems(adapterOf(provider), fields as Record<string, unknown>)) {
         issues.push({ path: ['profiles', name, account, p.field], message: p.message });
       }
+    }
+  }
+  return issues;
+}
+
+/** Webhook names by the identifier rule, and their account filters naming configured accounts. */
+export function webhookIssues(input: unknown): Array<{ path: PropertyKey[]; message: string }> {
+  const issues: Array<{ path: PropertyKey[]; message: string }> = [];
+  const raw = input as { accounts?: unknown; webhooks?: unknown } | null;
+  if (raw?.webhooks === null || typeof raw?.webhooks !== 'object') return issues;
+  const accounts = raw.accounts !== null && typeof raw.accounts === 'object' ? raw.accounts : {};
+  for (const [name, hook] of Object.entries(raw.webhooks)) {
+    const problem = identifierProblem('webhook name', name);
+    if (problem !== undefined) issues.push({ path: ['webhooks', name], message: problem });
+    const filter = (hook as { accounts?: unknown } | null)?.accounts;
+    if (!Array.isArray(filter)) continue;
+    for (const account of filter) {
+      if (typeof account === 'string' && !Object.hasOwn(accounts, account))
+        issues.push({ path: ['webhooks', name, 'accounts'], message: `unknown account '${account}'` });
     }
   }
   return issues;

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { Producer } from '../producer.ts';
 import { connectWorkerRedis, OutageReporter } from '../redis.ts';
+import { startWebhooks, webhookSecrets } from '../webhooks/index.ts';
 import { type AccountWorker, startAccountWorker } from './account-worker.ts';
 import { startControlWorker } from './control.ts';
 
@@ -46,12 +47,16 @@ export async function runWorkers(
     outage?: OutageReporter;
     /** Run scheduled replays in this process too (default true). */
     control?: boolean;
+    /** Deliver webhooks from this process too (default true, when the config has any). */
+    webhooks?: boolean;
   },
 ): Promise<RunningWorkers> {
   const { accounts, credentials, problems } = checkWorkerCredentials(config, options.accounts, options.env);
   if (problems.length > 0) {
     throw new InvitebusError('CREDENTIAL_MISSING', `missing credentials:\n  ${problems.join('\n  ')}`, { details: problems });
   }
+  // Checked before anything starts: a missing webhook secret is a start-up error like a missing credential.
+  if (options.webhooks !== false) webhookSecrets(config, options.env);
 
   const redis = options.redis ?? connectWorkerRedis(config.redis.url);
   const outage = options.outage ?? new OutageReporter(config.redis.url, options.logger);
@@ -71,7 +76,13 @@ export async function runWorkers(
   );
   const producer = new Producer(config, { redis });
   const control = options.control === false ? undefined : startControlWorker(config, redis, producer, options.logger, outage);
-  await Promise.all([...workers.map((w) => w.worker.waitUntilReady()), ...workers.map((w) => w.ready), control?.waitUntilReady()]);
+  const webhooks = options.webhooks === false ? undefined : startWebhooks({ config, env: options.env, connection: redis, logger: options.logger, outage });
+  await Promise.all([
+    ...workers.map((w) => w.worker.waitUntilReady()),
+    ...workers.map((w) => w.ready),
+    control?.waitUntilReady(),
+    ...(webhooks?.deliveries ?? []).map((d) => d.worker.waitUntilReady()),
+  ]);
   options.logger.info({ accounts: accounts.map((a) => a.name) }, 'workers started');
 
   let closing: Promise<{ clean: boolean }> | undefined;
@@ -82,6 +93,7 @@ export async function runWorkers(
       closing ??= (async () => {
         const results = await Promise.all(workers.map((w) => w.close(config.worker.shutdownTimeoutMs)));
         await control?.close().catch(() => undefined);
+        await webhooks?.close().catch(() => undefined);
         await producer.close();
         if (options.redis === undefined) await redis.quit().catch(() => redis.disconnect());
         return { clean: results.every(Boolean) };

@@ -98,7 +98,7 @@ describe('a corrected invite', () => {
       replaced: 0,
     });
     expect(await status('pending')).toMatchObject({ total: 1 });
-    const { p: q, status: s2, settled: s2settled } = await pipeline(0);
+    const { p: q, settled: s2settled } = await pipeline(0);
     await q.producer.inviteMany('acme', [{ email: 'di@example.com', role: 'responder' }], { batchId: 'ok' });
     await waitFor(() => s2settled('ok'), 15_000, 'ok');
     expect(await q.producer.inviteMany('acme', [{ email: 'di@example.com', role: 'member' }], { batchId: 'ok' })).toMatchObject({

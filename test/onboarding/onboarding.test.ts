@@ -165,12 +165,10 @@ describe('onboard (library)', () => {
 describe('invitebus enqueue into several tools (CLI)', () => {
   const { start } = useCli(ENV);
   let configFile: string;
-  beforeAll(() => {
-    configFile = join(dir, 'invitebus.config.json');
-    writeFileSync(configFile, JSON.stringify({ redis: { url: redis.url, prefix: `${redis.prefix}-cli` }, accounts: accounts(), profiles: PROFILES }));
-  });
   const cli = (...args: string[]) => start(['--config', configFile, ...args]).done;
   beforeAll(async () => {
+    configFile = join(dir, 'invitebus.config.json');
+    writeFileSync(configFile, JSON.stringify({ redis: { url: redis.url, prefix: `${redis.prefix}-cli` }, accounts: accounts(), profiles: PROFILES }));
     const worker = start(['--config', configFile, 'worker']);
     await waitFor(() => worker.stdout().includes('workers started') || worker.stderr().includes('workers started'), 20_000, 'the worker to start');
     cleanups.push(async () => {

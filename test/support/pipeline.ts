@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { type Config, parseConfig } from '../../src/config/load.ts';
 import type { InviteEvent } from '../../src/events/stream.ts';
 import { Producer } from '../../src/producer.ts';
@@ -27,7 +27,7 @@ let counter = 0;
 export async function startPipeline(
   redis: TestRedis,
   accounts: Record<string, Record<string, unknown>>,
-  options: { env?: Record<string, string>; config?: Record<string, unknown>; workers?: boolean } = {},
+  options: { env?: Record<string, string>; config?: Record<string, unknown>; workers?: boolean; logger?: Logger } = {},
 ) {
   counter += 1;
   const config: Config = parseConfig({
@@ -37,7 +37,7 @@ export async function startPipeline(
     ...options.config,
     accounts,
   });
-  const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG ?? 'silent' });
   const producerRedis = redis.connect();
   const workerRedis = redis.connect();
   const producer = new Producer(config, { redis: producerRedis });

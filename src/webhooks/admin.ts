@@ -1,0 +1,166 @@
+/**
+ * Operating webhooks, for the CLI and the API: each endpoint's health, a test delivery, replaying past events
+ * to an endpoint, and enabling a disabled one. The URL is shown without its query string (it may carry a
+ * token); secrets never leave the worker processes.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Job, Queue, QueueEvents } from 'bullmq';
+import type { Config } from '../config/load.ts';
+import { InvitebusError } from '../errors.ts';
+import { entryFields } from '../events/stream.ts';
+import type { Producer } from '../producer.ts';
+import { invitebusKeys } from '../redis.ts';
+import { type DeliveryResult, deliveryJobOptions } from './delivery.ts';
+import { endpointsFor, type WebhookJobData, webhookBody, webhookQueueName } from './payload.ts';
+
+export interface WebhookStatus {
+  name: string;
+  /** Scheme, host and path: a query string may hold a token. */
+  url: string;
+  events: readonly string[];
+  accounts?: readonly string[];
+  disabled: boolean;
+  disabledAt?: number;
+  failingSince?: number;
+  lastStatus?: string;
+  lastAt?: number;
+  waiting: number;
+  delayed: number;
+  active: number;
+  failed: number;
+  completed: number;
+}
+
+function hookOf(config: Config, name: string) {
+  const hook = Object.hasOwn(config.webhooks, name) ? config.webhooks[name] : undefined;
+  if (hook === undefined) {
+    throw new InvitebusError('UNKNOWN_WEBHOOK', `unknown webhook '${name}'; configured webhooks: ${Object.keys(config.webhooks).join(', ') || '(none)'}`);
+  }
+  return hook;
+}
+
+/** A URL as shown to operators: no credentials, no query string. */
+export function shownUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+function queueOf(producer: Producer, name: string): Queue<WebhookJobData> {
+  return new Queue<WebhookJobData>(webhookQueueName(name), { connection: producer.redis, prefix: producer.config.redis.prefix });
+}
+
+export async function webhookStatus(producer: Producer): Promise<WebhookStatus[]> {
+  const keys = invitebusKeys(producer.config.redis.prefix);
+  return Promise.all(
+    Object.entries(producer.config.webhooks).map(async ([name, hook]) => {
+      const queue = queueOf(producer, name);
+      try {
+        const [state, counts] = await Promise.all([
+          producer.redis.hgetall(keys.webhookState(name)),
+          queue.getJobCounts('waiting', 'delayed', 'active', 'failed', 'completed'),
+        ]);
+        return {
+          name,
+          url: shownUrl(hook.url),
+          events: hook.events,
+          ...(hook.accounts ? { accounts: hook.accounts } : {}),
+          disabled: state.disabled !== undefined,
+          ...(state.disabled ? { disabledAt: Number(state.disabled) } : {}),
+          ...(state.failingSince ? { failingSince: Number(state.failingSince) } : {}),
+          ...(state.lastStatus ? { lastStatus: state.lastStatus } : {}),
+          ...(state.lastAt ? { lastAt: Number(state.lastAt) } : {}),
+          waiting: counts.waiting ?? 0,
+          delayed: counts.delayed ?? 0,
+          active: counts.active ?? 0,
+          failed: counts.failed ?? 0,
+          completed: counts.completed ?? 0,
+        };
+      } finally {
+        await queue.close();
+      }
+    }),
+  );
+}
+
+/**
+ * Sends a `webhook.test` event to one endpoint through its queue (signed like any other) and waits for the
+ * answer, up to `timeoutMs`. Needs a worker process running; says so when none picks it up.
+ */
+export async function testWebhook(producer: Producer, name: string, timeoutMs = 30_000): Promise<{ delivered: boolean; status?: number; message: string }> {
+  hookOf(producer.config, name);
+  const queue = queueOf(producer, name);
+  const events = new QueueEvents(webhookQueueName(name), { connection: producer.redis.duplicate(), prefix: producer.config.redis.prefix });
+  try {
+    await events.waitUntilReady();
+    const eventId = `test-${randomUUID()}`;
+    const body = JSON.stringify({ type: 'webhook.test', timestamp: new Date().toISOString(), data: { webhook: name } });
+    // One attempt: a test says how the receiver answers now.
+    const job = (await queue.add(
+      'test',
+      { eventId, type: 'webhook.test', body },
+      { ...deliveryJobOptions(producer.config, name, eventId), attempts: 1 },
+    )) as Job<WebhookJobData, DeliveryResult>;
+    try {
+      const result = (await job.waitUntilFinished(events, timeoutMs)) as DeliveryResult;
+      return { delivered: true, status: result.status, message: `delivered: HTTP ${result.status}${result.body ? ` ${result.body.slice(0, 200)}` : ''}` };
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/timed out/i.test(message)) {
+        const state = await job.getState();
+        await job.remove().catch(() => undefined);
+        return { delivered: false, message: `no answer within ${timeoutMs} ms (job ${state}: is a worker process running, and is the webhook enabled?)` };
+      }
+      return { delivered: false, message: `not delivered: ${message}` };
+    }
+  } finally {
+    await events.close();
+    await queue.close();
+  }
+}
+
+/**
+ * Queues again, for one endpoint, every event on the stream since `sinceMs` ago that the endpoint subscribes
+ * to. Each keeps its event id as `webhook-id`, so a receiver that already has it drops it.
+ */
+export async function replayWebhook(producer: Producer, name: string, sinceMs: number): Promise<{ queued: number }> {
+  hookOf(producer.config, name);
+  const stream = invitebusKeys(producer.config.redis.prefix).events;
+  const queue = queueOf(producer, name);
+  const run = Date.now();
+  let queued = 0;
+  try {
+    let from = `${Math.max(0, run - sinceMs)}-0`;
+    for (;;) {
+      const page = await producer.redis.xrange(stream, from, '+', 'COUNT', 1000);
+      const jobs = page
+        .map(([id, flat]) => ({ id, fields: entryFields(flat) }))
+        .filter(({ fields }) => endpointsFor(producer.config, fields).includes(name))
+        .map(({ id, fields }) => ({
+          name: 'event',
+          data: { eventId: id, type: fields.type ?? '', body: webhookBody(id, fields) },
+          opts: deliveryJobOptions(producer.config, name, `${id}-replay-${run}`),
+        }));
+      if (jobs.length > 0) await queue.addBulk(jobs);
+      queued += jobs.length;
+      if (page.length < 1000) break;
+      from = `(${page[page.length - 1]?.[0]}`;
+    }
+    return { queued };
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Enables a disabled endpoint: its waiting deliveries go out again; its failure clock restarts. */
+export async function enableWebhook(producer: Producer, name: string): Promise<{ wasDisabled: boolean }> {
+  hookOf(producer.config, name);
+  const key = invitebusKeys(producer.config.redis.prefix).webhookState(name);
+  const queue = queueOf(producer, name);
+  try {
+    const removed = await producer.redis.hdel(key, 'disabled', 'failingSince');
+    await queue.resume();
+    return { wasDisabled: removed > 0 };
+  } finally {
+    await queue.close();
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Delivering to one endpoint: a BullMQ worker on the endpoint's own queue (a slow receiver never holds
+ * another), each job one event POSTed as JSON and signed per Standard Webhooks with the `standardwebhooks`
+ * package. 2xx is delivered; network errors, 5xx and 429 are retried on the endpoint's schedule (Svix's by
+ * default; a Retry-After wins); any other answer is final. An endpoint failing for `disableAfterMs` without a
+ * success is disabled: its queue is paused (deliveries wait, nothing is lost) and `webhook.disabled` goes on
+ * the stream. Delivery is at least once; order within an endpoint is best effort.
+ */
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
+import type { Config } from '../config/load.ts';
+import { RetryableError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { requestedWaitMs } from '../policies/rate-limit-headers.ts';
+import { createHttpClient } from '../providers/http.ts';
+import { invitebusKeys, type OutageReporter } from '../redis.ts';
+import { type WebhookJobData, webhookQueueName } from './payload.ts';
+
+/** What a receiver answered, kept with the job: its status and the start of its body. */
+export interface DeliveryResult {
+  status: number;
+  body: string;
+}
+
+/** Receivers' bodies are kept this long at most (they may be pages of HTML). */
+export const RESPONSE_KEEP_CHARS = 1024;
+/** The longest Retry-After honoured: a receiver cannot park deliveries for days. */
+const MAX_RETRY_AFTER_MS = 10 * 3_600_000;
+
+export interface WebhookDelivery {
+  name: string;
+  queue: Queue<WebhookJobData>;
+  worker: Worker<WebhookJobData, DeliveryResult>;
+  close(): Promise<void>;
+}
+
+/** Full jitter of ±10% so a fleet of retries does not arrive in step. */
+const jitter = (ms: number) => Math.round(ms * (0.9 + Math.random() * 0.2));
+
+/** The wait before retry `attemptsMade` (1 = after the first attempt): the receiver's Retry-After, else the schedule. */
+export function webhookRetryDelay(attemptsMade: number, scheduleMs: readonly number[], requestedMs: number | undefined): number {
+  if (requestedMs !== undefined) return Math.min(requestedMs, MAX_RETRY_AFTER_MS);
+  return jitter(scheduleMs[Math.min(attemptsMade, scheduleMs.length) - 1] ?? 0);
+}
+
+export function startWebhookDelivery(options: {
+  config: Config;
+  name: string;
+  secret: string;
+  connection: Redis;
+  logger: Logger;
+  outage?: OutageReporter;
+  /** Called when an endpoint is disabled, to publish `webhook.disabled`. */
+  onDisabled: (name: string, since: number, message: string) => Promise<void>;
+}): WebhookDelivery {
+  const { config, name, connection } = options;
+  const hook = config.webhooks[name];
+  if (hook === undefined) throw new Error(`unknown webhook '${name}'`);
+  const endpoint = hook;
+  const logger = options.logger.child({ webhook: name });
+  const signer = new Webhook(options.secret);
+  const http = createHttpClient({ timeoutMs: hook.timeoutMs });
+  const stateKey = invitebusKeys(config.redis.prefix).webhookState(name);
+  const queue = new Queue<WebhookJobData>(webhookQueueName(name), { connection, prefix: config.redis.prefix });
+
+  async function failed(status: string): Promise<void> {
+    const now = Date.now();
+    const replies = await connection
+      .multi()
+      .hsetnx(stateKey, 'failingSince', String(now))
+      .hget(stateKey, 'failingSince')
+      .hset(stateKey, 'lastStatus', status, 'lastAt', String(now))
+      .exec();
+    const failingSince = Number(replies?.[1]?.[1] ?? now);
+    if (now - failingSince < endpoint.disableAfterMs) return;
+    // One process disables it (HSETNX), the others see it is done.
+    if ((await connection.hsetnx(stateKey, 'disabled', String(now))) !== 1) return;
+    await queue.pause();
+    const message = `no successful delivery since ${new Date(failingSince).toISOString()} (last: ${status}); deliveries wait until 'invitebus webhooks enable ${name}'`;
+    logger.error({ failingSince }, `webhook ${name} disabled: ${message}`);
+    await options.onDisabled(name, failingSince, message);
+  }
+
+  async function deliver(job: Job<WebhookJobData, DeliveryResult>): Promise<DeliveryResult> {
+    const at = new Date();
+    const body = job.data.body;
+    const res = await http.send({
+      method: 'POST',
+      url: endpoint.url,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'invitebus-webhooks',
+        'webhook-id': job.data.eventId,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': signer.sign(job.data.eventId, at, body),
+      },
+      body,
+    });
+    if (res.status === undefined) {
+      await failed(res.code);
+      throw new RetryableError(`${res.code}: ${res.message}`);
+    }
+    const answer = { status: res.status, body: res.body.slice(0, RESPONSE_KEEP_CHARS) };
+    if (res.status >= 200 && res.status < 300) {
+      await connection.multi().hdel(stateKey, 'failingSince').hset(stateKey, 'lastStatus', String(res.status), 'lastAt', String(Date.now())).exec();
+      return answer;
+    }
+    await failed(String(res.status));
+    const message = `HTTP ${res.status}: ${answer.body}`;
+    if (res.status === 429 || res.status >= 500) throw new RetryableError(message, requestedWaitMs(res.headers));
+    throw new UnrecoverableError(message);
+  }
+
+  const worker = new Worker<WebhookJobData, DeliveryResult>(webhookQueueName(name), deliver, {
+    connection,
+    prefix: config.redis.prefix,
+    concurrency: hook.concurrency,
+    settings: {
+      backoffStrategy: (attemptsMade, _type, err) =>
+        webhookRetryDelay(attemptsMade, hook.retryScheduleMs, err instanceof RetryableError ? err.waitMs : undefined),
+    },
+  });
+  worker.on('error', (err) => options.outage?.error(err) || logger.error({ err }, 'webhook worker error'));
+  queue.on('error', (err) => options.outage?.error(err) || logger.error({ err }, 'webhook queue error'));
+  worker.on('failed', (job, err) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.warn({ eventId: job.data.eventId, err: err.message }, 'webhook delivery given up');
+  });
+  return {
+    name,
+    queue,
+    worker,
+    async close() {
+      await worker.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      http.close();
+    },
+  };
+}
+
+/** Job options of a delivery: the event id as job id (an event is queued once per endpoint), the schedule's attempts. */
+export function deliveryJobOptions(config: Config, name: string, jobId: string) {
+  const hook = config.webhooks[name];
+  return {
+    jobId,
+    attempts: (hook?.retryScheduleMs.length ?? 0) + 1,
+    backoff: { type: 'custom' },
+    removeOnComplete: { age: config.retention.completedAgeSec, count: 100_000 },
+    removeOnFail: { age: config.retention.failedAgeSec },
+  };
+}

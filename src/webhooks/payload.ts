@@ -1,0 +1,33 @@
+/**
+ * What a webhook delivers: one stream event as Standard Webhooks JSON, `{ type, timestamp, data }`, and which
+ * endpoints an event goes to. The event's stream id is its stable id: the `webhook-id` header, so a receiver
+ * drops a second delivery of the same event.
+ */
+import type { Config } from '../config/load.ts';
+import { typedEvent } from '../events/stream.ts';
+
+/** The BullMQ queue of one endpoint: "_" keeps it apart from account queues (those start with a letter or digit). */
+export const webhookQueueName = (name: string) => `_webhook-${name}`;
+
+/** A delivery job: the event's id and type, and the exact body that is signed and sent. */
+export interface WebhookJobData {
+  eventId: string;
+  type: string;
+  body: string;
+}
+
+/** The JSON body of an event: its type, when it happened (ISO 8601) and its fields, numbers as numbers. */
+export function webhookBody(eventId: string, fields: Record<string, string>): string {
+  const { type = 'unknown', ...rest } = typedEvent(fields);
+  const ms = Number(fields.finishedAt ?? fields.at ?? eventId.split('-')[0]);
+  return JSON.stringify({ type, timestamp: new Date(Number.isFinite(ms) ? ms : Date.now()).toISOString(), data: rest });
+}
+
+/** The endpoints an event goes to: subscribed to its type, and (when they filter by account) to its account. */
+export function endpointsFor(config: Config, fields: Record<string, string>): string[] {
+  const type = fields.type ?? '';
+  return Object.entries(config.webhooks)
+    .filter(([, hook]) => (hook.events as readonly string[]).includes(type))
+    .filter(([, hook]) => hook.accounts === undefined || fields.account === undefined || hook.accounts.includes(fields.account))
+    .map(([name]) => name);
+}
