@@ -21,6 +21,7 @@ import type { ReasonClass } from '../types.ts';
 import { bearerMatches } from './auth.ts';
 import { onboardingRoutes } from './onboardings.ts';
 import { fieldErrors, invitesBody, jsonSchema, replayBody } from './schemas.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 const PUBLIC = new Set(['/healthz', '/readyz']);
 const READY_TIMEOUT_MS = 1_500;
@@ -113,6 +114,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   );
 
   onboardingRoutes(app, producer);
+  webhookRoutes(app, producer);
 
   app.get<{ Params: { id: string } }>('/v1/invites/:id', { schema: { summary: 'One invite: state, outcome, reason, attempts' } }, async (request, reply) => {
     const { id } = request.params;
@@ -183,6 +185,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_ACCOUNT') return reply.code(404).send({ error: 'not_found', message: error.message });
+    if (error instanceof InvitebusError && error.code === 'UNKNOWN_WEBHOOK') return reply.code(404).send({ error: 'not_found', message: error.message });
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_PROFILE') return reply.code(400).send({ error: 'unknown_profile', message: error.message });
     if (error instanceof InvitebusError && error.code === 'INVALID_IDENTIFIER') return reply.code(400).send({ error: 'bad_request', message: error.message });
     if (error instanceof InvitebusError && error.code === 'INVITE_INVALID')

@@ -20,6 +20,7 @@ import { parseDuration, type ReplayFilter, replayFailed } from '../replay.ts';
 import { exitOnSignal, logUnhandledRejections } from '../signals.ts';
 import { accountStats } from '../stats.ts';
 import { REPLAYABLE_REASONS, type ReasonClass } from '../types.ts';
+import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../webhooks/admin.ts';
 import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
 import { type EnqueueFlags, enqueueFile, rowProblem, writeRejects } from './enqueue.ts';
 import { printEvents } from './events.ts';
@@ -307,6 +308,64 @@ export function buildCli(): Command {
             .join(', ');
           console.log(`${f.account}: ${f.state} (${detail}) ${f.finishedAt ? 'finished' : 'queued'} ${when}${f.message ? ` — ${f.message}` : ''}`);
         }
+      });
+    });
+
+  const webhooks = program.command('webhooks').description('the endpoints results are pushed to: health, test, replay, enable');
+  webhooks
+    .command('list', { isDefault: true })
+    .description('each endpoint: URL (no query), events, disabled or failing since when, last answer, deliveries waiting/failed')
+    .option('--json', 'as JSON lines')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withProducer(cmd, async (producer) => {
+        const list = await webhookStatus(producer);
+        if (list.length === 0) console.log('no webhooks configured (add "webhooks" to the config)');
+        for (const w of list) {
+          if (opts.json) {
+            console.log(JSON.stringify(w));
+            continue;
+          }
+          const health = w.disabled
+            ? `DISABLED since ${new Date(w.disabledAt ?? 0).toISOString()}`
+            : w.failingSince
+              ? `failing since ${new Date(w.failingSince).toISOString()}`
+              : 'ok';
+          console.log(
+            `${w.name}: ${w.url} (${w.events.join(', ')}) ${health}; last answer ${w.lastStatus ?? '-'}; waiting ${w.waiting}, delayed ${w.delayed}, failed ${w.failed}, delivered ${w.completed}`,
+          );
+        }
+      });
+    });
+  webhooks
+    .command('test')
+    .argument('<name>', 'the webhook')
+    .description('send a signed webhook.test event now and print how the receiver answered (needs a worker process)')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      await withProducer(cmd, async (producer) => {
+        const result = await testWebhook(producer, name);
+        console.log(`${name}: ${result.message}`);
+        process.exitCode = result.delivered ? 0 : 1;
+      });
+    });
+  webhooks
+    .command('replay')
+    .argument('<name>', 'the webhook')
+    .requiredOption('--since <duration>', 'events of the last ... (e.g. 2h)', duration)
+    .description('send the endpoint again every event it subscribes to from the last --since (same webhook-id: receivers drop what they have)')
+    .action(async (name: string, opts: { since: number }, cmd: Command) => {
+      await withProducer(cmd, async (producer) => {
+        const { queued } = await replayWebhook(producer, name, opts.since);
+        console.log(`${name}: ${queued} events queued for delivery`);
+      });
+    });
+  webhooks
+    .command('enable')
+    .argument('<name>', 'the webhook')
+    .description('enable a disabled endpoint: its waiting deliveries go out again')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      await withProducer(cmd, async (producer) => {
+        const { wasDisabled } = await enableWebhook(producer, name);
+        console.log(wasDisabled ? `${name}: enabled; waiting deliveries go out now` : `${name}: was not disabled`);
       });
     });
 

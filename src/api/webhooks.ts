@@ -1,0 +1,166 @@
+/**
+ * Webhook and event routes: GET /v1/webhooks, POST /v1/webhooks/:name/{test,replay,enable}, and
+ * GET /v1/events, the event stream as Server-Sent Events for those who pull without Redis (`?since=ID` or
+ * the Last-Event-ID header to resume; `?types=a,b` to filter).
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { entryFields, typedEvent } from '../events/stream.ts';
+import type { Producer } from '../producer.ts';
+import { invitebusKeys } from '../redis.ts';
+import { parseDuration } from '../replay.ts';
+import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../webhooks/admin.ts';
+import { errorBody, fieldErrors, jsonSchema } from './schemas.ts';
+
+const webhookInfo = z.object({
+  name: z.string(),
+  url: z.string().describe('scheme, host and path (no query string)'),
+  events: z.array(z.string()),
+  accounts: z.array(z.string()).optional(),
+  disabled: z.boolean(),
+  disabledAt: z.number().int().optional(),
+  failingSince: z.number().int().optional(),
+  lastStatus: z.string().optional(),
+  lastAt: z.number().int().optional(),
+  waiting: z.number().int(),
+  delayed: z.number().int(),
+  active: z.number().int(),
+  failed: z.number().int(),
+  completed: z.number().int(),
+});
+
+export const webhookReplayBody = z.strictObject({
+  since: z.string().refine((s) => {
+    try {
+      parseDuration(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'since must be a duration such as 90s, 15m, 2h, 1d'),
+});
+
+const nameParam = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+const HEARTBEAT_MS = 15_000;
+
+export function webhookRoutes(app: FastifyInstance, producer: Producer): void {
+  // Event listeners hold their responses open: the server's close ends them first, or it would wait forever.
+  const listeners = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const stop of listeners) stop();
+  });
+  app.get(
+    '/v1/webhooks',
+    {
+      schema: {
+        summary: 'Each webhook endpoint: health, last answer, deliveries waiting and failed',
+        response: { 200: jsonSchema(z.object({ webhooks: z.array(webhookInfo) }), 'output') },
+      },
+    },
+    async () => ({ webhooks: await webhookStatus(producer) }),
+  );
+
+  app.post<{ Params: { name: string } }>(
+    '/v1/webhooks/:name/test',
+    {
+      schema: {
+        summary: 'Send a signed webhook.test event now; answers how the receiver answered (a worker process must run)',
+        params: nameParam,
+        response: {
+          200: jsonSchema(z.object({ delivered: z.boolean(), status: z.number().int().optional(), message: z.string() }), 'output'),
+          404: jsonSchema(errorBody),
+        },
+      },
+    },
+    async (request) => testWebhook(producer, request.params.name),
+  );
+
+  app.post<{ Params: { name: string } }>(
+    '/v1/webhooks/:name/replay',
+    {
+      schema: {
+        summary: 'Deliver again every subscribed event of the last `since` (same webhook-id)',
+        params: nameParam,
+        body: jsonSchema(webhookReplayBody),
+        response: { 200: jsonSchema(z.object({ queued: z.number().int() }), 'output'), 400: jsonSchema(errorBody), 404: jsonSchema(errorBody) },
+      },
+    },
+    async (request, reply) => {
+      const parsed = webhookReplayBody.safeParse(request.body ?? {});
+      if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
+      return replayWebhook(producer, request.params.name, parseDuration(parsed.data.since));
+    },
+  );
+
+  app.post<{ Params: { name: string } }>(
+    '/v1/webhooks/:name/enable',
+    {
+      schema: {
+        summary: 'Enable a disabled endpoint: its waiting deliveries go out again',
+        params: nameParam,
+        response: { 200: jsonSchema(z.object({ wasDisabled: z.boolean() }), 'output'), 404: jsonSchema(errorBody) },
+      },
+    },
+    async (request) => enableWebhook(producer, request.params.name),
+  );
+
+  app.get<{ Querystring: { since?: string; types?: string } }>(
+    '/v1/events',
+    {
+      schema: {
+        summary: 'The event stream as Server-Sent Events: `id` the event id, `event` its type, `data` its JSON. Resume with ?since=ID or Last-Event-ID',
+        querystring: { type: 'object', properties: { since: { type: 'string' }, types: { type: 'string' } } },
+      },
+    },
+    async (request, reply) => {
+      const given = request.query.since ?? (request.headers['last-event-id'] as string | undefined);
+      if (given !== undefined && given !== '$' && given !== '0' && !STREAM_ID.test(given)) {
+        return reply
+          .code(400)
+          .send({ error: 'bad_request', message: 'since / Last-Event-ID must be an event id such as 1700000000000-0, 0 (from the start) or $ (only new)' });
+      }
+      const types = request.query.types ? new Set(request.query.types.split(',').map((t) => t.trim())) : undefined;
+      const key = invitebusKeys(producer.config.redis.prefix).events;
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      raw.write(': invitebus events\n\n');
+      // A blocking read holds its connection: one per listener, closed when the listener goes.
+      const conn = producer.redis.duplicate();
+      conn.on('error', () => undefined);
+      let open = true;
+      const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      const stop = () => {
+        open = false;
+        conn.disconnect();
+      };
+      listeners.add(stop);
+      request.raw.on('close', stop);
+      let last = given ?? '$';
+      try {
+        while (open) {
+          let res: Array<[string, Array<[string, string[]]>]> | null;
+          try {
+            res = (await conn.xread('COUNT', 500, 'BLOCK', 5_000, 'STREAMS', key, last)) as typeof res;
+          } catch {
+            if (!open) break;
+            await new Promise((r) => setTimeout(r, 1_000));
+            continue;
+          }
+          for (const [id, flat] of res?.[0]?.[1] ?? []) {
+            last = id;
+            const fields = entryFields(flat);
+            if (types !== undefined && !types.has(fields.type ?? '')) continue;
+            raw.write(`id: ${id}\nevent: ${fields.type ?? 'message'}\ndata: ${JSON.stringify({ id, ...typedEvent(fields) })}\n\n`);
+          }
+        }
+      } finally {
+        listeners.delete(stop);
+        clearInterval(heartbeat);
+        conn.disconnect();
+        raw.end();
+      }
+    },
+  );
+}
