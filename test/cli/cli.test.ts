@@ -291,8 +291,11 @@ describe('invitebus sandbox and demo', () => {
   it('demo runs end to end and exits 0 with the numbers adding up', { timeout: 120_000 }, async () => {
     const demo = await start(['demo'], { REDIS_URL: redis.url }).done;
     expect(demo.code, demo.stdout + demo.stderr).toBe(0);
-    expect(demo.stdout).toContain('every invite reached a terminal outcome and the numbers add up');
-    expect(demo.stdout).toMatch(/200 invites accepted through POST \/v1\/invites/);
+    expect(demo.stdout).toContain('every invite reached a terminal outcome, the numbers add up and the HR system was told');
+    // 40 people by profile: 13 engineering (3 tools), 14 finance (2 tools), 13 both (5 tools); the invalid address refused in 3.
+    expect(demo.stdout).toMatch(/onboarding demo-\d+: 133 invites accepted through POST \/v1\/onboardings/);
+    expect(demo.stdout).toMatch(/41 people: 40 done, 1 need attention/);
+    expect(demo.stdout).toMatch(/webhook receiver got (\d+) of \1 events \(invite\.succeeded 133, batch\.completed 1\), every signature valid/);
     // The demo cleans up after itself in a Redis it did not start.
     expect(await redis.admin.keys('invitebus-demo-*')).toEqual([]);
   });
