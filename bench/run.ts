@@ -11,6 +11,7 @@ import { massScenario } from './scenarios/mass.ts';
 import { overheadScenario } from './scenarios/overhead.ts';
 import { rateLimitScenario } from './scenarios/rate-limit.ts';
 import { scalingScenario } from './scenarios/scaling.ts';
+import { webhooksScenario } from './scenarios/webhooks.ts';
 
 const scenarios: Record<string, () => Promise<Result[]>> = {
   'rate-limit': rateLimitScenario,
@@ -19,6 +20,7 @@ const scenarios: Record<string, () => Promise<Result[]>> = {
   latency: latencyScenario,
   mass: massScenario,
   scaling: scalingScenario,
+  webhooks: webhooksScenario,
 };
 
 const chosen = process.argv.slice(2).filter((a) => a !== '--');
