@@ -355,6 +355,14 @@ export class Producer {
         ...entries.map(({ id }) => `${account.name}/${id}`),
       )) as number[];
 
+    // The index of batches, newest last (the console lists them); entries older than the retention drop out.
+    if (batchId !== undefined && !dryRun) {
+      await this.#redis
+        .multi()
+        .zadd(keys.batches, 'NX', now, batchId)
+        .zremrangebyscore(keys.batches, '-inf', now - ttlMs)
+        .exec();
+    }
     const before = await enroll(chunk, 'enroll');
     const missing = chunk.filter((_, i) => before[i] === ENROLL.noJob);
     let accepted = chunk.filter((_, i) => before[i] === ENROLL.enrolled).length;

@@ -175,6 +175,10 @@ export function invitebusKeys(prefix: string) {
     batchWriters: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:writers`,
     /** Rows of a batch refused at intake and duplicates, as JSON entries (src/onboarding/intake.ts). */
     batchIntake: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:intake`,
+    /** Terminal invites of an account per minute (hash: epoch minute → count), the last two hours. */
+    throughput: (account: string) => `${prefix}:_invitebus:throughput:${account}`,
+    /** Every batch by creation time (zset batchId → createdAt ms), newest last: the console's list. */
+    batches: `${prefix}:_invitebus:batches`,
     /** A webhook endpoint's health (hash: failingSince, disabled, lastStatus, lastAt). */
     webhookState: (name: string) => `${prefix}:_invitebus:webhook:${name}`,
     /** Claims the replay of one failure of an invite (its job id and the time it failed). */

@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
 import { batchReport, batchStatus, REPORT_COLUMNS, type ReportLine } from '../batches.ts';
 import { accountOf } from '../config/load.ts';
+import { consoleRoutes } from '../console/routes.ts';
 import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
 import { identifierProblem } from '../identifiers.ts';
@@ -18,18 +19,19 @@ import { parseDuration, replayFailed } from '../replay.ts';
 import { accountStats } from '../stats.ts';
 import { withTimeout } from '../timeout.ts';
 import type { ReasonClass } from '../types.ts';
-import { bearerMatches } from './auth.ts';
+import { registerAuth } from './auth.ts';
 import { onboardingRoutes } from './onboardings.ts';
 import { fieldErrors, invitesBody, jsonSchema, replayBody } from './schemas.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-const PUBLIC = new Set(['/healthz', '/readyz']);
 const READY_TIMEOUT_MS = 1_500;
 
 export interface ApiOptions {
   producer: Producer;
-  /** Bearer token every route but the health checks requires. */
+  /** Bearer token every route but the health checks requires; people log in to the console with it. */
   token: string;
+  /** Tokens that can look but not change anything. */
+  readOnlyTokens?: readonly string[];
   /** Prometheus registry served at /metrics. */
   registry: Registry;
   /** Largest accepted body, bytes (default 8 MiB: 10,000 invites fit). */
@@ -54,13 +56,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   // Response schemas document the answers (OpenAPI); answers are serialised as they are, never filtered by them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (PUBLIC.has(path)) return;
-    if (!bearerMatches(request.headers.authorization, options.token)) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'send Authorization: Bearer <token>' });
-    }
-  });
+  await registerAuth(app, { admin: options.token, read: options.readOnlyTokens ?? [] });
 
   await app.register(swagger, {
     openapi: {
@@ -114,6 +110,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   );
 
   onboardingRoutes(app, producer);
+  consoleRoutes(app, producer, { admin: options.token, read: options.readOnlyTokens ?? [] });
   webhookRoutes(app, producer);
 
   app.get<{ Params: { id: string } }>('/v1/invites/:id', { schema: { summary: 'One invite: state, outcome, reason, attempts' } }, async (request, reply) => {

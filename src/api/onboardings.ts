@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { batchStatus } from '../batches.ts';
+import { csvLine } from '../csv.ts';
 import { identifierProblem, identifierSchema } from '../identifiers.ts';
 import { emailField } from '../invites/fields.ts';
 import { findInvitesByEmail } from '../invites/lookup.ts';
@@ -142,11 +143,11 @@ export function onboardingRoutes(app: FastifyInstance, producer: Producer): void
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { format?: string } }>(
     '/v1/onboardings/:id/people',
     {
       schema: {
-        summary: 'An onboarding by person: one column per account, done or needs attention, refused rows and duplicates included',
+        summary: 'An onboarding by person: one column per account, done or needs attention, refused rows and duplicates included (?format=csv)',
         params: idParam,
         response: { 200: jsonSchema(onboardingPeople, 'output'), ...notFound },
       },
@@ -155,6 +156,16 @@ export function onboardingRoutes(app: FastifyInstance, producer: Producer): void
       const problem = identifierProblem('batch id', request.params.id);
       const report = problem === undefined ? await peopleReport(producer, request.params.id) : undefined;
       if (report === undefined) return reply.code(404).send({ error: 'not_found', message: problem ?? `no onboarding '${request.params.id}'` });
+      if (request.query.format === 'csv') {
+        const columns = ['email', 'name', ...report.accounts, 'summary'];
+        const rows = report.people.map((p) =>
+          csvLine({ email: p.email, name: p.who ?? '', ...p.accounts, summary: p.summary } as Record<string, string>, columns),
+        );
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${request.params.id}-people.csv"`)
+          .send(`${columns.join(',')}\n${rows.join('')}`);
+      }
       return { onboardingId: request.params.id, ...report };
     },
   );

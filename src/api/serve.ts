@@ -26,10 +26,12 @@ export async function startServer(
   config: Config,
   options: { env: NodeJS.ProcessEnv; logger: Logger; port?: number; host?: string; withWorkers?: boolean },
 ): Promise<RunningServer> {
-  const { values, problems } = resolveCredentials('api', { token: config.api.token }, options.env, config.baseDir);
+  const refs = Object.fromEntries([['token', config.api.token], ...config.api.readOnlyTokens.map((ref, i) => [`readOnlyTokens.${i}`, ref])]);
+  const { values, problems } = resolveCredentials('api', refs, options.env, config.baseDir);
+  const readOnlyTokens = config.api.readOnlyTokens.map((_, i) => values[`readOnlyTokens.${i}`]).filter((t): t is string => t !== undefined);
   const missing = [
     ...(problems.length > 0 || !values.token
-      ? [`the API needs a bearer token: ${problems.join('; ').replace("account 'api' has no credentials.token: ", '')}`]
+      ? [`the API needs its tokens: ${problems.join('; ').replaceAll("account 'api' has no credentials.", 'api.')}`]
       : []),
   ];
   if (options.withWorkers) missing.push(...checkWorkerCredentials(config, undefined, options.env).problems);
@@ -40,7 +42,7 @@ export async function startServer(
   // A request during an outage fails within seconds (503) instead of waiting out 20 reconnects.
   const producer = new Producer(config, { outage, redisOptions: { maxRetriesPerRequest: 3 } });
   addQueueGauges(metrics.registry, producer);
-  const app = await buildApi({ producer, token: values.token as string, registry: metrics.registry, bodyLimit: config.api.bodyLimitBytes });
+  const app = await buildApi({ producer, token: values.token as string, readOnlyTokens, registry: metrics.registry, bodyLimit: config.api.bodyLimitBytes });
   const url = await app.listen({ port: options.port ?? config.api.port, host: options.host ?? config.api.host });
   options.logger.info({ url, withWorkers: Boolean(options.withWorkers) }, 'API listening');
   let workers: RunningWorkers | undefined;

@@ -27,7 +27,7 @@ function load(name: string): string {
 /** Script name → number of keys (undefined: the caller passes it first, for scripts with one key per invite). */
 const SCRIPTS = {
   enrollInvites: { file: 'enroll-invites', keys: undefined },
-  recordTerminal: { file: 'record-terminal', keys: 6 },
+  recordTerminal: { file: 'record-terminal', keys: 7 },
   unrecordTerminal: { file: 'unrecord-terminal', keys: 4 },
   sealBatch: { file: 'seal-batch', keys: 3 },
   claimReplay: { file: 'claim-replay', keys: 1 },

@@ -114,8 +114,18 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
-      /** The bearer token every API route but /healthz and /readyz requires. */
+      /** The bearer token every API route but /healthz and /readyz requires; operators log in to the console with it. */
       token: credentialRef.default({ env: 'INVITEBUS_API_TOKEN' }),
+      /** Tokens that can look but not change anything (no pause, replay, enqueue): for dashboards and on-call. */
+      readOnlyTokens: z.array(credentialRef).default([]),
+      /** How long a console login lasts. */
+      sessionHours: z
+        .number()
+        .positive()
+        .max(24 * 30)
+        .default(12),
+      /** Failed and successful logins allowed per client address per minute. */
+      loginsPerMinute: positiveInt.default(10),
       bodyLimitBytes: positiveInt.default(8 * 1024 * 1024),
       /**
        * bull-board at /dashboard. Read-only by default: its write API (add, edit, retry, clean, empty, pause)

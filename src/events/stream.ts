@@ -102,6 +102,7 @@ export class EventStream {
       this.#keys.batchMembers(batchId),
       this.#keys.batchResults(batchId),
       this.#keys.batchWriters(batchId),
+      this.#keys.throughput(event.account),
       JSON.stringify(stored),
       String(ttlMs),
       String(this.#maxLen),
@@ -109,6 +110,7 @@ export class EventStream {
       `${event.account}/${event.inviteId}`,
       String(ttlMs),
       JSON.stringify(flatten(event)),
+      String(Math.floor(Date.now() / 60_000)),
     )) as number;
     return written === 1;
   }

@@ -65,13 +65,18 @@ describe('auth', () => {
     ['POST', '/v1/accounts/acme/resume'],
     ['GET', '/v1/stats'],
     ['GET', '/metrics'],
-    ['GET', '/docs/json'],
-    ['GET', '/dashboard/'],
   ])('%s %s needs the token', async (method, url) => {
     const none = await app.inject({ method: method as 'GET', url });
     expect(none.statusCode).toBe(401);
     const wrong = await app.inject({ method: method as 'GET', url, headers: { authorization: 'Bearer nope' } });
     expect(wrong.statusCode).toBe(401);
+  });
+
+  it.each(['/docs/json', '/dashboard/', '/console'])('GET %s sends a browser to the login page, and refuses a wrong token', async (url) => {
+    const none = await app.inject({ url });
+    expect(none.statusCode).toBe(302);
+    expect(none.headers.location).toBe(`/login?next=${encodeURIComponent(url)}`);
+    expect((await app.inject({ url, headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401);
   });
 
   it('leaves /healthz and /readyz open', async () => {
@@ -313,7 +318,7 @@ describe('over a real port', () => {
   it('refuses to start without a token', async () => {
     const config = parseConfig({ redis: { url: redis.url, prefix: `${redis.prefix}-notoken` }, accounts: {} });
     await expect(startServer(config, { env: {}, logger: pino({ level: 'silent' }), port: 0 })).rejects.toThrow(
-      /the API needs a bearer token: set the environment variable INVITEBUS_API_TOKEN/,
+      /the API needs its tokens: api\.token: set the environment variable INVITEBUS_API_TOKEN/,
     );
   });
 

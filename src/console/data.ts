@@ -1,0 +1,84 @@
+/**
+ * What the console shows, read from Redis: accounts (state, queue counts, invites per minute over the last
+ * hour, rate), onboardings newest first, failures grouped by account and reason class.
+ */
+import { type BatchStatus, batchStatus, reasonOf } from '../batches.ts';
+import type { Producer } from '../producer.ts';
+import { invitebusKeys } from '../redis.ts';
+import { type AccountStats, accountStats } from '../stats.ts';
+
+export interface AccountView extends AccountStats {
+  /** Since when it is paused (ms), when it is. */
+  pausedSince?: number;
+  /** Terminal invites per minute, the last 60 minutes, oldest first. */
+  perMinute: number[];
+  /** The configured limit, as "20 / 1 s". */
+  limit?: string;
+  /** The rate BullMQ currently paces the account at (adaptive), as "18 / 1 s". */
+  paced?: string;
+}
+
+export async function accountsView(producer: Producer): Promise<AccountView[]> {
+  const keys = invitebusKeys(producer.config.redis.prefix);
+  const stats = await accountStats(producer);
+  const minute = Math.floor(Date.now() / 60_000);
+  return Promise.all(
+    stats.map(async (s) => {
+      const account = producer.config.accounts[s.account];
+      const [state, counts, paced] = await Promise.all([
+        producer.redis.hgetall(keys.accountState(s.account)),
+        producer.redis.hgetall(keys.throughput(s.account)),
+        producer
+          .queue(s.account)
+          .getGlobalRateLimit()
+          .catch(() => undefined),
+      ]);
+      const limit = account?.rateLimit;
+      return {
+        ...s,
+        ...(s.paused && state.at ? { pausedSince: Number(state.at) } : {}),
+        perMinute: Array.from({ length: 60 }, (_, i) => Number(counts[String(minute - 59 + i)] ?? 0)),
+        ...(limit ? { limit: `${limit.max} / ${limit.durationMs / 1000} s` } : {}),
+        ...(paced && typeof paced === 'object' && 'max' in paced ? { paced: `${paced.max} / ${Number(paced.duration) / 1000} s` } : {}),
+      };
+    }),
+  );
+}
+
+/** The newest batches (onboardings) with their counters. */
+export async function batchesView(producer: Producer, count = 20): Promise<BatchStatus[]> {
+  const ids = await producer.redis.zrevrange(invitebusKeys(producer.config.redis.prefix).batches, 0, count - 1);
+  const statuses = await Promise.all(ids.map((id) => batchStatus(producer.redis, producer.config.redis.prefix, id)));
+  return statuses.filter((s): s is BatchStatus => s !== undefined);
+}
+
+export interface FailureGroup {
+  account: string;
+  reason: string;
+  count: number;
+  /** The latest failure's message: what the provider said. */
+  message: string;
+  lastAt: number;
+}
+
+/** Failed invites grouped by account and reason class (the newest `perAccount` of each account are read). */
+export async function failuresView(producer: Producer, perAccount = 500): Promise<FailureGroup[]> {
+  const groups = new Map<string, FailureGroup>();
+  for (const account of Object.keys(producer.config.accounts)) {
+    const failed = await producer.queue(account).getFailed(0, perAccount - 1);
+    for (const job of failed) {
+      if (!job) continue;
+      const reason = reasonOf(job.failedReason) || 'unknown';
+      const key = `${account}\n${reason}`;
+      const at = job.finishedOn ?? 0;
+      const group = groups.get(key) ?? { account, reason, count: 0, message: '', lastAt: 0 };
+      group.count += 1;
+      if (at >= group.lastAt) {
+        group.lastAt = at;
+        group.message = (job.failedReason ?? '').replace(/^[a-z_]+:\s*/, '').slice(0, 300);
+      }
+      groups.set(key, group);
+    }
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count);
+}

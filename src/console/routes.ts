@@ -1,0 +1,125 @@
+/**
+ * The operator's console: /login and /logout, /console (accounts, onboardings, failures, person search),
+ * /console/batches/:id and /console/people. Pages are rendered on the server; a small script refreshes their
+ * sections when events arrive (Server-Sent Events from /v1/events) and sends the buttons' actions to the same
+ * API routes machines use (/v1/accounts/:name/pause, /v1/replays), with the session's CSRF token.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type ApiTokens, endSession, startSession, tokenAccess } from '../api/auth.ts';
+import { batchStatus } from '../batches.ts';
+import { identifierProblem } from '../identifiers.ts';
+import { emailField } from '../invites/fields.ts';
+import { findInvitesByEmail } from '../invites/lookup.ts';
+import { peopleReport } from '../onboarding/people.ts';
+import type { Producer } from '../producer.ts';
+import { accountsView, batchesView, failuresView } from './data.ts';
+import { esc, page } from './html.ts';
+import { accountsSection, batchesSection, batchPage, batchProgress, failuresSection, personPage } from './views.ts';
+
+const ASSETS: Record<string, { type: string; body: string }> = {
+  'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./assets/console.js', import.meta.url), 'utf8') },
+  'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/console.css', import.meta.url), 'utf8') },
+};
+
+/** Where to go after logging in: only a path on this server, never another site. */
+function nextPath(value: unknown): string {
+  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : '/console';
+}
+
+function loginPage(csrf: string, next: string, problem?: string): string {
+  return page({
+    title: 'Log in',
+    nav: false,
+    csrf,
+    body: `<form class="login" method="post" action="/login"><h1>invitebus</h1>
+<p>Log in with the API token (<code>INVITEBUS_API_TOKEN</code>) or a read-only token.</p>
+${problem ? `<p class="error" role="alert">${esc(problem)}</p>` : ''}
+<label>Token <input name="token" type="password" autocomplete="current-password" required autofocus></label>
+<input type="hidden" name="_csrf" value="${esc(csrf)}"><input type="hidden" name="next" value="${esc(next)}">
+<button type="submit">Log in</button></form>`,
+  });
+}
+
+export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: ApiTokens): void {
+  const hours = producer.config.api.sessionHours;
+  const html = (reply: FastifyReply, body: string, code = 200) =>
+    reply.code(code).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  const canWrite = (request: FastifyRequest) => request.access === 'admin';
+  const shell = (request: FastifyRequest, reply: FastifyReply, title: string, body: string) =>
+    html(reply, page({ title, csrf: reply.generateCsrf(), body, access: request.access ?? '' }));
+
+  app.get('/console/assets/:file', { schema: { hide: true } }, async (request, reply) => {
+    const asset = ASSETS[(request.params as { file: string }).file];
+    if (asset === undefined) return reply.code(404).send({ error: 'not_found', message: 'no such asset' });
+    return reply.type(asset.type).header('cache-control', 'public, max-age=300').send(asset.body);
+  });
+
+  app.get<{ Querystring: { next?: string } }>('/login', { schema: { hide: true } }, async (request, reply) =>
+    html(reply, loginPage(reply.generateCsrf(), nextPath(request.query.next))),
+  );
+
+  app.post<{ Body: { token?: string; next?: string } }>(
+    '/login',
+    {
+      schema: { hide: true },
+      config: { rateLimit: { max: producer.config.api.loginsPerMinute, timeWindow: 60_000 } },
+      preHandler: app.csrfProtection,
+    },
+    async (request, reply) => {
+      const access = tokenAccess(String(request.body?.token ?? ''), tokens);
+      const next = nextPath(request.body?.next);
+      if (access === undefined) return html(reply, loginPage(reply.generateCsrf(), next, 'That token is not valid.'), 401);
+      startSession(request, reply, access, hours);
+      return reply.redirect(next, 303);
+    },
+  );
+
+  app.post('/logout', { schema: { hide: true } }, async (_request, reply) => {
+    endSession(reply);
+    return reply.redirect('/login', 303);
+  });
+
+  const sections = {
+    accounts: async (request: FastifyRequest) => accountsSection(await accountsView(producer), canWrite(request)),
+    batches: async () => batchesSection(await batchesView(producer)),
+    failures: async (request: FastifyRequest) => failuresSection(await failuresView(producer), canWrite(request)),
+  };
+
+  app.get('/console', { schema: { hide: true } }, async (request, reply) => {
+    const [accounts, batches, failures] = await Promise.all([sections.accounts(request), sections.batches(), sections.failures(request)]);
+    return shell(request, reply, 'Console', `<div class="live" data-live aria-live="polite"></div>${accounts}${batches}${failures}`);
+  });
+
+  app.get<{ Params: { name: string } }>('/console/fragments/:name', { schema: { hide: true } }, async (request, reply) => {
+    const render = (sections as Record<string, ((r: FastifyRequest) => Promise<string>) | undefined>)[request.params.name];
+    if (render === undefined) return reply.code(404).send({ error: 'not_found', message: 'no such section' });
+    return html(reply, await render(request));
+  });
+
+  const onboarding = async (id: string) =>
+    identifierProblem('batch id', id) === undefined ? batchStatus(producer.redis, producer.config.redis.prefix, id) : undefined;
+
+  app.get<{ Params: { id: string } }>('/console/fragments/batch/:id/progress', { schema: { hide: true } }, async (request, reply) => {
+    const status = await onboarding(request.params.id);
+    return status ? html(reply, batchProgress(status)) : reply.code(404).send({ error: 'not_found', message: 'no such onboarding' });
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { summary?: string; q?: string } }>(
+    '/console/batches/:id',
+    { schema: { hide: true } },
+    async (request, reply) => {
+      const status = await onboarding(request.params.id);
+      const people = status ? await peopleReport(producer, request.params.id) : undefined;
+      if (!status || !people) return shell(request, reply.code(404), 'Not found', `<p class="empty">No onboarding '${esc(request.params.id)}'.</p>`);
+      return shell(request, reply, `Onboarding ${status.batchId}`, batchPage(status, people, request.query));
+    },
+  );
+
+  app.get<{ Querystring: { email?: string } }>('/console/people', { schema: { hide: true } }, async (request, reply) => {
+    const email = emailField.safeParse(request.query.email ?? '');
+    if (!email.success)
+      return shell(request, reply.code(400), 'Find a person', `<p class="error">${esc(email.error.issues[0]?.message ?? 'not an address')}</p>`);
+    return shell(request, reply, email.data, personPage(email.data, await findInvitesByEmail(producer, email.data)));
+  });
+}
