@@ -113,7 +113,8 @@ export async function registerAuth(app: FastifyInstance, tokens: ApiTokens): Pro
       request.authBy = request.access === undefined ? undefined : 'session';
     }
     if (request.access === undefined) {
-      if (SAFE.has(request.method) && PAGES.test(path)) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`);
+      // A person without a session goes to the login page; a machine with a wrong token is told so.
+      if (header === undefined && SAFE.has(request.method) && PAGES.test(path)) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`);
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer')
