@@ -32,7 +32,7 @@ function refreshSoon() {
 async function api(method, path, body) {
   const res = await fetch(path, {
     method,
-    headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-csrf-token': csrf },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await res.json().catch(() => ({}));
