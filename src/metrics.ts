@@ -107,6 +107,16 @@ export function addQueueGauges(registry: Registry, producer: Producer): void {
     },
   });
   new Gauge({
+    name: 'invitebus_queue_oldest_waiting_seconds',
+    help: 'How long the oldest waiting invite of the account has waited (0 when none waits)',
+    labelNames: ['account'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const s of (await snapshot()) ?? []) this.set({ account: s.account }, s.oldestWaitingMs / 1000);
+    },
+  });
+  new Gauge({
     name: 'invitebus_webhook_disabled',
     help: '1 when the webhook endpoint is disabled (its deliveries wait until enabled)',
     labelNames: ['webhook'],

@@ -16,6 +16,8 @@ export interface AccountStats {
   pausedMessage?: string;
   /** How long the account still waits on a provider's rate limit (429 or spent window), ms; 0 when none. */
   rateLimitWaitMs: number;
+  /** How long the oldest waiting invite has waited, ms (0 when none waits): the queue's age. */
+  oldestWaitingMs: number;
 }
 
 export async function accountStats(producer: Producer, accounts = Object.keys(producer.config.accounts)): Promise<AccountStats[]> {
@@ -23,12 +25,13 @@ export async function accountStats(producer: Producer, accounts = Object.keys(pr
   return Promise.all(
     accounts.map(async (account) => {
       const queue = producer.queue(account);
-      const [counts, paused, state, holdTtl] = await Promise.all([
+      const [counts, paused, state, holdTtl, [oldest]] = await Promise.all([
         queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'),
         queue.isPaused(),
         producer.redis.hgetall(keys.accountState(account)),
         // queue.rateLimit() stores MAX_SAFE_INTEGER; ordinary limiter counts are far below it.
         queue.getRateLimitTtl(Number.MAX_SAFE_INTEGER),
+        queue.getJobs(['wait'], 0, 0, true),
       ]);
       return {
         account,
@@ -42,6 +45,7 @@ export async function accountStats(producer: Producer, accounts = Object.keys(pr
         ...(paused && state.reason ? { pausedReason: state.reason } : {}),
         ...(paused && state.message ? { pausedMessage: state.message } : {}),
         rateLimitWaitMs: Math.max(0, holdTtl),
+        oldestWaitingMs: oldest?.timestamp ? Math.max(0, Date.now() - oldest.timestamp) : 0,
       };
     }),
   );

@@ -14,8 +14,8 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { 
 
 // No Docker engine runs here: these check the file's structure, not a running stack.
 describe('docker-compose.yml', () => {
-  it('has redis, api, worker and sandbox', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'redis', 'sandbox', 'worker']);
+  it('has redis, api, worker, sandbox, prometheus and grafana', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'grafana', 'prometheus', 'redis', 'sandbox', 'worker']);
   });
 
   it('runs Redis with append-only persistence and noeviction', () => {
@@ -85,5 +85,65 @@ describe('Dockerfile', () => {
     expect(text).toMatch(/COPY --from=deps \/app\/node_modules/);
     expect(text).toMatch(/USER node/);
     expect(text).toMatch(/ENTRYPOINT \["node", "bin\/invitebus.js"\]/);
+  });
+});
+
+describe('monitoring', () => {
+  const deploy = join(root, 'deploy');
+  const metricNames = (() => {
+    const source = ['src/metrics.ts'].map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
+    return new Set([...source.matchAll(/name: '(invitebus_[a-z_]+)'/g)].map((m) => m[1]));
+  })();
+  /** The invitebus metric names a PromQL expression uses, histograms by their base name. */
+  const used = (expr: string) => [...expr.matchAll(/invitebus_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''));
+
+  it('compose runs Prometheus (scraping the API with a read-only token and every worker) and Grafana with the dashboard', () => {
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['prometheus', 'grafana']));
+    const prom = parse(readFileSync(join(deploy, 'prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: Array<{
+        job_name: string;
+        static_configs?: Array<{ targets: string[] }>;
+        dns_sd_configs?: Array<{ names: string[]; port: number }>;
+        authorization?: { credentials_file: string };
+      }>;
+    };
+    const api = prom.scrape_configs.find((c) => c.job_name === 'invitebus-api');
+    expect(api?.static_configs?.[0]?.targets).toEqual(['api:8080']);
+    expect(api?.authorization?.credentials_file).toBe('/run/secrets/metrics_token');
+    const worker = prom.scrape_configs.find((c) => c.job_name === 'invitebus-worker');
+    expect(worker?.dns_sd_configs?.[0]).toMatchObject({ names: ['worker'], port: 9464 });
+    expect(compose.services.worker?.command).toEqual(['worker', '--metrics-port', '9464']);
+    const config = loadConfig(join(root, 'examples/compose.config.json'));
+    expect(config.api.readOnlyTokens).toEqual([{ env: 'INVITEBUS_METRICS_TOKEN' }]);
+    expect(compose.services.grafana?.volumes).toContain('./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro');
+  });
+
+  it('has a Grafana dashboard whose every query names metrics invitebus exports, covering what operators watch', () => {
+    const dashboard = JSON.parse(readFileSync(join(deploy, 'grafana/dashboards/invitebus.json'), 'utf8')) as {
+      uid: string;
+      panels: Array<{ title: string; targets: Array<{ expr: string }>; datasource: { uid: string } }>;
+    };
+    expect(dashboard.uid).toBe('invitebus');
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    for (const name of exprs.flatMap(used)) expect(metricNames, name).toContain(name);
+    const all = exprs.join('\n');
+    for (const needed of [
+      'invitebus_invites_total',
+      'invitebus_rate_limit_waits_total',
+      'invitebus_account_paused',
+      'invitebus_queue_jobs',
+      'invitebus_invite_latency_seconds_bucket',
+      'invitebus_queue_oldest_waiting_seconds',
+    ])
+      expect(all).toContain(needed);
+    const datasource = parse(readFileSync(join(deploy, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: Array<{ uid: string }> };
+    expect(dashboard.panels.every((p) => p.datasource.uid === datasource.datasources[0]?.uid)).toBe(true);
+  });
+
+  it('has alert rules for a paused account, the failure ratio and the queue age, on exported metrics', () => {
+    const rules = parse(readFileSync(join(deploy, 'prometheus/alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> };
+    const alerts = rules.groups.flatMap((g) => g.rules);
+    expect(alerts.map((a) => a.alert)).toEqual(expect.arrayContaining(['InvitebusAccountPaused', 'InvitebusFailureRatio', 'InvitebusQueueAge']));
+    for (const name of alerts.flatMap((a) => used(a.expr))) expect(metricNames, name).toContain(name);
   });
 });
