@@ -502,10 +502,16 @@ export function buildCli(): Command {
 
   program
     .command('demo')
-    .description('the whole pipeline locally: Redis, sandbox, workers, API, ~200 hires across five providers')
-    .action(async (_opts: unknown, cmd: Command) => {
+    .description('the whole pipeline locally: Redis, sandbox, workers, API and console, 40 hires onboarded into five tools')
+    .option('--keep', 'after the run, leave the API, console and sandbox running (prints the console URL and a login token) until Ctrl-C')
+    .action(async (opts: { keep?: boolean }, cmd: Command) => {
       const { runDemo } = await import('../demo/demo.ts');
-      process.exitCode = await runDemo(configOverrides(cmd.optsWithGlobals<Globals>(), process.env));
+      const keepUntil = () =>
+        new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+      process.exitCode = await runDemo({ ...configOverrides(cmd.optsWithGlobals<Globals>(), process.env), ...(opts.keep ? { keepUntil } : {}) });
     });
 
   return program;

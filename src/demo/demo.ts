@@ -80,7 +80,14 @@ function line(text: string): void {
  * API with the workers, and the bundled hires invited into all five tools through the API. Waits until every
  * invite has a terminal outcome and prints a table per provider. Returns the exit code.
  */
-export async function runDemo(options: { redisUrl?: string | undefined; sample?: string } = {}): Promise<number> {
+export async function runDemo(
+  options: {
+    redisUrl?: string | undefined;
+    sample?: string;
+    /** Leave the API, console, workers and sandbox running after the run, until this resolves (Ctrl-C). */
+    keepUntil?: () => Promise<void>;
+  } = {},
+): Promise<number> {
   const started = Date.now();
   let own: OwnRedis | undefined;
   let redisUrl = options.redisUrl;
@@ -228,6 +235,13 @@ export async function runDemo(options: { redisUrl?: string | undefined; sample?:
         ? 'demo: every invite reached a terminal outcome, the numbers add up and the HR system was told'
         : 'demo: INCOMPLETE: some invites have no terminal outcome, the numbers do not add up or the receiver missed events',
     );
+    if (options.keepUntil) {
+      line('');
+      line(`demo: still running (--keep). The console: ${server.url}/console`);
+      line(`demo: log in with the token ${token}`);
+      line('demo: Ctrl-C stops everything and removes the demo data');
+      await options.keepUntil();
+    }
     return ok ? 0 : 1;
   } finally {
     await server.close();

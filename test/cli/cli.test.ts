@@ -288,6 +288,31 @@ describe('invitebus sandbox and demo', () => {
     expect((await sandbox.done).code).toBe(0);
   });
 
+  it('demo --keep leaves the console running with a login token until Ctrl-C', { timeout: 120_000 }, async () => {
+    const demo = start(['demo', '--keep'], { REDIS_URL: redis.url });
+    await waitFor(() => /log in with the token (\w+)/.test(demo.stdout()), 60_000, 'the demo to keep running');
+    const consoleUrl = /The console: (http:\/\/[^\s]+)/.exec(demo.stdout())?.[1] ?? '';
+    const token = /log in with the token (\w+)/.exec(demo.stdout())?.[1] ?? '';
+    const base = consoleUrl.replace(/\/console$/, '');
+    const form = await fetch(`${base}/login`);
+    const cookies = form.headers.getSetCookie().map((c) => c.split(';')[0]);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
+    const login = await fetch(`${base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies.join('; ') },
+      body: new URLSearchParams({ token, _csrf: csrf, next: '/console' }).toString(),
+    });
+    expect(login.status).toBe(303);
+    const session = login.headers.getSetCookie().map((c) => c.split(';')[0]);
+    const page = await fetch(consoleUrl, { headers: { cookie: [...cookies, ...session].join('; ') } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('data-account="sandbox-sutro"');
+    demo.child.kill('SIGINT');
+    expect((await demo.done).code).toBe(0);
+    expect(await redis.admin.keys('invitebus-demo-*')).toEqual([]);
+  });
+
   it('demo runs end to end and exits 0 with the numbers adding up', { timeout: 120_000 }, async () => {
     const demo = await start(['demo'], { REDIS_URL: redis.url }).done;
     expect(demo.code, demo.stdout + demo.stderr).toBe(0);

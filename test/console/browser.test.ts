@@ -68,6 +68,20 @@ describe.skipIf(browserMissing)('the console in a browser', () => {
       await page.locator('tr[data-account="acme"]').getByText('running').waitFor();
     });
 
+    await step(page, 'page weight and first paint', async () => {
+      // Figures for the README (printed, not asserted): what the console's first load costs.
+      await page.reload({ waitUntil: 'load' });
+      // Evaluated in the page (a string: the test's TypeScript has no DOM types).
+      const figures = (await page.evaluate(`(() => {
+        const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+        const bytes = entries.reduce((sum, e) => sum + (e.transferSize || e.encodedBodySize || 0), 0);
+        const paint = performance.getEntriesByName('first-contentful-paint')[0] ?? performance.getEntriesByName('first-paint')[0];
+        const nav = performance.getEntriesByType('navigation')[0];
+        return { kB: Math.round(bytes / 102.4) / 10, requests: entries.length, firstPaintMs: Math.round(paint ? paint.startTime : nav.domContentLoadedEventEnd) };
+      })()`)) as { kB: number; requests: number; firstPaintMs: number };
+      process.stdout.write(`console first load: ${figures.kB} kB in ${figures.requests} requests, first paint ${figures.firstPaintMs} ms\n`);
+    });
+
     await step(page, 'watch an onboarding', async () => {
       await pipeline.producer.inviteMany(
         'acme',
