@@ -14,6 +14,9 @@ export interface BatchStatus {
   done: number;
   succeeded: number;
   failed: number;
+  /** Rows (or person-tool pairs) refused at intake, and duplicates: never invites, told so the story is whole. */
+  refused: number;
+  duplicates: number;
   /** Every invite of the batch is enqueued and has finished. */
   complete: boolean;
   sealed: boolean;
@@ -68,6 +71,8 @@ export async function batchStatus(redis: Redis, prefix: string, batchId: string)
     done: num('done'),
     succeeded: num('succeeded'),
     failed: num('failed'),
+    refused: num('refused'),
+    duplicates: num('duplicates'),
     complete: hash.completedAt !== undefined,
     sealed: hash.sealed === '1',
     outcomes: pick('outcome:'),

@@ -52,6 +52,8 @@ export interface EnqueueOptions {
   /** List each duplicate in `duplicateRows`, not only count them. */
   reportDuplicates?: boolean;
   onProgress?: (progress: InviteManyResult & { seen: number }) => void;
+  /** Runs after every invite is in and before the batch is sealed (so before it can complete). */
+  beforeSeal?: (result: InviteManyResult) => Promise<void>;
 }
 
 export interface InviteManyResult {
@@ -319,7 +321,10 @@ export class Producer {
     await Promise.all(inFlight);
     if (failure !== undefined) throw new EnqueueInterruptedError(result, seen, failure);
     // Sealed: every invite of this enqueue is in; the batch completes when its last invite finishes.
-    if (!options.dryRun) await this.sealBatch(batchId, writer);
+    if (!options.dryRun) {
+      await options.beforeSeal?.(result);
+      await this.sealBatch(batchId, writer);
+    }
     return result;
   }
 

@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
 import { batchReport, batchStatus, REPORT_COLUMNS, type ReportLine } from '../batches.ts';
@@ -34,6 +34,8 @@ export interface ApiOptions {
   readOnlyTokens?: readonly string[];
   /** Prometheus registry served at /metrics. */
   registry: Registry;
+  /** Where internal errors are logged (a 500's details never reach the client). */
+  logger?: FastifyBaseLogger;
   /** Largest accepted body, bytes (default 8 MiB: 10,000 invites fit). */
   bodyLimit?: number;
 }
@@ -50,7 +52,12 @@ function toCsv(lines: ReportLine[]): string {
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const { producer } = options;
   // Long enough for any identifier (128) and a hostile one, so a bad id is a 404 that says why, not a 414.
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024, logger: false, routerOptions: { maxParamLength: 1024 } });
+  // Requests are not logged one by one; errors are, through the process's logger.
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024,
+    ...(options.logger ? { loggerInstance: options.logger.child({ component: 'api' }, { level: 'warn' }) } : { logger: false }),
+    routerOptions: { maxParamLength: 1024 },
+  });
   // Bodies are validated with zod in the handlers (field-level messages); schemas below document them.
   app.setValidatorCompiler(() => (data) => ({ value: data }));
   // Response schemas document the answers (OpenAPI); answers are serialised as they are, never filtered by them.

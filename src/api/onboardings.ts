@@ -60,6 +60,8 @@ const progress = z.object({
 
 export const onboardingStatus = progress.extend({
   batchId: z.string(),
+  refused: z.number().int().describe('person-tool pairs refused at intake'),
+  duplicates: z.number().int(),
   complete: z.boolean(),
   sealed: z.boolean(),
   reasons: z.record(z.string(), z.number().int()),

@@ -42,7 +42,14 @@ export async function startServer(
   // A request during an outage fails within seconds (503) instead of waiting out 20 reconnects.
   const producer = new Producer(config, { outage, redisOptions: { maxRetriesPerRequest: 3 } });
   addQueueGauges(metrics.registry, producer);
-  const app = await buildApi({ producer, token: values.token as string, readOnlyTokens, registry: metrics.registry, bodyLimit: config.api.bodyLimitBytes });
+  const app = await buildApi({
+    producer,
+    token: values.token as string,
+    readOnlyTokens,
+    registry: metrics.registry,
+    bodyLimit: config.api.bodyLimitBytes,
+    logger: options.logger,
+  });
   const url = await app.listen({ port: options.port ?? config.api.port, host: options.host ?? config.api.host });
   options.logger.info({ url, withWorkers: Boolean(options.withWorkers) }, 'API listening');
   let workers: RunningWorkers | undefined;

@@ -97,9 +97,9 @@ export function webhookRoutes(app: FastifyInstance, producer: Producer): void {
     '/v1/webhooks/:name/enable',
     {
       schema: {
-        summary: 'Enable a disabled endpoint: its waiting deliveries go out again',
+        summary: 'Send now: enable a disabled endpoint, and send deliveries waiting for a retry at once',
         params: nameParam,
-        response: { 200: jsonSchema(z.object({ wasDisabled: z.boolean() }), 'output'), 404: jsonSchema(errorBody) },
+        response: { 200: jsonSchema(z.object({ wasDisabled: z.boolean(), sentNow: z.number().int() }), 'output'), 404: jsonSchema(errorBody) },
       },
     },
     async (request) => enableWebhook(producer, request.params.name),

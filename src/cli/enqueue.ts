@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
 import { csvLine } from '../csv.ts';
 import { type CsvDelimiter, type InputRow, readInvites } from '../input/readers.ts';
-import { type IntakeEntry, recordIntake } from '../onboarding/intake.ts';
+import type { IntakeEntry } from '../onboarding/intake.ts';
 import { type OnboardTargets, onboard } from '../onboarding/onboard.ts';
 import type { Producer } from '../producer.ts';
 
@@ -87,12 +87,17 @@ async function pass(producer: Producer, options: EnqueueOptions, batchId: string
   const targets = { ...(options.profile === undefined ? {} : { profile: options.profile }), ...(options.accounts ? { accounts: options.accounts } : {}) };
   const lineOf = (index: number) => lines[index] ?? 0;
   const source = basename(options.file);
-  const result = await onboard(producer, records(), targets, { batchId, dryRun, reportDuplicates: true, source, positionOf: (i) => `line ${lineOf(i)}` });
-  // Rows the reader could not read never reached the onboarding: the intake log gets them here.
-  const unreadable = rejected.map(
-    (r): IntakeEntry => ({ kind: 'refused', at: Date.now(), position: `line ${r.line}`, source, field: r.field, message: r.message }),
-  );
-  if (!dryRun) await recordIntake(producer, batchId, unreadable);
+  // Rows the reader could not read never reached the onboarding: its intake log gets them too.
+  const refusedBefore = () =>
+    rejected.map((r): IntakeEntry => ({ kind: 'refused', at: Date.now(), position: `line ${r.line}`, source, field: r.field, message: r.message }));
+  const result = await onboard(producer, records(), targets, {
+    batchId,
+    dryRun,
+    reportDuplicates: true,
+    source,
+    positionOf: (i) => `line ${lineOf(i)}`,
+    refusedBefore,
+  });
   // Rows name their account only when the file went to several: with one, it goes without saying.
   const several = Object.keys(result.byAccount ?? {}).length > 1;
   const accountOf = (account: string | undefined) => (several && account ? { account } : {});

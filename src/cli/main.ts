@@ -361,11 +361,11 @@ export function buildCli(): Command {
   webhooks
     .command('enable')
     .argument('<name>', 'the webhook')
-    .description('enable a disabled endpoint: its waiting deliveries go out again')
+    .description('send now: enable a disabled endpoint, and send deliveries waiting for a retry at once (after a receiver outage)')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       await withProducer(cmd, async (producer) => {
-        const { wasDisabled } = await enableWebhook(producer, name);
-        console.log(wasDisabled ? `${name}: enabled; waiting deliveries go out now` : `${name}: was not disabled`);
+        const { wasDisabled, sentNow } = await enableWebhook(producer, name);
+        console.log(`${name}: ${wasDisabled ? 'enabled' : 'was not disabled'}; ${sentNow} deliveries waiting for a retry sent now`);
       });
     });
 

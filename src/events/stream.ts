@@ -55,7 +55,22 @@ export function entryFields(fields: string[]): Record<string, string> {
 }
 
 /** Event fields that are numbers: the stream stores strings, consumers get numbers back. */
-const NUMERIC_FIELDS = new Set(['attempts', 'status', 'enqueuedAt', 'finishedAt', 'waitMs', 'until', 'at', 'total', 'succeeded', 'failed', 'round', 'since']);
+const NUMERIC_FIELDS = new Set([
+  'attempts',
+  'status',
+  'enqueuedAt',
+  'finishedAt',
+  'waitMs',
+  'until',
+  'at',
+  'total',
+  'succeeded',
+  'failed',
+  'round',
+  'since',
+  'refused',
+  'duplicates',
+]);
 
 /** A stream entry as typed JSON: numeric fields as numbers (an unparsable one stays a string). */
 export function typedEvent(fields: Record<string, string>): Record<string, string | number> {

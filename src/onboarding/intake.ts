@@ -30,7 +30,16 @@ export const INTAKE_KEEP = 100_000;
 /** Appends entries to a batch's intake log (pipelined in chunks; trimmed to the newest INTAKE_KEEP). */
 export async function recordIntake(producer: Producer, batchId: string, entries: readonly IntakeEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const key = invitebusKeys(producer.config.redis.prefix).batchIntake(batchId);
+  const keys = invitebusKeys(producer.config.redis.prefix);
+  const key = keys.batchIntake(batchId);
+  // Counted on the batch too: status and batch.completed tell an HR system what never became an invite.
+  const refused = entries.filter((e) => e.kind === 'refused').length;
+  await producer.redis
+    .multi()
+    .hincrby(keys.batch(batchId), 'refused', refused)
+    .hincrby(keys.batch(batchId), 'duplicates', entries.length - refused)
+    .pexpire(keys.batch(batchId), retentionMs(producer.config))
+    .exec();
   for (let i = 0; i < entries.length; i += 1000) {
     await producer.redis
       .multi()

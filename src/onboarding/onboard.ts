@@ -28,6 +28,8 @@ export interface IntakeOptions {
   source?: string;
   /** Where a person was in the input (default "person N", 1-based). */
   positionOf?: (index: number) => string;
+  /** Rows refused before they reached the onboarding (a file's unreadable lines), for the intake log. */
+  refusedBefore?: () => IntakeEntry[];
 }
 
 export interface OnboardResult extends InviteManyResult {
@@ -125,10 +127,15 @@ export async function onboard(
       for (const { account, invite } of planned.invites) yield { account, invite, index, ...(who ? { who } : {}) };
     }
   }
-  const result = await producer.enqueue(items(), { ...options, reportDuplicates: true });
+  // The intake log (and the batch's refused/duplicates counts) is written before the batch is sealed, so its
+  // batch.completed already tells them.
+  const beforeSeal = async (result: InviteManyResult) => {
+    const all = { ...result, rejected: [...result.rejected, ...refused].sort((a, b) => a.index - b.index) };
+    await recordIntake(producer, result.batchId, [...(options.refusedBefore?.() ?? []), ...intakeEntries(all, at, options)]);
+  };
+  const result = await producer.enqueue(items(), { ...options, reportDuplicates: true, beforeSeal });
   result.rejected.push(...refused);
   result.rejected.sort((a, b) => a.index - b.index);
-  if (!options.dryRun) await recordIntake(producer, result.batchId, intakeEntries(result, at, options));
   if (!options.reportDuplicates) delete result.duplicateRows;
   return { ...result, people: count };
 }

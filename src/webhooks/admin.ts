@@ -89,7 +89,11 @@ export async function webhookStatus(producer: Producer): Promise<WebhookStatus[]
 export async function testWebhook(producer: Producer, name: string, timeoutMs = 30_000): Promise<{ delivered: boolean; status?: number; message: string }> {
   hookOf(producer.config, name);
   const queue = queueOf(producer, name);
-  const events = new QueueEvents(webhookQueueName(name), { connection: producer.redis.duplicate(), prefix: producer.config.redis.prefix });
+  // QueueEvents blocks on its connection, which BullMQ wants without a per-command retry limit.
+  const events = new QueueEvents(webhookQueueName(name), {
+    connection: producer.redis.duplicate({ maxRetriesPerRequest: null }),
+    prefix: producer.config.redis.prefix,
+  });
   try {
     await events.waitUntilReady();
     const eventId = `test-${randomUUID()}`;
@@ -151,15 +155,22 @@ export async function replayWebhook(producer: Producer, name: string, sinceMs: n
   }
 }
 
-/** Enables a disabled endpoint: its waiting deliveries go out again; its failure clock restarts. */
-export async function enableWebhook(producer: Producer, name: string): Promise<{ wasDisabled: boolean }> {
+/**
+ * Sends an endpoint's deliveries now: a disabled endpoint is enabled (its failure clock restarts) and its
+ * queue resumed; deliveries waiting for their next retry are moved to now (after a receiver's outage, nothing
+ * waits out the schedule). A failing endpoint that is not disabled keeps its failure clock.
+ */
+export async function enableWebhook(producer: Producer, name: string): Promise<{ wasDisabled: boolean; sentNow: number }> {
   hookOf(producer.config, name);
   const key = invitebusKeys(producer.config.redis.prefix).webhookState(name);
   const queue = queueOf(producer, name);
   try {
-    const removed = await producer.redis.hdel(key, 'disabled', 'failingSince');
+    const wasDisabled = (await producer.redis.hexists(key, 'disabled')) === 1;
+    if (wasDisabled) await producer.redis.hdel(key, 'disabled', 'failingSince');
     await queue.resume();
-    return { wasDisabled: removed > 0 };
+    const sentNow = await queue.getDelayedCount();
+    await queue.promoteJobs();
+    return { wasDisabled, sentNow };
   } finally {
     await queue.close();
   }

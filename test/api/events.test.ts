@@ -116,7 +116,7 @@ describe('webhook routes', () => {
     const replay = await app.inject({ method: 'POST', url: '/v1/webhooks/hr/replay', headers: auth, payload: { since: '1h' } });
     expect(replay.json()).toEqual({ queued: 3 });
     expect((await app.inject({ method: 'POST', url: '/v1/webhooks/hr/replay', headers: auth, payload: { since: 'soon' } })).statusCode).toBe(400);
-    expect((await app.inject({ method: 'POST', url: '/v1/webhooks/hr/enable', headers: auth })).json()).toEqual({ wasDisabled: false });
+    expect((await app.inject({ method: 'POST', url: '/v1/webhooks/hr/enable', headers: auth })).json()).toEqual({ wasDisabled: false, sentNow: 0 });
     expect((await app.inject({ method: 'POST', url: '/v1/webhooks/nope/test', headers: auth })).statusCode).toBe(404);
   });
 });

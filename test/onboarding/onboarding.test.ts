@@ -97,7 +97,7 @@ describe('onboard (library)', () => {
       const s = await batchStatus(p.producer.redis, p.config.redis.prefix, 'cohort-1');
       return s?.complete ? s : undefined;
     });
-    expect(status).toMatchObject({ total: 9, done: 9, succeeded: 9, failed: 0 });
+    expect(status).toMatchObject({ total: 9, done: 9, succeeded: 9, failed: 0, refused: 2, duplicates: 3 });
     expect(status.accounts).toEqual({
       'acme-closient': { total: 4, done: 4, succeeded: 4, failed: 0, outcomes: { invited: 4 } },
       'acme-sutro': { total: 3, done: 3, succeeded: 3, failed: 0, outcomes: { invited: 3 } },
@@ -105,6 +105,8 @@ describe('onboard (library)', () => {
     });
     const completed = (await p.events.read()).filter((e) => e.fields.type === 'batch.completed' && e.fields.batchId === 'cohort-1');
     expect(completed).toHaveLength(1);
+    // The HR system learns from the event alone what never became an invite.
+    expect(completed[0]?.fields).toMatchObject({ total: '9', succeeded: '9', refused: '2', duplicates: '3' });
     // Role mapping: the profile's per tool; a later profile's fields win; the person's own win over both.
     expect(closientRoles()).toMatchObject({
       'ada@example.com': 'editor',
@@ -201,6 +203,7 @@ describe('invitebus enqueue into several tools (CLI)', () => {
     const status = (await cli('status', 'cli-cohort')).stdout;
     expect(status).toMatch(/acme-closient: 2\/2 done, succeeded 2, failed 0 \(invited 2\)/);
     expect(status).toMatch(/acme-uptime: 1\/1 done/);
+    expect(status).toMatch(/not queued: refused at intake 3, duplicates 0 \(see report\)/);
     const people = (await cli('report', 'cli-cohort', '--by', 'person')).stdout.trim().split('\n');
     expect(people[0]).toBe('email,name,acme-closient,acme-sutro,acme-uptime,summary');
     expect(people).toContain('fay@example.com,,invited,invited,invited,done');

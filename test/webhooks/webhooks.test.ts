@@ -7,6 +7,7 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
+import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { type FakeAnswer, type RecordedRequest, startFakeServer } from '../../src/sandbox/server.ts';
 import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../../src/webhooks/admin.ts';
@@ -204,15 +205,31 @@ describe('webhook delivery', () => {
 
     failing = false;
     const before = hr.requests.length;
-    expect(await enableWebhook(p.producer, 'hr')).toEqual({ wasDisabled: true });
+    expect(await enableWebhook(p.producer, 'hr')).toMatchObject({ wasDisabled: true });
     await waitFor(() => hr.requests.slice(before).some((r) => r.headers['webhook-id'] !== undefined), 15_000, 'deliveries after enable');
     expect((await webhookStatus(p.producer))[0]).toMatchObject({ disabled: false });
   }, 40_000);
 
+  it('enable on a failing (not disabled) endpoint sends its delayed deliveries now and keeps its failure clock', async () => {
+    let failing = true;
+    const hr = await receiver(() => (failing ? { status: 503 } : { status: 200 }));
+    const p = await pipeline({ hr: hook(hr.url, { events: ['invite.succeeded'], retryScheduleMs: [60_000, 60_000] }) });
+    await p.producer.inviteMany('acme', [{ email: 'late@example.com' }]);
+    await waitFor(async () => (await webhookStatus(p.producer))[0]?.delayed === 1, 10_000, 'a delayed retry');
+    const since = (await webhookStatus(p.producer))[0]?.failingSince;
+    expect(since).toBeGreaterThan(0);
+    failing = false;
+    expect(await enableWebhook(p.producer, 'hr')).toEqual({ wasDisabled: false, sentNow: 1 });
+    await waitFor(async () => (await webhookStatus(p.producer))[0]?.completed === 1, 10_000, 'the delivery sent now, not in a minute');
+  });
+
   it('test sends a signed webhook.test and reports the answer; replay resends past events with their ids', async () => {
     const hr = await receiver();
     const p = await pipeline({ hr: hook(hr.url, { events: ['invite.succeeded'] }) });
-    expect(await testWebhook(p.producer, 'hr', 10_000)).toMatchObject({ delivered: true, status: 200 });
+    // As the CLI and `serve` run it: a producer on its own connection (commands retried, not blocking ones).
+    const own = new Producer(p.config);
+    cleanups.push(() => own.close());
+    expect(await testWebhook(own, 'hr', 10_000)).toMatchObject({ delivered: true, status: 200 });
     const test = hr.requests.at(-1);
     expect((new Webhook(SECRET).verify(test?.body ?? '', test?.headers as Record<string, string>) as { type: string }).type).toBe('webhook.test');
     await p.producer.inviteMany('acme', [{ email: 'r1@example.com' }, { email: 'r2@example.com' }]);
