@@ -7,12 +7,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { batchStatus } from '../batches.ts';
-import { csvLine } from '../csv.ts';
 import { identifierProblem, identifierSchema } from '../identifiers.ts';
 import { emailField } from '../invites/fields.ts';
 import { findInvitesByEmail } from '../invites/lookup.ts';
 import { onboard } from '../onboarding/onboard.ts';
-import { peopleReport } from '../onboarding/people.ts';
+import { peopleCsv, peopleReport } from '../onboarding/people.ts';
 import type { Producer } from '../producer.ts';
 import { errorBody, fieldErrors, jsonSchema, MAX_INVITES_PER_REQUEST } from './schemas.ts';
 
@@ -159,14 +158,10 @@ export function onboardingRoutes(app: FastifyInstance, producer: Producer): void
       const report = problem === undefined ? await peopleReport(producer, request.params.id) : undefined;
       if (report === undefined) return reply.code(404).send({ error: 'not_found', message: problem ?? `no onboarding '${request.params.id}'` });
       if (request.query.format === 'csv') {
-        const columns = ['email', 'name', ...report.accounts, 'summary'];
-        const rows = report.people.map((p) =>
-          csvLine({ email: p.email, name: p.who ?? '', ...p.accounts, summary: p.summary } as Record<string, string>, columns),
-        );
         return reply
           .type('text/csv; charset=utf-8')
           .header('content-disposition', `attachment; filename="${request.params.id}-people.csv"`)
-          .send(`${columns.join(',')}\n${rows.join('')}`);
+          .send([...peopleCsv(report)].join(''));
       }
       return { onboardingId: request.params.id, ...report };
     },

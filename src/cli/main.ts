@@ -13,7 +13,7 @@ import { emailField } from '../invites/fields.ts';
 import { findInvitesByEmail } from '../invites/lookup.ts';
 import { createLogger } from '../logger.ts';
 import { checkTargets } from '../onboarding/onboard.ts';
-import { peopleReport } from '../onboarding/people.ts';
+import { peopleCsv, peopleReport } from '../onboarding/people.ts';
 import { Producer } from '../producer.ts';
 import { isRedisUnreachable, openCommandRedis, redisUnavailable } from '../redis.ts';
 import { parseDuration, type ReplayFilter, replayFailed } from '../replay.ts';
@@ -262,13 +262,9 @@ export function buildCli(): Command {
           return;
         }
         if (opts.by === 'person') {
-          const report = await peopleReport(producer, batch);
-          const columns = ['email', 'name', ...(report?.accounts ?? []), 'summary'];
-          if (opts.format === 'csv') process.stdout.write(`${columns.join(',')}\n`);
-          for (const person of report?.people ?? []) {
-            const row: Record<string, string> = { email: person.email, name: person.who ?? '', ...person.accounts, summary: person.summary };
-            process.stdout.write(opts.format === 'json' ? `${JSON.stringify(person)}\n` : csvLine(row, columns));
-          }
+          const report = (await peopleReport(producer, batch)) ?? { accounts: [], people: [] };
+          if (opts.format === 'json') for (const person of report.people) process.stdout.write(`${JSON.stringify(person)}\n`);
+          else for (const line of peopleCsv(report)) process.stdout.write(line);
           return;
         }
         if (opts.format === 'csv') process.stdout.write(`${REPORT_COLUMNS.join(',')}\n`);

@@ -4,6 +4,7 @@
  * is the whole story of the cohort.
  */
 import { batchStatus, intakeLine, invitesReport, type ReportLine } from '../batches.ts';
+import { csvLine } from '../csv.ts';
 import type { Producer } from '../producer.ts';
 import { readIntake } from './intake.ts';
 
@@ -33,6 +34,13 @@ function summaryOf(cells: readonly string[]): PersonSummary {
   if (cells.some((c) => c.startsWith('failed') || c.startsWith('refused') || c === 'removed')) return 'needs attention';
   if (cells.every((c) => SUCCEEDED.has(c) || c.startsWith('duplicate'))) return 'done';
   return 'in progress';
+}
+
+/** A person report as CSV lines: the header, then one line per person (email, name, one column per account, summary). */
+export function* peopleCsv(report: { accounts: string[]; people: PersonRow[] }): Generator<string> {
+  const columns = ['email', 'name', ...report.accounts, 'summary'];
+  yield `${columns.join(',')}\n`;
+  for (const p of report.people) yield csvLine({ email: p.email, name: p.who ?? '', ...p.accounts, summary: p.summary } as Record<string, string>, columns);
 }
 
 /**

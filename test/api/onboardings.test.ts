@@ -91,6 +91,9 @@ describe('POST /v1/onboardings', () => {
         expect.objectContaining({ email: 'nope', who: 'nope', summary: 'needs attention' }),
       ]),
     );
+    const csv = await get('/v1/onboardings/api-cohort/people?format=csv');
+    expect(csv.headers['content-type']).toMatch(/text\/csv/);
+    expect(csv.body.split('\n')).toEqual(expect.arrayContaining(['email,name,cl,uptime,summary', 'ann@example.com,,invited,invited,done']));
     const person = await get('/v1/people/Known@Example.com');
     expect(person.statusCode).toBe(200);
     expect(person.json().invites).toEqual(
