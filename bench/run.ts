@@ -11,6 +11,7 @@ import { massScenario } from './scenarios/mass.ts';
 import { overheadScenario } from './scenarios/overhead.ts';
 import { rateLimitScenario } from './scenarios/rate-limit.ts';
 import { scalingScenario } from './scenarios/scaling.ts';
+import { tailScenario } from './scenarios/tail.ts';
 import { webhooksScenario } from './scenarios/webhooks.ts';
 
 const scenarios: Record<string, () => Promise<Result[]>> = {
@@ -21,6 +22,7 @@ const scenarios: Record<string, () => Promise<Result[]>> = {
   mass: massScenario,
   scaling: scalingScenario,
   webhooks: webhooksScenario,
+  tail: tailScenario,
 };
 
 const chosen = process.argv.slice(2).filter((a) => a !== '--');

@@ -6,9 +6,9 @@ import { RetryableError } from '../errors.ts';
 import type { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { fullJitterDelay } from '../policies/backoff.ts';
 import { limiterFor, ratePerSecond } from '../policies/limiter.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
+import { CallHealth, transientRetryDelay } from '../policies/retry-health.ts';
 import type { ProviderSession } from '../providers/adapter.ts';
 import { createHttpClient, type HttpClient } from '../providers/http.ts';
 import { adapterOf } from '../providers/index.ts';
@@ -98,7 +98,9 @@ export function startAccountWorker(options: {
   verifyProfiles(config, account, session, logger);
   const markerTtlMs = retentionMs(config);
   const pacer = account.rateLimit === undefined || countsCalls ? undefined : new AccountPacer(queue, ratePerSecond(account.rateLimit), logger);
+  const health = new CallHealth();
   const processor = createProcessor({
+    health,
     account,
     session,
     queue,
@@ -124,7 +126,8 @@ export function startAccountWorker(options: {
     settings: {
       backoffStrategy: (attemptsMade, _type, err) => {
         if (err instanceof RetryableError && err.waitMs !== undefined) return capWait(err.waitMs, account.rateLimited.maxWaitMs).waitMs;
-        return fullJitterDelay(attemptsMade, account.retry);
+        // A glitch on a healthy account is retried within seconds; during an outage the long schedule applies.
+        return transientRetryDelay(attemptsMade, health.recent(), account.retry);
       },
     },
   });

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { rateLimitBackoff } from '../policies/backoff.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
+import type { CallHealth } from '../policies/retry-health.ts';
 import { validateInvite } from '../producer.ts';
 import type { ProviderSession } from '../providers/adapter.ts';
 import type { InviteFields, InviteJobData, InviteResult, Outcome, ReasonClass } from '../types.ts';
@@ -24,6 +25,8 @@ export interface ProcessorDeps {
   metrics?: Metrics;
   /** Adapts the account's rate (accounts with a configured rateLimit). */
   pacer?: AccountPacer;
+  /** The account's recent calls in this process: whether a transient failure is a glitch or an outage. */
+  health?: CallHealth;
 }
 
 type InviteJob = Job<InviteJobData, InviteResult>;
@@ -181,6 +184,8 @@ export function createProcessor(deps: ProcessorDeps) {
     const outcome = await session.deliver(checked.invite);
     if (outcome === undefined) throw new Error('adapter returned no outcome');
     if (debug) log().debug({ outcome: outcome.kind, status: outcome.status }, 'provider answered');
+    if (outcome.kind === 'retryable') deps.health?.record(false);
+    else if (outcome.kind === 'invited' || outcome.kind === 'already_member' || outcome.kind === 'rejected') deps.health?.record(true);
     if (outcome.pace !== undefined && outcome.kind !== 'rate_limited') {
       if (outcome.pace.remaining <= 0) await holdAccount(outcome.pace.resetMs, 'window_spent', log());
       else await deps.pacer?.pace(outcome.pace.remaining, outcome.pace.resetMs);
