@@ -205,7 +205,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     // A 500 never shows a driver's message (it may name keys or internals): it is logged, the client gets a sentence.
     if (status >= 500) _request.log.error({ err: error }, 'internal error');
     const message = status >= 500 ? 'internal error; the server log has the details' : error instanceof Error ? error.message : String(error);
-    return reply.code(status).send({ error: status === 413 ? 'body_too_large' : status < 500 ? 'bad_request' : 'internal', message });
+    const code =
+      status === 413 ? 'body_too_large' : status === 403 ? 'forbidden' : status === 429 ? 'too_many_requests' : status < 500 ? 'bad_request' : 'internal';
+    return reply.code(status).send({ error: code, message });
   });
 
   return app;

@@ -43,8 +43,9 @@ ${problem ? `<p class="error" role="alert">${esc(problem)}</p>` : ''}
 
 export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: ApiTokens): void {
   const hours = producer.config.api.sessionHours;
-  const html = (reply: FastifyReply, body: string, code = 200) =>
-    reply.code(code).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  // Keeps a status set before (a 404 page stays a 404).
+  const html = (reply: FastifyReply, body: string, code?: number) =>
+    (code === undefined ? reply : reply.code(code)).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
   const canWrite = (request: FastifyRequest) => request.access === 'admin';
   const shell = (request: FastifyRequest, reply: FastifyReply, title: string, body: string) =>
     html(reply, page({ title, csrf: reply.generateCsrf(), body, access: request.access ?? '' }));

@@ -1,5 +1,6 @@
 /** The console's sections, each a fragment the page script can fetch again when events arrive. */
 import type { BatchStatus } from '../batches.ts';
+import { emailField } from '../invites/fields.ts';
 import type { FoundInvite } from '../invites/lookup.ts';
 import type { PersonRow } from '../onboarding/people.ts';
 import type { AccountView, FailureGroup } from './data.ts';
@@ -12,7 +13,7 @@ export function accountsSection(accounts: readonly AccountView[], canWrite: bool
       : a.rateLimitWaitMs > 0
         ? `<span class="state waiting">rate-limited</span> until ${when(Date.now() + a.rateLimitWaitMs)}`
         : '<span class="state running">running</span>';
-    const perMinute = a.perMinute.at(-1) ?? 0;
+    const lastHour = a.perMinute.reduce((sum, n) => sum + n, 0);
     const button = !canWrite
       ? ''
       : a.paused
@@ -20,9 +21,15 @@ export function accountsSection(accounts: readonly AccountView[], canWrite: bool
         : `<button data-action="pause" data-account="${esc(a.account)}">Pause</button>`;
     return `<tr data-account="${esc(a.account)}"><th scope="row">${esc(a.account)}</th><td>${esc(a.provider)}</td><td class="state-cell">${state}</td>
 <td class="num">${a.waiting}</td><td class="num">${a.active}</td><td class="num">${a.failed}</td>
-<td>${sparkline(a.perMinute)} <span class="num">${perMinute}/min</span></td><td>${esc(a.paced ?? '')}${a.limit ? ` <small>of ${esc(a.limit)}</small>` : '<small>no limit</small>'}</td><td>${button}</td></tr>`;
+<td>${sparkline(a.perMinute)} <span class="num">${lastHour} in the last hour</span></td><td>${esc(a.paced ?? '')}${a.limit ? ` <small>of ${esc(a.limit)}</small>` : '<small>no limit</small>'}</td><td>${button}</td></tr>`;
   });
-  return `<section id="accounts" data-fragment="accounts"><h2>Accounts</h2><table><thead><tr><th>account</th><th>provider</th><th>state</th><th>waiting</th><th>active</th><th>failed</th><th>invites / min, last hour</th><th>paced / limit</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
+  return `<section id="accounts" data-fragment="accounts"><h2>Accounts</h2><table><thead><tr><th>account</th><th>provider</th><th>state</th><th>waiting</th><th>active</th><th>failed</th><th>finished per minute, last hour</th><th>paced / limit</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
+}
+
+/** Invites that failed and rows refused at intake: what someone has to look at. */
+function attention(b: BatchStatus): string {
+  const n = b.failed + b.refused;
+  return n > 0 ? `${n} need attention` : '';
 }
 
 export function batchesSection(batches: readonly BatchStatus[]): string {
@@ -33,7 +40,7 @@ export function batchesSection(batches: readonly BatchStatus[]): string {
       .join(' ');
     return `<tr data-batch="${esc(b.batchId)}"><th scope="row"><a href="/console/batches/${encodeURIComponent(b.batchId)}">${esc(b.batchId)}</a></th><td>${when(b.createdAt)}</td>
 <td class="progress">${progress(b.done, b.total, b.failed)} <span class="count">${b.done}/${b.total}</span></td><td>${outcomes}</td>
-<td class="num attention">${b.failed > 0 ? `${b.failed} need attention` : ''}</td><td>${b.complete ? '<span class="state running">done</span>' : ''}</td></tr>`;
+<td class="num attention">${attention(b)}</td><td>${b.complete ? '<span class="state running">done</span>' : ''}</td></tr>`;
   });
   return `<section id="batches" data-fragment="batches"><h2>Onboardings</h2><table><thead><tr><th>onboarding</th><th>started</th><th>progress</th><th>outcomes</th><th></th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
 }
@@ -62,9 +69,9 @@ export function batchPage(status: BatchStatus, people: { accounts: string[]; peo
   const rows = shown
     .map(
       (p) =>
-        `<tr class="${p.summary === 'needs attention' ? 'attention' : ''}"><th scope="row"><a href="/console/people?email=${encodeURIComponent(p.email)}">${esc(p.email)}</a></th>${people.accounts
-          .map((a) => `<td class="cell">${esc(p.accounts[a] ?? '')}</td>`)
-          .join('')}<td>${esc(p.summary)}</td></tr>`,
+        `<tr class="${p.summary === 'needs attention' ? 'attention' : ''}"><th scope="row">${
+          emailField.safeParse(p.email).success ? `<a href="/console/people?email=${encodeURIComponent(p.email)}">${esc(p.email)}</a>` : esc(p.email)
+        }</th>${people.accounts.map((a) => `<td class="cell">${esc(p.accounts[a] ?? '')}</td>`).join('')}<td>${esc(p.summary)}</td></tr>`,
     )
     .join('');
   return `<h1>Onboarding ${esc(status.batchId)}</h1>
@@ -77,9 +84,16 @@ export function batchPage(status: BatchStatus, people: { accounts: string[]; peo
 }
 
 export function batchProgress(status: BatchStatus): string {
-  return `<p class="big">${progress(status.done, status.total, status.failed)} <span class="count">${status.done}/${status.total}</span> ${
-    status.complete ? '<span class="state running">done</span>' : '<span class="state waiting">in progress</span>'
-  }</p>`;
+  const finished = status.complete
+    ? status.failed > 0
+      ? `<span class="state paused">finished: ${status.succeeded} succeeded, ${status.failed} failed</span>`
+      : '<span class="state running">done</span>'
+    : '<span class="state waiting">in progress</span>';
+  const notQueued =
+    status.refused + status.duplicates > 0
+      ? ` <span class="muted">not queued: ${status.refused} refused at intake, ${status.duplicates} duplicates</span>`
+      : '';
+  return `<p class="big">${progress(status.done, status.total, status.failed)} <span class="count">${status.done}/${status.total}</span> ${finished}${notQueued}</p>`;
 }
 
 export function personPage(email: string, invites: readonly FoundInvite[]): string {
@@ -89,7 +103,7 @@ export function personPage(email: string, invites: readonly FoundInvite[]): stri
     .map(
       (
         i,
-      ) => `<tr><th scope="row">${esc(i.account)}</th><td>${esc(i.state)}</td><td>${esc(i.outcome)}${i.reason ? ` <span class="tag failed">${esc(i.reason)}</span>` : ''}</td>
+      ) => `<tr><th scope="row">${esc(i.account)}</th><td>${esc(i.state)}</td><td>${esc(i.outcome)}${i.reason && i.reason !== i.outcome ? ` <span class="tag failed">${esc(i.reason)}</span>` : ''}</td>
 <td class="num">${i.attempts}</td><td>${esc(i.status)}</td><td>${esc(i.requestId)}</td><td>${when(i.enqueuedAt)}</td><td>${when(i.finishedAt)}</td><td class="message">${esc(i.message)}</td></tr>`,
     )
     .join('');

@@ -91,7 +91,7 @@ describe.skipIf(browserMissing)('the console in a browser', () => {
       // The list updates by itself (Server-Sent Events): no reload.
       await page.locator('tr[data-batch="browser-cohort"]').waitFor({ timeout: 15_000 });
       await page.click('a[href="/console/batches/browser-cohort"]');
-      await page.locator('#batch-progress').getByText('done').waitFor({ timeout: 30_000 });
+      await page.locator('#batch-progress').getByText('finished: 37 succeeded, 3 failed').waitFor({ timeout: 30_000 });
       await expect(page.locator('#batch-progress .count').textContent()).resolves.toBe('40/40');
       await page.selectOption('select[name=summary]', 'needs attention');
       await page.click('form.filters button[type=submit]');

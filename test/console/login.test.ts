@@ -82,6 +82,9 @@ describe('logging in', () => {
     expect(console.body).toContain('<h2>Accounts</h2>');
     expect(console.body).toContain('data-account="acme"');
     expect((await b.get('/docs/json')).statusCode).toBe(200);
+    // Error pages keep their status.
+    expect((await b.get('/console/batches/no-such-onboarding')).statusCode).toBe(404);
+    expect((await b.get('/console/people?email=not-an-address')).statusCode).toBe(400);
     // A forged cookie (the value changed, the signature kept) is no session.
     const forged = browser();
     forged.jar.set('invitebus_session', (session?.value ?? '').replace('admin', 'admix'));
@@ -115,7 +118,9 @@ describe('a session', () => {
     const b = browser('10.0.1.1');
     await b.login(TOKEN);
     const page = await b.get('/console');
-    expect((await b.post('/v1/accounts/acme/pause', {})).statusCode).toBe(403);
+    const refused = await b.post('/v1/accounts/acme/pause', {});
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error).toBe('forbidden');
     const paused = await b.post('/v1/accounts/acme/pause', {}, { 'x-csrf-token': b.csrfOf(page.body) });
     expect(paused.statusCode).toBe(200);
     expect(paused.json()).toMatchObject({ account: 'acme', paused: true });
