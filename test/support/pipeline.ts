@@ -18,6 +18,24 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false> | T
   }
 }
 
+/**
+ * A job once BullMQ has moved it to completed or failed. Its event is written just before that move, so a test
+ * that waited for the event reads the job through this.
+ */
+export async function finishedJob(
+  queue: { getJob(id: string): Promise<{ finishedOn?: number; attemptsMade: number; getState(): Promise<string> } | undefined> },
+  id: string,
+) {
+  return waitFor(
+    async () => {
+      const job = await queue.getJob(id);
+      return job?.finishedOn !== undefined ? job : undefined;
+    },
+    5_000,
+    `job ${id} to finish`,
+  );
+}
+
 let counter = 0;
 
 /**

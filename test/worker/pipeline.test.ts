@@ -4,7 +4,7 @@ import { betterstackBodies as B, type BetterStackFakeOptions, betterstackHandler
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { runWorkers } from '../../src/worker/run.ts';
 import { useCleanups } from '../support/cleanups.ts';
-import { startPipeline, waitFor } from '../support/pipeline.ts';
+import { finishedJob, startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
@@ -62,7 +62,7 @@ describe('pipeline through Redis and a local Better Stack', () => {
     const { id } = await pipeline.producer.invite('acme', { email: 'odd@example.com' });
     const [event] = await pipeline.waitForInviteEvents(1);
     expect(event).toMatchObject({ type: 'invite.failed', outcome: 'rejected', reasonClass: 'rejected', message: B.invalidEmail.errors, status: '422' });
-    const job = await queue.getJob(id);
+    const job = await finishedJob(queue, id);
     expect(await job?.getState()).toBe('failed');
     expect(job?.attemptsMade).toBe(1);
     expect(fake.requests).toHaveLength(1);
@@ -78,7 +78,7 @@ describe('pipeline through Redis and a local Better Stack', () => {
     expect(rest.length).toBe(3); // the limited invite again + the other two
     for (const r of rest) expect(r.at - (limited?.at ?? 0)).toBeGreaterThanOrEqual(2000);
     // attemptsMade counts the successful run only: the rate-limited start was not an attempt.
-    for (const id of ids) expect((await queue.getJob(id))?.attemptsMade).toBe(1);
+    for (const id of ids) expect((await finishedJob(queue, id)).attemptsMade).toBe(1);
     const [wait] = await pipeline.accountEvents('account.rate_limited');
     expect(wait).toMatchObject({ account: 'acme', waitMs: '2000' });
   });
@@ -125,7 +125,7 @@ describe('pipeline through Redis and a local Better Stack', () => {
     const [event] = await pipeline.waitForInviteEvents(1);
     expect(event).toMatchObject({ type: 'invite.succeeded', outcome: 'invited', attempts: '3' });
     expect(fake.requests).toHaveLength(3);
-    expect((await queue.getJob(id))?.attemptsMade).toBe(3);
+    expect((await finishedJob(queue, id)).attemptsMade).toBe(3);
   });
 
   it('gives up after the configured attempts with the last reason', async () => {
