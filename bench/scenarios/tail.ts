@@ -63,9 +63,48 @@ async function run(faulty: boolean): Promise<{ lastMs: number; p99Ms: number; ca
   }
 }
 
+const OUTAGE = { startMs: 5_000, lengthMs: 120_000 };
+
+/**
+ * An outage: the provider answers 503 to every call for two minutes, 5 s into a run of 600 invites at 20/s.
+ * Counts the calls the provider gets during the outage, with or without the health-aware policy.
+ */
+async function outage(healthAware: boolean): Promise<number> {
+  const r = await redis();
+  const honest = betterstackHandler();
+  let t0 = Number.POSITIVE_INFINITY;
+  const down = (at: number) => at - t0 >= OUTAGE.startMs && at - t0 < OUTAGE.startMs + OUTAGE.lengthMs;
+  const fake = await startFakeServer(async (req): Promise<FakeAnswer> => (down(req.at) ? { status: 503 } : honest(req)));
+  try {
+    const cfg = config(r.url, {
+      acme: betterstack(fake.url, {
+        rateLimit: { max: 20, durationMs: 1_000 },
+        concurrency: 20,
+        retry: { attempts: 8, baseDelayMs: 60_000, maxDelayMs: 30 * 60_000, healthAware },
+      }),
+    });
+    const producer = new Producer(cfg);
+    const workers = await runWorkers(cfg, { env: ENV, logger: silent });
+    t0 = Date.now();
+    await producer.inviteMany(
+      'acme',
+      Array.from({ length: 600 }, (_, i) => ({ email: `o${i}@example.com` })),
+    );
+    await new Promise((res) => setTimeout(res, OUTAGE.startMs + OUTAGE.lengthMs - (Date.now() - t0) + 500));
+    await workers.close();
+    await producer.close();
+    return fake.requests.filter((q) => down(q.at)).length;
+  } finally {
+    await fake.close();
+    await r.destroy();
+  }
+}
+
 export async function tailScenario(): Promise<Result[]> {
   const clean = await run(false);
   const faulty = await run(true);
+  const today = await outage(false);
+  const aware = await outage(true);
   const name = `1. tail under transient failures (${N} invites, ${LIMIT.max}/s, 10% 503, 3% resets, 2% stalls)`;
   return [
     {
@@ -80,5 +119,15 @@ export async function tailScenario(): Promise<Result[]> {
     },
     { scenario: name, metric: '99% done after', value: faulty.p99Ms / 1000, unit: 's', note: `without faults ${(clean.p99Ms / 1000).toFixed(1)} s` },
     { scenario: name, metric: 'provider calls', value: faulty.calls, unit: 'calls', note: `without faults ${clean.calls}` },
+    {
+      scenario: '1b. outage: 503 to every call for 2 minutes (600 invites at 20/s)',
+      metric: 'calls during the outage',
+      value: aware,
+      unit: 'calls',
+      baseline: { name: "today's schedule (retry.healthAware false)", value: today },
+      ratio: aware / today,
+      target: "≤ today's schedule",
+      met: aware <= today,
+    },
   ];
 }

@@ -14,6 +14,11 @@ const retrySchema = z.strictObject({
   baseDelayMs: positiveInt.default(60_000),
   /** No single retry wait exceeds this. */
   maxDelayMs: positiveInt.default(30 * 60_000),
+  /**
+   * A transient failure on an account whose recent calls mostly succeed is a glitch, retried within seconds
+   * (src/policies/retry-health.ts); false: always the schedule above.
+   */
+  healthAware: z.boolean().default(true),
 });
 
 /** How an account reacts to rate limiting. */

@@ -6,6 +6,7 @@ import { RetryableError } from '../errors.ts';
 import type { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { fullJitterDelay } from '../policies/backoff.ts';
 import { limiterFor, ratePerSecond } from '../policies/limiter.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
 import { CallHealth, transientRetryDelay } from '../policies/retry-health.ts';
@@ -127,7 +128,7 @@ export function startAccountWorker(options: {
       backoffStrategy: (attemptsMade, _type, err) => {
         if (err instanceof RetryableError && err.waitMs !== undefined) return capWait(err.waitMs, account.rateLimited.maxWaitMs).waitMs;
         // A glitch on a healthy account is retried within seconds; during an outage the long schedule applies.
-        return transientRetryDelay(attemptsMade, health.recent(), account.retry);
+        return account.retry.healthAware ? transientRetryDelay(attemptsMade, health.recent(), account.retry) : fullJitterDelay(attemptsMade, account.retry);
       },
     },
   });

@@ -37,7 +37,7 @@ describe('configuration', () => {
     const config = parseConfig(valid);
     const account = config.accounts['acme-uptime'];
     expect(account?.settings).toMatchObject({ teamName: 'Acme' });
-    expect(account?.retry).toEqual({ attempts: 8, baseDelayMs: 60_000, maxDelayMs: 1_800_000 });
+    expect(account?.retry).toEqual({ attempts: 8, baseDelayMs: 60_000, maxDelayMs: 1_800_000, healthAware: true });
     expect(config.retention).toEqual({ completedAgeSec: 604_800, failedAgeSec: 2_592_000 });
     expect(config.worker.shutdownTimeoutMs).toBe(30_000);
   });
