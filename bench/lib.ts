@@ -73,6 +73,29 @@ export function rssOf(pid: number): { rssMB: number; peakMB: number } | undefine
   }
 }
 
+/** A process and its descendants (the CLI re-runs itself with V8 flags: the work happens in a child). */
+export function processTree(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [pid, ...children.flatMap(processTree)];
+  } catch {
+    return [pid];
+  }
+}
+
+/** RSS of the process of a tree that does the work (the largest), MB. */
+export function treeRss(pid: number): { rssMB: number; peakMB: number } | undefined {
+  const all = processTree(pid)
+    .map((p) => rssOf(p))
+    .filter((r): r is { rssMB: number; peakMB: number } => r !== undefined);
+  return all.sort((a, b) => b.peakMB - a.peakMB)[0];
+}
+
+/** The peak RSS of the largest process of a tree, MB. */
+export function treePeakMB(pid: number): number {
+  return Math.max(0, ...processTree(pid).map((p) => rssOf(p)?.peakMB ?? 0));
+}
+
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }

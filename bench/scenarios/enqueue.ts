@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { betterstack, type Result, redis, rssOf } from '../lib.ts';
+import { betterstack, type Result, redis, treePeakMB } from '../lib.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/invitebus.js');
 const RAW = join(import.meta.dirname, 'raw-add-bulk.ts');
@@ -21,8 +21,7 @@ function timed(args: string[], env: Record<string, string> = {}): Promise<{ ms: 
       out += d;
     });
     const sampler = setInterval(() => {
-      const s = child.pid === undefined ? undefined : rssOf(child.pid);
-      if (s) peak = Math.max(peak, s.peakMB);
+      if (child.pid !== undefined) peak = Math.max(peak, treePeakMB(child.pid));
     }, 20);
     child.on('exit', (code) => {
       clearInterval(sampler);

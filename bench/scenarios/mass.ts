@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { Producer } from '../../src/producer.ts';
 import { SANDBOX_CREDENTIALS, startSandbox } from '../../src/sandbox/index.ts';
 import { startWorker, writeConfig } from '../../test/faults/harness.ts';
-import { config, type Result, redis, rssOf, until } from '../lib.ts';
+import { config, type Result, redis, treeRss, until } from '../lib.ts';
 
 const TOTAL = Number(process.env.BENCH_MASS_INVITES ?? 100_000);
 
@@ -48,10 +48,10 @@ export async function massScenario(): Promise<Result[]> {
     const started = Date.now();
     const worker = await startWorker(path, { ...SANDBOX_CREDENTIALS });
     const pid = worker.child.pid as number;
-    const startRss = rssOf(pid)?.rssMB ?? 0;
+    const startRss = treeRss(pid)?.rssMB ?? 0;
     let peak = startRss;
     const sampler = setInterval(() => {
-      const s = rssOf(pid);
+      const s = treeRss(pid);
       if (s) peak = Math.max(peak, s.peakMB);
     }, 500);
     await until(
@@ -64,7 +64,7 @@ export async function massScenario(): Promise<Result[]> {
       'every invite',
     );
     const elapsedS = (Date.now() - started) / 1000;
-    const endRss = rssOf(pid)?.rssMB ?? 0;
+    const endRss = treeRss(pid)?.rssMB ?? 0;
     clearInterval(sampler);
     const after = await usedMemory(r.url);
     worker.child.kill('SIGTERM');

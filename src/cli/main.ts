@@ -456,8 +456,8 @@ export function buildCli(): Command {
     .action(async (opts: { follow?: boolean; group?: string; consumer: string }, cmd: Command) => {
       await withProducer(cmd, async (producer) => {
         const controller = new AbortController();
-        process.once('SIGINT', () => controller.abort());
-        process.once('SIGTERM', () => controller.abort());
+        process.on('SIGINT', () => controller.abort());
+        process.on('SIGTERM', () => controller.abort());
         await printEvents(producer.redis, producer.events().key, {
           follow: opts.follow ?? false,
           ...(opts.group ? { group: opts.group, consumer: opts.consumer } : {}),
@@ -504,8 +504,8 @@ export function buildCli(): Command {
       const { runDemo } = await import('../demo/demo.ts');
       const keepUntil = () =>
         new Promise<void>((resolve) => {
-          process.once('SIGINT', () => resolve());
-          process.once('SIGTERM', () => resolve());
+          process.on('SIGINT', () => resolve());
+          process.on('SIGTERM', () => resolve());
         });
       process.exitCode = await runDemo({ ...configOverrides(cmd.optsWithGlobals<Globals>(), process.env), ...(opts.keep ? { keepUntil } : {}) });
     });

@@ -288,6 +288,28 @@ describe('invitebus sandbox and demo', () => {
     expect((await sandbox.done).code).toBe(0);
   });
 
+  it('runs its work with bounded young-generation memory, and never outlives its wrapper', async () => {
+    const port = await freePort();
+    const sandbox = start(['sandbox', '--port', String(port)]);
+    await waitFor(() => sandbox.stdout().includes('sutro'), 15_000, 'the sandbox');
+    const wrapper = sandbox.child.pid as number;
+    const [child] = readFileSync(`/proc/${wrapper}/task/${wrapper}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    expect(readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=8');
+    sandbox.child.kill('SIGKILL');
+    await waitFor(
+      () => {
+        try {
+          process.kill(child as number, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      10_000,
+      'the orphaned child to stop',
+    );
+  });
+
   it('demo --keep leaves the console running with a login token until Ctrl-C', { timeout: 120_000 }, async () => {
     const demo = start(['demo', '--keep'], { REDIS_URL: redis.url });
     await waitFor(() => /log in with the token (\w+)/.test(demo.stdout()), 60_000, 'the demo to keep running');
