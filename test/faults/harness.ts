@@ -31,7 +31,11 @@ export interface WorkerProcess {
 }
 
 export async function startWorker(configPath: string, env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [WORKER, '--config', configPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // With the V8 flag `invitebus worker` runs with (bin/invitebus.js), so memory is measured as in production.
+  const child = spawn(process.execPath, ['--max-semi-space-size=8', WORKER, '--config', configPath, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (d) => {
     out += d;
