@@ -11,7 +11,7 @@ import { startWebhooks } from '../../src/webhooks/index.ts';
 import { betterstack, config, percentile, type Result, redis, silent } from '../lib.ts';
 
 const N = 5_000;
-const CONCURRENCY = 10;
+const CONCURRENCY = Number(process.env.BENCH_WEBHOOK_CONCURRENCY ?? 10);
 const TRICKLE = 500;
 const SECRET = `whsec_${Buffer.from('bench-webhook-secret-0123456789ab').toString('base64')}`;
 
