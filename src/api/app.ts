@@ -21,7 +21,7 @@ import { withTimeout } from '../timeout.ts';
 import type { ReasonClass } from '../types.ts';
 import { registerAuth } from './auth.ts';
 import { onboardingRoutes } from './onboardings.ts';
-import { fieldErrors, invitesBody, jsonSchema, replayBody } from './schemas.ts';
+import { errorBody, fieldErrors, invitesAccepted, invitesBody, jsonSchema, replayBody } from './schemas.ts';
 import { webhookRoutes } from './webhooks.ts';
 
 const READY_TIMEOUT_MS = 1_500;
@@ -96,14 +96,24 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     return { ready: true };
   });
 
-  app.post('/v1/invites', { schema: { body: jsonSchema(invitesBody), summary: 'Enqueue one invite or up to 10,000 (202)' } }, async (request, reply) => {
-    const parsed = invitesBody.safeParse(request.body);
-    if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
-    const body = parsed.data;
-    const invites = body.invites ?? [body.invite];
-    const result = await producer.inviteMany(body.account, invites, { ...(body.batchId ? { batchId: body.batchId } : {}) });
-    return reply.code(202).send(result);
-  });
+  app.post(
+    '/v1/invites',
+    {
+      schema: {
+        body: jsonSchema(invitesBody),
+        summary: 'Enqueue one invite or up to 10,000 (202)',
+        response: { 202: jsonSchema(invitesAccepted, 'output'), 400: jsonSchema(errorBody), 404: jsonSchema(errorBody) },
+      },
+    },
+    async (request, reply) => {
+      const parsed = invitesBody.safeParse(request.body);
+      if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
+      const body = parsed.data;
+      const invites = body.invites ?? [body.invite];
+      const result = await producer.inviteMany(body.account, invites, { ...(body.batchId ? { batchId: body.batchId } : {}) });
+      return reply.code(202).send(result);
+    },
+  );
 
   app.get<{ Querystring: { email?: string } }>(
     '/v1/invites',

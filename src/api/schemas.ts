@@ -15,6 +15,15 @@ export const invitesBody = z
   })
   .refine((b) => (b.invite === undefined) !== (b.invites === undefined), { message: 'give exactly one of invite or invites', path: ['invites'] });
 
+/** The answer to POST /v1/invites: what was queued, what was a duplicate, what was refused and why. */
+export const invitesAccepted = z.object({
+  batchId: z.string(),
+  accepted: z.number().int(),
+  replaced: z.number().int().describe('of the accepted: corrections replacing a failed invite'),
+  duplicates: z.number().int(),
+  rejected: z.array(z.object({ index: z.number().int(), field: z.string(), message: z.string() })),
+});
+
 export const replayBody = z.strictObject({
   accounts: z.array(z.string()).optional(),
   batchId: identifierSchema('batch id').optional(),

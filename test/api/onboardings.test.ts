@@ -127,5 +127,8 @@ describe('POST /v1/onboardings', () => {
     expect(doc.paths['/v1/onboardings/{id}'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty('accounts');
     expect(doc.paths['/v1/onboardings/{id}/people'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty('people');
     expect(doc.paths['/v1/people/{email}'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty('invites');
+    // POST /v1/invites answers 202, and says so.
+    expect(Object.keys(doc.paths['/v1/invites'].post.responses)).toEqual(expect.arrayContaining(['202', '400', '404']));
+    expect(doc.paths['/v1/invites'].post.responses['202'].content['application/json'].schema.properties).toHaveProperty('accepted');
   });
 });
