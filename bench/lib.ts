@@ -91,11 +91,6 @@ export function treeRss(pid: number): { rssMB: number; peakMB: number } | undefi
   return all.sort((a, b) => b.peakMB - a.peakMB)[0];
 }
 
-/** The peak RSS of the largest process of a tree, MB. */
-export function treePeakMB(pid: number): number {
-  return Math.max(0, ...processTree(pid).map((p) => rssOf(p)?.peakMB ?? 0));
-}
-
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }

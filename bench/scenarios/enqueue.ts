@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { betterstack, type Result, redis, treePeakMB } from '../lib.ts';
+import { betterstack, type Result, redis, treeRss } from '../lib.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/invitebus.js');
 const RAW = join(import.meta.dirname, 'raw-add-bulk.ts');
@@ -21,7 +21,7 @@ function timed(args: string[], env: Record<string, string> = {}): Promise<{ ms: 
       out += d;
     });
     const sampler = setInterval(() => {
-      if (child.pid !== undefined) peak = Math.max(peak, treePeakMB(child.pid));
+      if (child.pid !== undefined) peak = Math.max(peak, treeRss(child.pid)?.peakMB ?? 0);
     }, 20);
     child.on('exit', (code) => {
       clearInterval(sampler);

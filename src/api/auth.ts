@@ -26,12 +26,17 @@ function same(presented: string, token: string): boolean {
   return timingSafeEqual(digest(presented), digest(token)) && presented !== '';
 }
 
+/** The token of an `Authorization: Bearer <token>` header ('' when there is none). */
+function presentedToken(header: string | undefined): string {
+  return /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '';
+}
+
 /**
  * Constant-time check of an `Authorization: Bearer <token>` header: both sides are hashed to equal-length
  * digests first, so neither the token's content nor its length leaks through timing.
  */
 export function bearerMatches(header: string | undefined, token: string): boolean {
-  return same(/^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '', token);
+  return same(presentedToken(header), token);
 }
 
 /** The access a token gives, checking every known token (no early exit on a match). */
@@ -105,8 +110,7 @@ export async function registerAuth(app: FastifyInstance, tokens: ApiTokens): Pro
     if (PUBLIC.some((p) => p.test(path))) return;
     const header = request.headers.authorization;
     if (header !== undefined) {
-      const presented = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? '';
-      request.access = tokenAccess(presented, tokens);
+      request.access = tokenAccess(presentedToken(header), tokens);
       request.authBy = 'bearer';
     } else {
       request.access = readSession(request);

@@ -62,12 +62,12 @@ export function checkTargets(config: Config, targets: OnboardTargets): void {
   for (const account of targets.accounts ?? []) accountOf(config, account);
 }
 
+const unknownProfile = (config: Config, name: string) =>
+  `unknown profile '${name}'; configured profiles: ${Object.keys(config.profiles).join(', ') || '(none: add "profiles" to the config)'}`;
+
 function profileOf(config: Config, name: string): Readonly<Record<string, Record<string, unknown>>> {
   const profile = Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
-  if (profile === undefined) {
-    const known = Object.keys(config.profiles).join(', ') || '(none: add "profiles" to the config)';
-    throw new InvitebusError('UNKNOWN_PROFILE', `unknown profile '${name}'; configured profiles: ${known}`);
-  }
+  if (profile === undefined) throw new InvitebusError('UNKNOWN_PROFILE', unknownProfile(config, name));
   return profile;
 }
 
@@ -87,7 +87,7 @@ export function personInvites(
   const fieldsByAccount = new Map<string, Record<string, unknown>>();
   for (const name of profiles) {
     if (!Object.hasOwn(config.profiles, name)) {
-      return { field: PROFILE_FIELD, message: `unknown profile '${name}'; configured profiles: ${Object.keys(config.profiles).join(', ') || '(none)'}` };
+      return { field: PROFILE_FIELD, message: unknownProfile(config, name) };
     }
     for (const [account, fields] of Object.entries(config.profiles[name] ?? {})) {
       fieldsByAccount.set(account, { ...fieldsByAccount.get(account), ...fields });

@@ -29,9 +29,14 @@ export function adapterOf(id: string): ProviderAdapter<unknown, { email: string;
   return adapter as ProviderAdapter<unknown, { email: string; [k: string]: unknown }>;
 }
 
+/** A provider's invite fields with their schemas (email, role, ...). */
+function inviteShape(adapter: Pick<ProviderAdapter, 'inviteSchema'>): Record<string, z.ZodType> {
+  return adapter.inviteSchema instanceof z.ZodObject ? (adapter.inviteSchema.shape as Record<string, z.ZodType>) : {};
+}
+
 /** The names of a provider's invite fields (email, role, ...). */
 export function inviteFieldNames(adapter: Pick<ProviderAdapter, 'inviteSchema'>): string[] {
-  return adapter.inviteSchema instanceof z.ZodObject ? Object.keys(adapter.inviteSchema.shape) : [];
+  return Object.keys(inviteShape(adapter));
 }
 
 /** A field refused on its own; `unknown` when the provider has no such field. */
@@ -47,7 +52,7 @@ export interface FieldProblem {
  * is not among them: it is the invite's identity.
  */
 export function fieldProblems(adapter: Pick<ProviderAdapter, 'id' | 'inviteSchema'>, fields: Record<string, unknown>): FieldProblem[] {
-  const shape = adapter.inviteSchema instanceof z.ZodObject ? (adapter.inviteSchema.shape as Record<string, z.ZodType>) : {};
+  const shape = inviteShape(adapter);
   const problems: FieldProblem[] = [];
   for (const [field, value] of Object.entries(fields)) {
     const schema = Object.hasOwn(shape, field) ? shape[field] : undefined;

@@ -10,8 +10,8 @@ import { InvitebusError } from '../errors.ts';
 import { entryFields } from '../events/stream.ts';
 import type { Producer } from '../producer.ts';
 import { invitebusKeys } from '../redis.ts';
-import { type DeliveryResult, deliveryJobOptions } from './delivery.ts';
-import { endpointsFor, type WebhookJobData, webhookBody, webhookQueueName } from './payload.ts';
+import { type DeliveryResult, deliveryJob, deliveryJobOptions } from './delivery.ts';
+import { endpointsFor, type WebhookJobData, webhookQueueName } from './payload.ts';
 
 export interface WebhookStatus {
   name: string;
@@ -139,11 +139,7 @@ export async function replayWebhook(producer: Producer, name: string, sinceMs: n
       const jobs = page
         .map(([id, flat]) => ({ id, fields: entryFields(flat) }))
         .filter(({ fields }) => endpointsFor(producer.config, fields).includes(name))
-        .map(({ id, fields }) => ({
-          name: 'event',
-          data: { eventId: id, type: fields.type ?? '', body: webhookBody(id, fields) },
-          opts: deliveryJobOptions(producer.config, name, `${id}-replay-${run}`),
-        }));
+        .map(({ id, fields }) => deliveryJob(producer.config, name, id, fields, `${id}-replay-${run}`));
       if (jobs.length > 0) await queue.addBulk(jobs);
       queued += jobs.length;
       if (page.length < 1000) break;

@@ -15,7 +15,7 @@ import type { Logger } from '../logger.ts';
 import { requestedWaitMs } from '../policies/rate-limit-headers.ts';
 import { createHttpClient } from '../providers/http.ts';
 import { invitebusKeys, type OutageReporter } from '../redis.ts';
-import { type WebhookJobData, webhookQueueName } from './payload.ts';
+import { type WebhookJobData, webhookBody, webhookQueueName } from './payload.ts';
 
 /** What a receiver answered, kept with the job: its status and the start of its body. */
 export interface DeliveryResult {
@@ -135,6 +135,15 @@ export function startWebhookDelivery(options: {
       await queue.close().catch(() => undefined);
       http.close();
     },
+  };
+}
+
+/** The delivery job of one stream event to one endpoint (`jobId`: the event id, or a replay's own). */
+export function deliveryJob(config: Config, name: string, eventId: string, fields: Record<string, string>, jobId = eventId) {
+  return {
+    name: 'event',
+    data: { eventId, type: fields.type ?? '', body: webhookBody(eventId, fields) } satisfies WebhookJobData,
+    opts: deliveryJobOptions(config, name, jobId),
   };
 }
 

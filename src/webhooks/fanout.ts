@@ -10,8 +10,8 @@ import type { Config } from '../config/load.ts';
 import { entryFields } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import { invitebusKeys, type OutageReporter } from '../redis.ts';
-import { deliveryJobOptions } from './delivery.ts';
-import { endpointsFor, type WebhookJobData, webhookBody, webhookQueueName } from './payload.ts';
+import { deliveryJob } from './delivery.ts';
+import { endpointsFor, type WebhookJobData, webhookQueueName } from './payload.ts';
 
 export const WEBHOOK_GROUP = 'webhooks';
 /** Events a dead process read but did not acknowledge are taken over after this long. */
@@ -36,12 +36,12 @@ export function startFanout(options: { config: Config; connection: Redis; logger
   let lastClaim = 0;
 
   async function route(entries: StreamEntries): Promise<void> {
-    const byEndpoint = new Map<string, Array<{ name: string; data: WebhookJobData; opts: ReturnType<typeof deliveryJobOptions> }>>();
+    const byEndpoint = new Map<string, Array<ReturnType<typeof deliveryJob>>>();
     for (const [id, flat] of entries) {
       const fields = entryFields(flat);
       for (const name of endpointsFor(config, fields)) {
         const jobs = byEndpoint.get(name) ?? [];
-        jobs.push({ name: 'event', data: { eventId: id, type: fields.type ?? '', body: webhookBody(id, fields) }, opts: deliveryJobOptions(config, name, id) });
+        jobs.push(deliveryJob(config, name, id, fields));
         byEndpoint.set(name, jobs);
       }
     }
