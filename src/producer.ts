@@ -343,13 +343,14 @@ export class Producer {
     const batch = batchId ?? '';
     const enroll = async (entries: ChunkEntry[], mode: 'enroll' | 'check') =>
       (await this.#scripts.enrollInvites(
-        6 + entries.length,
+        7 + entries.length,
         keys.batch(batch),
         keys.batchMembers(batch),
         keys.batchResults(batch),
         keys.batchJobs(batch),
         keys.batchWriters(batch),
         queue.keys.failed as string,
+        keys.batches,
         ...entries.map(({ id }) => queue.toKey(id)),
         batch,
         String(ttlMs),
@@ -360,14 +361,6 @@ export class Producer {
         ...entries.map(({ id }) => `${account.name}/${id}`),
       )) as number[];
 
-    // The index of batches, newest last (the console lists them); entries older than the retention drop out.
-    if (batchId !== undefined && !dryRun) {
-      await this.#redis
-        .multi()
-        .zadd(keys.batches, 'NX', now, batchId)
-        .zremrangebyscore(keys.batches, '-inf', now - ttlMs)
-        .exec();
-    }
     const before = await enroll(chunk, 'enroll');
     const missing = chunk.filter((_, i) => before[i] === ENROLL.noJob);
     let accepted = chunk.filter((_, i) => before[i] === ENROLL.enrolled).length;

@@ -8,19 +8,19 @@
 -- done here, once. Reruns, concurrent enqueues and crashes between the two runs therefore never count twice.
 --
 -- KEYS: 1 batch hash, 2 members set, 3 results hash, 4 order list, 5 writers zset, 6 the account queue's
---       failed zset, then one job key per invite.
+--       failed zset, 7 the index of batches (zset batchId → createdAt), then one job key per invite.
 -- ARGV: 1 batchId, 2 ttl ms, 3 now ms, 4 writer id, 5 writer expiry ms, 6 mode ('enroll' | 'check'),
 --       then one ref ("account/jobId") per invite.
 -- Returns one code per invite: 1 newly enrolled, 0 already a member, 2 its job belongs to another batch (or
 -- none), 3 its job is failed (and was not newly enrolled here: the caller may replace it with corrected
 -- fields), 4 no job yet.
-local batchKey, members, results, order, writers, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local batchKey, members, results, order, writers, failed, batches = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local batchId, ttl, enroll = ARGV[1], ARGV[2], ARGV[6] == 'enroll'
 local codes = {}
 local added = 0
 if enroll then redis.call('ZADD', writers, ARGV[5], ARGV[4]) end
-for i = 7, #KEYS do
-  local ref = ARGV[i]
+for i = 8, #KEYS do
+  local ref = ARGV[i - 1]
   local data = redis.call('HGET', KEYS[i], 'data')
   local code
   if not data then
@@ -47,6 +47,9 @@ for i = 7, #KEYS do
 end
 if enroll then
   redis.call('HSETNX', batchKey, 'createdAt', ARGV[3])
+  -- The console lists batches newest first; entries older than the retention drop out.
+  redis.call('ZADD', batches, 'NX', ARGV[3], batchId)
+  redis.call('ZREMRANGEBYSCORE', batches, '-inf', tonumber(ARGV[3]) - tonumber(ttl))
   if added > 0 then
     redis.call('HINCRBY', batchKey, 'total', added)
     -- New members reopen a completed batch: it completes again (next round) when they finish.
