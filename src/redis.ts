@@ -185,7 +185,9 @@ export function invitebusKeys(prefix: string) {
     replayClaim: (account: string, jobId: string, failedAt: number) => `${prefix}:_invitebus:replayed:${account}:${jobId}:${failedAt}`,
     /** Why an account is paused (hash: reason, message, at). */
     accountState: (account: string) => `${prefix}:_invitebus:account:${account}`,
-    /** The pacing slot of an account whose calls carry several invites (src/commands/call-slot.lua). */
+    /** An account's next free call slot (src/commands/pace-call.lua). */
     callSlot: (account: string) => `${prefix}:_invitebus:call-slot:${account}`,
+    /** The rate an account is paced at after adapting to its provider (calls/s; the pacer writes it). */
+    pacedRate: (account: string) => `${prefix}:_invitebus:paced-rate:${account}`,
   };
 }

@@ -14,7 +14,7 @@ export interface AccountView extends AccountStats {
   perMinute: number[];
   /** The configured limit, as "20 / 1 s". */
   limit?: string;
-  /** The rate BullMQ currently paces the account at (adaptive), as "18 / 1 s". */
+  /** The rate the account's calls are currently paced at (adapted to its provider), as "18 / 1 s". */
   paced?: string;
 }
 
@@ -28,10 +28,7 @@ export async function accountsView(producer: Producer): Promise<AccountView[]> {
       const [state, counts, paced] = await Promise.all([
         producer.redis.hgetall(keys.accountState(s.account)),
         producer.redis.hgetall(keys.throughput(s.account)),
-        producer
-          .queue(s.account)
-          .getGlobalRateLimit()
-          .catch(() => undefined),
+        producer.redis.get(keys.pacedRate(s.account)),
       ]);
       const limit = account?.rateLimit;
       return {
@@ -39,7 +36,7 @@ export async function accountsView(producer: Producer): Promise<AccountView[]> {
         ...(s.paused && state.at ? { pausedSince: Number(state.at) } : {}),
         perMinute: Array.from({ length: 60 }, (_, i) => Number(counts[String(minute - 59 + i)] ?? 0)),
         ...(limit ? { limit: `${limit.max} / ${limit.durationMs / 1000} s` } : {}),
-        ...(paced && typeof paced === 'object' && 'max' in paced ? { paced: `${paced.max} / ${Number(paced.duration) / 1000} s` } : {}),
+        ...(limit && paced ? { paced: `${Number(Number(paced).toFixed(1))} / 1 s` } : {}),
       };
     }),
   );

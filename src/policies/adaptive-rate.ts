@@ -53,16 +53,8 @@ export function onPace(state: RateState, remaining: number, resetMs: number, now
 }
 
 /**
- * BullMQ's limiter for a rate. BullMQ counts jobs in fixed windows, which would let two windows' bursts meet
- * in one second (up to twice the rate), so jobs are spaced instead. Up to 50/s: one job per 1/rate, paced 3%
- * under the rate so scheduling jitter never squeezes an extra call into a second at the provider (at exact
- * spacing, two processes at 10/s put 11 calls in a second in 3 runs of 4). Above: `max` jobs per ~20 ms window,
- * sized so that even a burst at each end of a second stays under the rate.
+ * Calls are spaced `JITTER_MARGIN / rate` apart (src/commands/pace-call.lua): 3% under the rate, so a call that
+ * starts up to 30 ms late (timers, event loop, GC) never puts one call too many into a sliding second at the
+ * provider (at exact spacing, two processes at 10/s put 11 calls in a second in 3 runs of 4).
  */
 export const JITTER_MARGIN = 1.03;
-
-export function limiterForRate(rate: number): { max: number; duration: number } {
-  if (rate <= 50) return { max: 1, duration: Math.max(1, Math.ceil((1000 / rate) * JITTER_MARGIN)) };
-  const max = Math.ceil(rate / 50);
-  return { max, duration: Math.ceil((max * 1000) / (rate - 2 * max)) };
-}

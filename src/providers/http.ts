@@ -35,10 +35,25 @@ export interface TlsOptions {
   ca?: string;
 }
 
-/** Sends adapter requests. One client per account: keep-alive connections, no got retries (the queue retries). */
+/**
+ * Sends adapter requests. One client per account: keep-alive connections, no got retries (the queue retries).
+ * An account with a rate limit sends through its call gate: `send` then waits for the account's next call slot,
+ * and rejects with AccountHeld, sending nothing, while the account is held (a 429, a spent window). Sessions let
+ * AccountHeld through: the job goes back to waiting without spending an attempt.
+ */
 export interface HttpClient {
   send(request: HttpRequest): Promise<HttpResult>;
   close(): void;
+}
+
+/** The account is held (a 429 or a spent window) for `ms` more: no call was sent. */
+export class AccountHeld extends Error {
+  readonly ms: number;
+  constructor(ms: number) {
+    super(`account held for ${ms} ms`);
+    this.name = 'AccountHeld';
+    this.ms = ms;
+  }
 }
 
 export function joinUrl(baseUrl: string, path: string): string {

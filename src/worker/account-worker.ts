@@ -7,15 +7,15 @@ import type { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { fullJitterDelay } from '../policies/backoff.ts';
-import { limiterFor, ratePerSecond } from '../policies/limiter.ts';
+import { HOLDS_ONLY_LIMITER, ratePerSecond } from '../policies/limiter.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
 import { CallHealth, transientRetryDelay } from '../policies/retry-health.ts';
 import type { ProviderSession } from '../providers/adapter.ts';
 import { createHttpClient, type HttpClient } from '../providers/http.ts';
 import { adapterOf } from '../providers/index.ts';
-import type { OutageReporter } from '../redis.ts';
+import { invitebusKeys, type OutageReporter } from '../redis.ts';
 import type { InviteFields } from '../types.ts';
-import { createCallGate } from './call-gate.ts';
+import { createCallGate, gated } from './call-gate.ts';
 import { AccountPacer } from './pacer.ts';
 import { createProcessor } from './processor.ts';
 
@@ -79,15 +79,19 @@ export function startAccountWorker(options: {
   const adapter = adapterOf(account.provider);
   const tls = adapter.tls?.(options.credentials);
   const rawHttp = createHttpClient({ timeoutMs: account.timeoutMs, ...(tls === undefined ? {} : { tls }) });
-  const http = options.metrics === undefined ? rawHttp : instrumented(rawHttp, options.metrics, { account: account.name, provider: account.provider });
+  const measured = options.metrics === undefined ? rawHttp : instrumented(rawHttp, options.metrics, { account: account.name, provider: account.provider });
   // A provider that takes several invites per call needs that many jobs in flight to fill a call.
   const perCall = adapter.batching?.invitesPerCall(account.settings) ?? 1;
   const jobsInFlight = account.concurrency * perCall;
   const queue = new Queue(account.name, { connection: options.connection, prefix: config.redis.prefix });
-  // Calls that carry several invites are paced per call (the limit counts requests), not per job by BullMQ's
-  // limiter, which would space invites so far apart that no call ever fills.
+  // Provider calls are paced by the account's call gate (src/worker/call-gate.ts), shared through Redis. One invite
+  // per call: every request waits for a slot (sign-ins and lookups count too). Several per call (Sutro): the
+  // session takes the slot itself, so invites keep joining the call while it waits.
   const countsCalls = perCall > 1;
-  const callSlot = countsCalls ? createCallGate(options.connection, queue, config.redis.prefix, account.rateLimit) : undefined;
+  const gate = (onHold: 'wait' | 'throw') =>
+    createCallGate({ redis: options.connection, queue, prefix: config.redis.prefix, rateLimit: account.rateLimit, onHold });
+  const callSlot = countsCalls ? gate('wait') : undefined;
+  const http = account.rateLimit === undefined || countsCalls ? measured : gated(measured, gate('throw'));
   const session = adapter.createSession({
     name: account.name,
     baseUrl: account.baseUrl,
@@ -98,7 +102,10 @@ export function startAccountWorker(options: {
   });
   verifyProfiles(config, account, session, logger);
   const markerTtlMs = retentionMs(config);
-  const pacer = account.rateLimit === undefined || countsCalls ? undefined : new AccountPacer(queue, ratePerSecond(account.rateLimit), logger);
+  const pacer =
+    account.rateLimit === undefined || countsCalls
+      ? undefined
+      : new AccountPacer(options.connection, invitebusKeys(config.redis.prefix).pacedRate(account.name), ratePerSecond(account.rateLimit), logger);
   const health = new CallHealth();
   const processor = createProcessor({
     health,
@@ -118,9 +125,9 @@ export function startAccountWorker(options: {
     concurrency: jobsInFlight,
     // Started once the account's rate limit is in place (below).
     autorun: false,
-    // A configured limit is adaptive and shared (the queue's global rate limit, set by the pacer); without
-    // one, a limiter that never binds, so queue-wide holds still apply.
-    ...(pacer === undefined ? { limiter: limiterFor(undefined) } : {}),
+    // Jobs are fetched as fast as slots free up; the call gate paces the calls. BullMQ's limiter never binds but
+    // exists, so a queue-wide hold (a 429) stops fetching.
+    limiter: { ...HOLDS_ONLY_LIMITER },
     lockDuration: config.worker.lockDurationMs,
     stalledInterval: config.worker.stalledIntervalMs,
     maxStalledCount: config.worker.maxStalledCount,
@@ -141,8 +148,9 @@ export function startAccountWorker(options: {
     processor.recordStalled(job, err.message).catch((e: unknown) => logger.error({ err: e, jobId: job.id }, 'could not record stalled failure'));
   });
 
-  // Before any job runs: an adaptive account needs its global rate limit, an unlimited one none left over.
-  const ready = (pacer ? pacer.start() : queue.removeGlobalRateLimit().then(() => undefined)).then(() => {
+  // Before any job runs: an adaptive account joins its shared rate; no BullMQ global rate limit is left over from
+  // an earlier version (it would pace the account a second time).
+  const ready = Promise.all([pacer?.start(), queue.removeGlobalRateLimit()]).then(() => {
     worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped with an error'));
   });
   return {

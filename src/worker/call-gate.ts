@@ -2,33 +2,77 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { scripts } from '../commands/index.ts';
 import { JITTER_MARGIN } from '../policies/adaptive-rate.ts';
+import { ratePerSecond } from '../policies/limiter.ts';
+import { AccountHeld, type HttpClient } from '../providers/http.ts';
 import { invitebusKeys } from '../redis.ts';
 
 /** BullMQ's limiter count from which the key means a queue-wide hold (queue.rateLimit stores MAX_SAFE_INTEGER). */
 const HOLD_COUNT = 1_000_000_000;
 
+/** Waits until the account may make its next provider call. */
+export type CallGate = () => Promise<void>;
+
 /**
- * A call slot for an account whose provider calls carry several invites (Sutro): waits for the queue-wide hold
- * (a 429, a spent window) to end and, with a configured `rateLimit`, for the account's next call slot, shared by
- * every worker process through Redis (src/commands/call-slot.lua). The account's `rateLimit` then counts calls,
- * not invites: invites keep gathering into the call while it waits.
+ * An account's call gate, shared by every worker process through Redis (src/commands/pace-call.lua): with a
+ * configured `rateLimit`, each call reserves its own slot, `margin / rate` after the previous one (the rate is
+ * the pacer's adapted rate when lower), and waits for it; whatever the limit, no call starts while the account
+ * is held. `onHold: 'wait'` sleeps a hold out (a call that carries several invites, Sutro); `'throw'` throws
+ * AccountHeld so the job goes back to waiting (one invite per call: BullMQ then fetches nothing until the hold
+ * ends). A caller that slept until its slot checks for a hold once more before it calls, so a 429 seen by
+ * another process stops the calls already scheduled here.
  */
-export function createCallGate(
-  redis: Redis,
-  queue: Queue,
-  prefix: string,
-  rateLimit: { max: number; durationMs: number } | undefined,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-): () => Promise<void> {
-  // At least durationMs / max apart (plus the jitter margin): no window of durationMs sees more than max calls.
-  const intervalMs = rateLimit === undefined ? 0 : Math.ceil((rateLimit.durationMs / rateLimit.max) * JITTER_MARGIN);
-  const slotKey = invitebusKeys(prefix).callSlot(queue.name);
-  const callSlot = scripts(redis).callSlot;
+export function createCallGate(options: {
+  redis: Redis;
+  queue: Queue;
+  prefix: string;
+  rateLimit: { max: number; durationMs: number } | undefined;
+  onHold: 'wait' | 'throw';
+  sleep?: (ms: number) => Promise<void>;
+}): CallGate {
+  const { queue, rateLimit, onHold } = options;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const keys = invitebusKeys(options.prefix);
+  const paceCall = scripts(options.redis).paceCall;
+  const rate = rateLimit === undefined ? '0' : String(ratePerSecond(rateLimit));
+  const ask = async (mode: 'reserve' | 'check') => {
+    const [held, ms] = (await paceCall(
+      keys.callSlot(queue.name),
+      queue.keys.limiter as string,
+      keys.pacedRate(queue.name),
+      rate,
+      String(HOLD_COUNT),
+      String(JITTER_MARGIN),
+      mode,
+    )) as [number, number];
+    return { held: held === 1, ms: Number(ms) };
+  };
+  const hold = async (ms: number) => {
+    if (onHold === 'throw') throw new AccountHeld(ms);
+    await sleep(ms);
+  };
   return async () => {
     for (;;) {
-      const wait = Number(await callSlot(slotKey, queue.keys.limiter as string, String(intervalMs), String(HOLD_COUNT)));
-      if (wait <= 0) return;
-      await sleep(wait);
+      const slot = await ask('reserve');
+      if (slot.held) {
+        await hold(slot.ms);
+        continue;
+      }
+      if (slot.ms <= 0) return;
+      await sleep(slot.ms);
+      const after = await ask('check');
+      if (!after.held) return;
+      await hold(after.ms);
     }
+  };
+}
+
+/** Every request of the account through its call gate: each call the provider sees counts against the limit. */
+export function gated(http: HttpClient, gate: CallGate): HttpClient {
+  return {
+    async send(request) {
+      await gate();
+      return http.send(request);
+    },
+    close: () => http.close(),
   };
 }

@@ -1,27 +1,15 @@
-import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
-import {
-  type AdaptiveRateOptions,
-  defaultAdaptiveOptions,
-  JITTER_MARGIN,
-  limiterForRate,
-  onPace,
-  onRateLimited,
-  onSuccess,
-  type RateState,
-} from '../policies/adaptive-rate.ts';
-
-/** Calls per second a BullMQ global limiter allows (inverse of limiterForRate, margin included). */
-function rateOf(limiter: { max: number; duration: number }): number {
-  return ((limiter.max * 1000) / limiter.duration) * JITTER_MARGIN;
-}
+import { type AdaptiveRateOptions, defaultAdaptiveOptions, onPace, onRateLimited, onSuccess, type RateState } from '../policies/adaptive-rate.ts';
 
 /**
- * Adapts an account's rate to what its provider accepts and stores it as the queue's global rate limit, so
- * every worker process of the account sends at the adapted rate. Lives in each process; the rate lives in Redis.
+ * Adapts an account's rate to what its provider accepts and stores it in Redis, where every worker process's call
+ * gate reads it (src/commands/pace-call.lua), so the whole account sends at the adapted rate. Lives in each
+ * process; the rate lives in Redis.
  */
 export class AccountPacer {
-  readonly #queue: Queue;
+  readonly #redis: Redis;
+  readonly #key: string;
   readonly #options: AdaptiveRateOptions;
   readonly #logger: Logger;
   #state: RateState;
@@ -29,11 +17,19 @@ export class AccountPacer {
   #applied = '';
   #probing = false;
 
-  constructor(queue: Queue, ceiling: number, logger: Logger) {
-    this.#queue = queue;
+  /** `key`: where the account's adapted rate is kept (invitebusKeys(prefix).pacedRate(account)). */
+  constructor(redis: Redis, key: string, ceiling: number, logger: Logger) {
+    this.#redis = redis;
+    this.#key = key;
     this.#options = defaultAdaptiveOptions(ceiling);
     this.#logger = logger;
     this.#state = { rate: ceiling, changedAt: Date.now() };
+  }
+
+  /** The account's shared adapted rate, if one is stored. */
+  async #shared(): Promise<number | undefined> {
+    const stored = Number(await this.#redis.get(this.#key));
+    return Number.isFinite(stored) && stored > 0 ? stored : undefined;
   }
 
   get rate(): number {
@@ -42,8 +38,8 @@ export class AccountPacer {
 
   /** Joins the account's current adapted rate (another process may have adapted it), else the ceiling. */
   async start(): Promise<void> {
-    const current = await this.#queue.getGlobalRateLimit();
-    if (current && current.max > 0 && current.duration > 0) this.#state = { rate: Math.min(this.#options.ceiling, rateOf(current)), changedAt: Date.now() };
+    const shared = await this.#shared();
+    if (shared !== undefined) this.#state = { rate: Math.min(this.#options.ceiling, shared), changedAt: Date.now() };
     await this.#apply();
   }
 
@@ -59,10 +55,9 @@ export class AccountPacer {
     if (this.#probing || now - this.#state.changedAt < 1000 || this.#state.rate >= this.#options.ceiling) return;
     this.#probing = true;
     // Probe from the account's shared rate, not this process's view of it: another process may have lowered it.
-    void this.#queue
-      .getGlobalRateLimit()
-      .then(async (current) => {
-        const shared = current ? Math.min(this.#state.rate, rateOf(current)) : this.#state.rate;
+    void this.#shared()
+      .then(async (stored) => {
+        const shared = stored === undefined ? this.#state.rate : Math.min(this.#state.rate, stored);
         this.#state = onSuccess({ rate: shared, changedAt: this.#state.changedAt }, Date.now(), this.#options);
         await this.#apply();
       })
@@ -85,10 +80,9 @@ export class AccountPacer {
   }
 
   async #apply(): Promise<void> {
-    const limiter = limiterForRate(this.#state.rate);
-    const key = `${limiter.max}/${limiter.duration}`;
-    if (key === this.#applied) return;
-    this.#applied = key;
-    await this.#queue.setGlobalRateLimit(limiter.max, limiter.duration);
+    const rate = this.#state.rate.toFixed(3);
+    if (rate === this.#applied) return;
+    this.#applied = rate;
+    await this.#redis.set(this.#key, rate);
   }
 }

@@ -11,6 +11,7 @@ import { capWait } from '../policies/rate-limit-headers.ts';
 import type { CallHealth } from '../policies/retry-health.ts';
 import { validateInvite } from '../producer.ts';
 import type { ProviderSession } from '../providers/adapter.ts';
+import { AccountHeld } from '../providers/http.ts';
 import type { InviteFields, InviteJobData, InviteResult, Outcome, ReasonClass } from '../types.ts';
 import type { AccountPacer } from './pacer.ts';
 
@@ -181,7 +182,15 @@ export function createProcessor(deps: ProcessorDeps) {
       return fail(job, { kind: 'rejected', message }, 'rejected', message);
     }
 
-    const outcome = await session.deliver(checked.invite);
+    let outcome: Outcome;
+    try {
+      outcome = await session.deliver(checked.invite);
+    } catch (err) {
+      // Held (another call's 429 or a spent window) before anything was sent: back to waiting without spending an
+      // attempt; BullMQ fetches nothing more until the hold ends.
+      if (err instanceof AccountHeld) throw Worker.RateLimitError();
+      throw err;
+    }
     if (outcome === undefined) throw new Error('adapter returned no outcome');
     if (debug) log().debug({ outcome: outcome.kind, status: outcome.status }, 'provider answered');
     if (outcome.kind === 'retryable') deps.health?.record(false);

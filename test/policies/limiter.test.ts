@@ -1,35 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { defaultAdaptiveOptions, limiterForRate, onPace, onRateLimited, onSuccess } from '../../src/policies/adaptive-rate.ts';
-import { limiterFor, UNLIMITED } from '../../src/policies/limiter.ts';
+import { defaultAdaptiveOptions, JITTER_MARGIN, onPace, onRateLimited, onSuccess } from '../../src/policies/adaptive-rate.ts';
 
-/** The most calls any sliding window of `windowMs` can hold when jobs follow a fixed-window limiter. */
-function worstSlidingWindow(limiter: { max: number; duration: number }, windowMs: number): number {
-  // A window's burst at its very end, then every following window's burst at its start.
-  return limiter.max * (Math.floor((windowMs - 1) / limiter.duration) + 1 + (limiter.max > 1 ? 1 : 0));
-}
+/** The interval pace-call.lua puts between two calls of an account, µs. */
+const intervalUs = (rate: number) => Math.ceil((1_000_000 * JITTER_MARGIN) / rate);
 
-describe('limiter policy', () => {
-  it('never binds without a configured limit, but exists (so queue-wide holds are honoured)', () => {
-    expect(limiterFor(undefined)).toEqual({ max: UNLIMITED, duration: 1000 });
-  });
-  it.each([
-    [5, 1000, { max: 1, duration: 206 }],
-    [10, 1000, { max: 1, duration: 103 }],
-    [300, 60_000, { max: 1, duration: 206 }],
-    [3, 1000, { max: 1, duration: 344 }],
-    [240, 1000, { max: 5, duration: 22 }],
-  ])('paces %i per %i ms as %j', (max, durationMs, limiter) => expect(limiterFor({ max, durationMs })).toEqual(limiter));
+/** The most calls any sliding window of `windowUs` can hold when calls are `interval` apart and each may be up to `lateUs` late. */
+const worstSlidingWindow = (interval: number, windowUs: number, lateUs: number) => Math.floor((windowUs + lateUs - 1) / interval) + 1;
 
-  it.each([5, 10, 20, 49, 50, 99, 120, 200, 240, 1000])('never lets a sliding second see more than %i/s', (rate) => {
-    expect(worstSlidingWindow(limiterForRate(rate), 1000)).toBeLessThanOrEqual(rate);
-    // whereas BullMQ's plain fixed window would allow twice the limit
-    expect(worstSlidingWindow({ max: rate, duration: 1000 }, 1000)).toBe(2 * rate);
-  });
+describe('call pacing (src/commands/pace-call.lua)', () => {
+  it.each([1, 3, 5, 10, 20, 45, 49, 50, 99, 100, 120, 200, 240, 1000])(
+    'never lets a sliding second see more than %i/s, with calls up to 29 ms late',
+    (rate) => {
+      expect(worstSlidingWindow(intervalUs(rate), 1_000_000, 0)).toBeLessThanOrEqual(rate);
+      expect(worstSlidingWindow(intervalUs(rate), 1_000_000, 29_000)).toBeLessThanOrEqual(rate);
+    },
+  );
 
-  it('keeps at least 90% of the rate available (millisecond windows cost the rest)', () => {
-    for (const rate of [5, 10, 20, 50, 120, 200, 240, 1000]) {
-      const l = limiterForRate(rate);
-      expect((l.max * 1000) / l.duration / rate).toBeGreaterThan(0.9);
+  it('keeps 97% of the rate available: the margin is the only slack (no fixed windows)', () => {
+    for (const rate of [5, 10, 20, 45, 50, 100, 120, 200, 240, 1000]) {
+      expect(1_000_000 / intervalUs(rate) / rate).toBeGreaterThan(0.97);
     }
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderAdapter, ProviderSession } from '../../src/providers/adapter.ts';
-import { createHttpClient, type HttpClient } from '../../src/providers/http.ts';
+import { AccountHeld, createHttpClient, type HttpClient } from '../../src/providers/http.ts';
 import { type FakeAnswer, type FakeHandler, type FakeServer, type RecordedRequest, startFakeServer } from '../../src/sandbox/server.ts';
 import type { InviteFields, Outcome } from '../../src/types.ts';
 
@@ -59,6 +59,8 @@ export interface ContractOptions {
    */
   expect?: Partial<Record<ContractCaseName, ContractExpectation>>;
 }
+
+type HttpRequestLike = Parameters<HttpClient['send']>[0];
 
 const HTML_502 =
   '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
@@ -210,6 +212,34 @@ export function testProvider(options: {
           if (c.request.body !== undefined) expect(last.body).toBe(c.request.body);
           for (const [k, v] of Object.entries(c.request.headers ?? {})) expect(last.headers[k.toLowerCase()]).toBe(v);
           for (const [k, v] of Object.entries(c.request.query ?? {})) expect(last.query.get(k)).toBe(v);
+        }
+      });
+    }
+
+    // One invite per call: the account's call gate sits in the HTTP client (Sutro takes its call slot itself).
+    if (options.adapter.batching === undefined) {
+      it('a held account: deliver rejects with AccountHeld and sends nothing (the job goes back to waiting, no attempt spent)', async () => {
+        const sent: HttpRequestLike[] = [];
+        const held: HttpClient = {
+          send: async (request) => {
+            sent.push(request);
+            throw new AccountHeld(1_000);
+          },
+          close() {},
+        };
+        const session = options.adapter.createSession({
+          name: 'held',
+          baseUrl: fake.url,
+          settings: options.adapter.settingsSchema.parse(options.account.settings),
+          credentials: options.account.credentials,
+          http: held,
+        });
+        const invite = options.adapter.inviteSchema.parse(contract.invite?.('held@example.com') ?? { email: 'held@example.com' }) as InviteFields;
+        try {
+          await expect(session.deliver(invite)).rejects.toBeInstanceOf(AccountHeld);
+          expect(sent).toHaveLength(1); // asked once, not retried
+        } finally {
+          session.close();
         }
       });
     }

@@ -5,7 +5,7 @@ import { emailField } from '../../invites/fields.ts';
 import { requestedWaitMs } from '../../policies/rate-limit-headers.ts';
 import type { Outcome } from '../../types.ts';
 import { type AccountContext, commonOutcome, credential, isNetworkFailure, networkOutcome, type ProviderAdapter, type ProviderSession } from '../adapter.ts';
-import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
+import { AccountHeld, type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
 import { createMemberIndex } from './members.ts';
 import { stellasSandbox } from './sandbox.ts';
 
@@ -160,7 +160,8 @@ function createStellasSession(account: AccountContext<StellasSettings>): Provide
         }
         return data.data.accessToken;
       },
-      { retries: 2, minTimeout: 200, maxTimeout: 1_000 },
+      // A held account (AccountHeld from the call gate) is not a failed sign-in: let it through at once.
+      { retries: 2, minTimeout: 200, maxTimeout: 1_000, shouldRetry: ({ error }) => !(error instanceof AccountHeld) },
     );
   }
 
@@ -197,6 +198,7 @@ function createStellasSession(account: AccountContext<StellasSettings>): Provide
       try {
         t = await currentToken();
       } catch (error) {
+        if (error instanceof AccountHeld) throw error;
         if (error instanceof SignInRateLimited)
           return { kind: 'rate_limited', message: error.message, status: 429, ...(error.waitMs === undefined ? {} : { waitMs: error.waitMs }) };
         const refused = error instanceof SignInRefused;
@@ -236,6 +238,7 @@ function createStellasSession(account: AccountContext<StellasSettings>): Provide
       // A miss refreshes the list once (at most once per refresh interval): a role created since start works.
       if (!map.has(name.toLowerCase()) && Date.now() - rolesAt >= refreshMs) map = await roleMap(true);
     } catch (error) {
+      if (error instanceof AccountHeld) throw error;
       const outcome = (error as { outcome?: Outcome }).outcome;
       // A failed lookup is as transient as the answer that failed it, never a reason to reject the invite.
       if (outcome === undefined || outcome.kind === 'invited' || outcome.kind === 'already_member' || outcome.kind === 'rejected') {

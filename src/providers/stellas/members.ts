@@ -1,4 +1,5 @@
 import type { Outcome } from '../../types.ts';
+import { AccountHeld } from '../http.ts';
 
 /**
  * Stellas's member list (`GET /clients/members?page=N&limit=L`), as an index of lower-cased addresses. Stellas
@@ -154,6 +155,7 @@ export function createMemberIndex(fetchPage: FetchPage, options: MemberIndexOpti
       if (current.complete) return false;
       return await walk((page) => page.includes(wanted));
     } catch (error) {
+      if (error instanceof AccountHeld) throw error;
       if (error instanceof LookupFailed) return transient(error.outcome);
       return { kind: 'retryable', message: `Stellas member lookup failed: ${(error as Error).message}` };
     }
