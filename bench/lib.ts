@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { type Config, parseConfig } from '../src/config/load.ts';
 import { type OwnRedis, startOwnRedis } from '../src/embedded-redis.ts';
@@ -102,3 +103,24 @@ export const betterstack = (baseUrl: string, extra: Record<string, unknown> = {}
   ...extra,
 });
 export const ENV = { BENCH_TOKEN: 'bs-team-token' };
+
+/** Redis's own count of commands (those inside scripts included) and the µs spent in them, since `resetRedisStats`. */
+export async function redisWork(url: string): Promise<{ calls: number; usec: number; top: string }> {
+  const c = new Redis(url);
+  const info = await c.info('commandstats');
+  await c.quit();
+  const rows = [...info.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)].map((m) => ({ name: m[1] as string, calls: Number(m[2]), usec: Number(m[3]) }));
+  const mine = rows.filter((r) => r.name !== 'info' && r.name !== 'config|resetstat');
+  const top = [...mine]
+    .sort((a, b) => b.calls - a.calls)
+    .slice(0, 6)
+    .map((r) => `${r.name} ${r.calls}`)
+    .join(', ');
+  return { calls: mine.reduce((a, r) => a + r.calls, 0), usec: mine.reduce((a, r) => a + r.usec, 0), top };
+}
+
+export async function resetRedisStats(url: string): Promise<void> {
+  const c = new Redis(url);
+  await c.config('RESETSTAT');
+  await c.quit();
+}

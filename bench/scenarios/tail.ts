@@ -31,7 +31,7 @@ async function run(faulty: boolean): Promise<{ lastMs: number; p50Ms: number; p9
   try {
     const accounts = { acme: betterstack(fake.url, { rateLimit: LIMIT, concurrency: 20 }) };
     const cfg = config(r.url, accounts);
-    const path = writeConfig({ redis: cfg.redis, log: { level: 'warn' }, accounts });
+    const path = writeConfig({ redis: cfg.redis, log: { level: 'info' }, accounts });
     const producer = new Producer(cfg);
     workers.push(await startWorker(path, ENV), await startWorker(path, ENV));
     const t0 = Date.now();

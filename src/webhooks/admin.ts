@@ -28,6 +28,7 @@ export interface WebhookStatus {
   delayed: number;
   active: number;
   failed: number;
+  /** Deliveries the receiver accepted (2xx), directly or after retries, since the endpoint was configured. */
   completed: number;
 }
 
@@ -57,7 +58,7 @@ export async function webhookStatus(producer: Producer): Promise<WebhookStatus[]
       try {
         const [state, counts] = await Promise.all([
           producer.redis.hgetall(keys.webhookState(name)),
-          queue.getJobCounts('waiting', 'delayed', 'active', 'failed', 'completed'),
+          queue.getJobCounts('waiting', 'delayed', 'active', 'failed'),
         ]);
         return {
           name,
@@ -73,7 +74,7 @@ export async function webhookStatus(producer: Producer): Promise<WebhookStatus[]
           delayed: counts.delayed ?? 0,
           active: counts.active ?? 0,
           failed: counts.failed ?? 0,
-          completed: counts.completed ?? 0,
+          completed: Number(state.delivered ?? 0),
         };
       } finally {
         await queue.close();

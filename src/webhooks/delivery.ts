@@ -5,6 +5,11 @@
  * default; a Retry-After wins); any other answer is final. An endpoint failing for `disableAfterMs` without a
  * success is disabled: its queue is paused (deliveries wait, nothing is lost) and `webhook.disabled` goes on
  * the stream. Delivery is at least once; order within an endpoint is best effort.
+ *
+ * The first attempt is made directly by the fan-out (`send`), without a BullMQ job: a job costs more Redis work
+ * than the POST itself. Only what that attempt could not deliver becomes a job (a retry on the schedule, or a
+ * refusal recorded as a failed job), as does every event while the endpoint is disabled or has more deliveries
+ * waiting in this process than twice its concurrency (a slow receiver queues, and holds no other endpoint).
  */
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -32,8 +37,16 @@ export interface WebhookDelivery {
   name: string;
   queue: Queue<WebhookJobData>;
   worker: Worker<WebhookJobData, DeliveryResult>;
+  /** Delivers one event now (the fan-out's direct attempt); resolves once it is delivered or queued as a job. */
+  send(job: DeliveryJob): Promise<void>;
   close(): Promise<void>;
 }
+
+/** One attempt's result. */
+type Attempt = { kind: 'delivered'; result: DeliveryResult } | { kind: 'retry'; message: string; waitMs?: number } | { kind: 'final'; message: string };
+
+/** The most recent success is written to the endpoint's state at most this often (unless it was failing). */
+const SUCCESS_WRITE_MS = 1_000;
 
 /** Full jitter of ±10% so a fleet of retries does not arrive in step. */
 const jitter = (ms: number) => Math.round(ms * (0.9 + Math.random() * 0.2));
@@ -82,34 +95,123 @@ export function startWebhookDelivery(options: {
     await options.onDisabled(name, failingSince, message);
   }
 
-  async function deliver(job: Job<WebhookJobData, DeliveryResult>): Promise<DeliveryResult> {
+  let failing = false;
+  let successWrittenAt = 0;
+  let unwritten = 0;
+  let lastStatus = 0;
+  let flushTimer: NodeJS.Timeout | undefined;
+  /** Writes the successes since the last write: the count, the last status, the failing clock cleared. */
+  async function writeSuccesses(): Promise<void> {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    if (unwritten === 0) return;
+    const n = unwritten;
+    unwritten = 0;
+    successWrittenAt = Date.now();
+    await connection
+      .multi()
+      .hdel(stateKey, 'failingSince')
+      .hset(stateKey, 'lastStatus', String(lastStatus), 'lastAt', String(successWrittenAt))
+      .hincrby(stateKey, 'delivered', n)
+      .exec()
+      .catch((err: Error) => {
+        unwritten += n;
+        if (!options.outage?.error(err)) logger.warn({ err }, 'could not record webhook deliveries');
+      });
+  }
+  /** A success: written at once after a failure seen here, else at most once per SUCCESS_WRITE_MS. */
+  async function succeeded(status: number): Promise<void> {
+    unwritten += 1;
+    lastStatus = status;
+    if (failing || Date.now() - successWrittenAt >= SUCCESS_WRITE_MS) {
+      failing = false;
+      await writeSuccesses();
+      return;
+    }
+    flushTimer ??= setTimeout(() => void writeSuccesses(), SUCCESS_WRITE_MS);
+  }
+
+  async function attempt(data: WebhookJobData): Promise<Attempt> {
     const at = new Date();
-    const body = job.data.body;
+    const body = data.body;
     const res = await http.send({
       method: 'POST',
       url: endpoint.url,
       headers: {
         'content-type': 'application/json',
         'user-agent': 'invitebus-webhooks',
-        'webhook-id': job.data.eventId,
+        'webhook-id': data.eventId,
         'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-        'webhook-signature': signer.sign(job.data.eventId, at, body),
+        'webhook-signature': signer.sign(data.eventId, at, body),
       },
       body,
     });
     if (res.status === undefined) {
+      failing = true;
       await failed(res.code);
-      throw new RetryableError(`${res.code}: ${res.message}`);
+      return { kind: 'retry', message: `${res.code}: ${res.message}` };
     }
     const answer = { status: res.status, body: res.body.slice(0, RESPONSE_KEEP_CHARS) };
     if (res.status >= 200 && res.status < 300) {
-      await connection.multi().hdel(stateKey, 'failingSince').hset(stateKey, 'lastStatus', String(res.status), 'lastAt', String(Date.now())).exec();
-      return answer;
+      await succeeded(res.status);
+      return { kind: 'delivered', result: answer };
     }
+    failing = true;
     await failed(String(res.status));
     const message = `HTTP ${res.status}: ${answer.body}`;
-    if (res.status === 429 || res.status >= 500) throw new RetryableError(message, requestedWaitMs(res.headers));
-    throw new UnrecoverableError(message);
+    if (res.status === 429 || res.status >= 500) {
+      const waitMs = requestedWaitMs(res.headers);
+      return { kind: 'retry', message, ...(waitMs === undefined ? {} : { waitMs }) };
+    }
+    return { kind: 'final', message };
+  }
+
+  async function deliver(job: Job<WebhookJobData, DeliveryResult>): Promise<DeliveryResult> {
+    if (job.data.refused !== undefined && job.attemptsMade === 0) throw new UnrecoverableError(job.data.refused);
+    const a = await attempt(job.data);
+    if (a.kind === 'delivered') return a.result;
+    if (a.kind === 'retry') throw new RetryableError(a.message, a.waitMs);
+    throw new UnrecoverableError(a.message);
+  }
+
+  // The direct path: at most `concurrency` attempts at once, at most twice that waiting; the rest become jobs.
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  let disabledCheckedAt = 0;
+  let disabled = false;
+  async function isDisabled(): Promise<boolean> {
+    if (Date.now() - disabledCheckedAt >= SUCCESS_WRITE_MS) {
+      disabledCheckedAt = Date.now();
+      disabled = (await connection.hexists(stateKey, 'disabled')) === 1 || (await queue.isPaused());
+    }
+    return disabled;
+  }
+
+  async function send(job: DeliveryJob): Promise<void> {
+    if ((await isDisabled()) || waiting.length >= 2 * endpoint.concurrency) {
+      await queue.add(job.name, job.data, job.opts);
+      return;
+    }
+    if (active >= endpoint.concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    active += 1;
+    let a: Attempt;
+    try {
+      a = await attempt(job.data).catch((err: unknown) => ({ kind: 'retry', message: String(err) }) as const);
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+    if (a.kind === 'delivered') return;
+    if (a.kind === 'final') {
+      await queue.add(job.name, { ...job.data, refused: a.message }, { ...job.opts, attempts: 1 });
+      return;
+    }
+    const retries = Math.max(1, (job.opts.attempts ?? 1) - 1);
+    await queue.add(
+      job.name,
+      { ...job.data, attemptsBefore: 1 },
+      { ...job.opts, attempts: retries, delay: webhookRetryDelay(1, endpoint.retryScheduleMs, a.waitMs) },
+    );
   }
 
   const worker = new Worker<WebhookJobData, DeliveryResult>(webhookQueueName(name), deliver, {
@@ -117,8 +219,12 @@ export function startWebhookDelivery(options: {
     prefix: config.redis.prefix,
     concurrency: hook.concurrency,
     settings: {
-      backoffStrategy: (attemptsMade, _type, err) =>
-        webhookRetryDelay(attemptsMade, hook.retryScheduleMs, err instanceof RetryableError ? err.waitMs : undefined),
+      backoffStrategy: (attemptsMade, _type, err, job) =>
+        webhookRetryDelay(
+          attemptsMade + ((job?.data as WebhookJobData | undefined)?.attemptsBefore ?? 0),
+          hook.retryScheduleMs,
+          err instanceof RetryableError ? err.waitMs : undefined,
+        ),
     },
   });
   worker.on('error', (err) => options.outage?.error(err) || logger.error({ err }, 'webhook worker error'));
@@ -130,13 +236,17 @@ export function startWebhookDelivery(options: {
     name,
     queue,
     worker,
+    send,
     async close() {
       await worker.close().catch(() => undefined);
+      await writeSuccesses();
       await queue.close().catch(() => undefined);
       http.close();
     },
   };
 }
+
+export type DeliveryJob = ReturnType<typeof deliveryJob>;
 
 /** The delivery job of one stream event to one endpoint (`jobId`: the event id, or a replay's own). */
 export function deliveryJob(config: Config, name: string, eventId: string, fields: Record<string, string>, jobId = eventId) {

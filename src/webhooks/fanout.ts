@@ -1,8 +1,10 @@
 /**
- * From the event stream to the endpoints' queues. Every worker process reads the stream as a member of one
- * consumer group (`webhooks`), so each event is routed once by one of them; it is acknowledged only after its
- * delivery jobs exist, and a process that died holding events has them claimed by another after
- * CLAIM_IDLE_MS. The event id is each delivery's job id, so routing an event twice queues it once.
+ * From the event stream to the endpoints. Every worker process reads the stream as a member of one consumer
+ * group (`webhooks`), so each event is routed once by one of them. Each endpoint's delivery is attempted at once
+ * (`WebhookDelivery.send`); what that attempt cannot deliver becomes a job on the endpoint's queue. An event is
+ * acknowledged only after every endpoint's delivery is delivered or queued; a process that died holding events
+ * has them claimed by another after CLAIM_IDLE_MS (delivered again: at least once, the `webhook-id` tells the
+ * receiver). The event id is each delivery's job id, so queueing an event twice queues it once.
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -10,16 +12,26 @@ import type { Config } from '../config/load.ts';
 import { entryFields } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import { invitebusKeys, type OutageReporter } from '../redis.ts';
-import { deliveryJob } from './delivery.ts';
+import { deliveryJob, type WebhookDelivery } from './delivery.ts';
 import { endpointsFor, type WebhookJobData, webhookQueueName } from './payload.ts';
 
 export const WEBHOOK_GROUP = 'webhooks';
 /** Events a dead process read but did not acknowledge are taken over after this long. */
 export const CLAIM_IDLE_MS = 30_000;
+/** Events read but not yet settled, at most: reading waits beyond this. */
+const MAX_IN_FLIGHT = 1_000;
 
 type StreamEntries = Array<[string, string[]]>;
 
-export function startFanout(options: { config: Config; connection: Redis; logger: Logger; outage?: OutageReporter; consumer: string }) {
+export function startFanout(options: {
+  config: Config;
+  connection: Redis;
+  logger: Logger;
+  outage?: OutageReporter;
+  consumer: string;
+  /** This process's delivery per endpoint (direct attempts); an endpoint without one gets jobs only. */
+  deliveries?: readonly WebhookDelivery[];
+}) {
   const { config, logger } = options;
   const stream = invitebusKeys(config.redis.prefix).events;
   // A blocking read holds its connection: this one is the fan-out's own.
@@ -35,18 +47,62 @@ export function startFanout(options: { config: Config; connection: Redis; logger
   let stopping = false;
   let lastClaim = 0;
 
+  const deliveries = new Map((options.deliveries ?? []).map((d) => [d.name, d]));
+  /** Event id → endpoints still to settle. */
+  const inFlight = new Map<string, number>();
+  let toAck: string[] = [];
+  let acking: Promise<void> | undefined;
+  let drained: (() => void) | undefined;
+
+  function ack(id: string): void {
+    toAck.push(id);
+    acking ??= Promise.resolve().then(async () => {
+      const ids = toAck;
+      toAck = [];
+      acking = undefined;
+      // Not acknowledged (Redis away): claimed again after CLAIM_IDLE_MS and delivered again, never lost.
+      await options.connection
+        .xack(stream, WEBHOOK_GROUP, ...ids)
+        .catch((err: Error) => options.outage?.error(err) || logger.warn({ err }, 'could not acknowledge events'));
+    });
+  }
+
+  function settled(id: string): void {
+    const left = (inFlight.get(id) ?? 1) - 1;
+    if (left > 0) {
+      inFlight.set(id, left);
+      return;
+    }
+    inFlight.delete(id);
+    ack(id);
+    if (inFlight.size < MAX_IN_FLIGHT / 2) drained?.();
+  }
+
   async function route(entries: StreamEntries): Promise<void> {
-    const byEndpoint = new Map<string, Array<ReturnType<typeof deliveryJob>>>();
     for (const [id, flat] of entries) {
+      if (inFlight.has(id)) continue; // claimed back while still being delivered here
       const fields = entryFields(flat);
-      for (const name of endpointsFor(config, fields)) {
-        const jobs = byEndpoint.get(name) ?? [];
-        jobs.push(deliveryJob(config, name, id, fields));
-        byEndpoint.set(name, jobs);
+      const names = endpointsFor(config, fields);
+      if (names.length === 0) {
+        ack(id);
+        continue;
+      }
+      inFlight.set(id, names.length);
+      for (const name of names) {
+        const job = deliveryJob(config, name, id, fields);
+        const delivery = deliveries.get(name);
+        (delivery ? delivery.send(job) : (queues.get(name)?.add(job.name, job.data, job.opts) ?? Promise.resolve())).then(
+          () => settled(id),
+          (err: Error) => {
+            // Left unacknowledged: claimed again later.
+            inFlight.delete(id);
+            if (!options.outage?.error(err)) logger.error({ err, eventId: id, webhook: name }, 'webhook delivery could not be started');
+          },
+        );
       }
     }
-    for (const [name, jobs] of byEndpoint) await queues.get(name)?.addBulk(jobs);
-    if (entries.length > 0) await reader.xack(stream, WEBHOOK_GROUP, ...entries.map(([id]) => id));
+    while (inFlight.size >= MAX_IN_FLIGHT && !stopping) await new Promise<void>((resolve) => (drained = resolve));
+    drained = undefined;
   }
 
   async function loop(): Promise<void> {
@@ -76,8 +132,13 @@ export function startFanout(options: { config: Config; connection: Redis; logger
   return {
     async close() {
       stopping = true;
+      drained?.();
       reader.disconnect();
       await running;
+      // Deliveries under way finish (each bounded by its timeout) and are acknowledged.
+      const deadline = Date.now() + 30_000;
+      while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await acking;
       await Promise.all([...queues.values()].map((q) => q.close().catch(() => undefined)));
     },
   };

@@ -1,6 +1,6 @@
 /**
- * Webhooks: results pushed to the HR system. Each worker process runs the fan-out (stream → one queue per
- * endpoint) and a delivery worker per endpoint. Secrets are resolved here, from the environment or a file,
+ * Webhooks: results pushed to the HR system. Each worker process runs the fan-out (stream → a direct attempt
+ * per endpoint, then the endpoint's queue for what is left) and a delivery worker per endpoint. Secrets are resolved here, from the environment or a file,
  * and live only in this process's memory: never in Redis, job data, events or logs.
  */
 import { randomUUID } from 'node:crypto';
@@ -78,6 +78,7 @@ export function startWebhooks(options: {
     logger: options.logger,
     ...(options.outage ? { outage: options.outage } : {}),
     consumer: `worker-${randomUUID()}`,
+    deliveries,
   });
   return {
     deliveries,

@@ -14,6 +14,10 @@ export interface WebhookJobData {
   eventId: string;
   type: string;
   body: string;
+  /** Attempts already made outside BullMQ (the fan-out's direct attempt): the schedule continues from there. */
+  attemptsBefore?: number;
+  /** The receiver refused the direct attempt with a final answer: recorded as this job's failure, not sent again. */
+  refused?: string;
 }
 
 /** The JSON body of an event: its type, when it happened (ISO 8601) and its fields, numbers as numbers. */

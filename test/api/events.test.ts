@@ -105,7 +105,15 @@ describe('GET /v1/events (Server-Sent Events)', () => {
 describe('webhook routes', () => {
   it('lists endpoints without query strings or secrets, tests, replays and enables them', async () => {
     await waitFor(() => receiver.requests.length >= 3, 10_000, 'the webhook deliveries of the invites above');
-    const list = await app.inject({ url: '/v1/webhooks', headers: auth });
+    // Delivered counts are written at most once a second.
+    const list = await waitFor(
+      async () => {
+        const res = await app.inject({ url: '/v1/webhooks', headers: auth });
+        return res.json().webhooks[0]?.completed === 3 ? res : undefined;
+      },
+      5_000,
+      'the delivered count',
+    );
     expect(list.json().webhooks).toEqual([expect.objectContaining({ name: 'hr', url: `${receiver.url}/hooks`, disabled: false, completed: 3 })]);
     expect(list.body).not.toContain('token=abc');
     expect(list.body).not.toContain(SECRET);
