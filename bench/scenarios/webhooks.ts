@@ -55,34 +55,76 @@ export async function webhooksScenario(): Promise<Result[]> {
     await new Promise((r) => setTimeout(r, 500)); // the fan-out's consumer group exists
     const stream = invitebusKeys(cfg.redis.prefix).events;
     const written = new Map<string, number>();
-    const t0 = Date.now();
-    for (let i = 0; i < N; i += 500) {
-      const batch = connection.pipeline();
-      for (let j = i; j < Math.min(N, i + 500); j++) {
-        batch.xadd(
-          stream,
-          '*',
-          'type',
-          'invite.succeeded',
-          'inviteId',
-          `inv-${j}`,
-          'account',
-          'acme',
-          'email',
-          `w${j}@example.com`,
-          'outcome',
-          'invited',
-          'attempts',
-          '1',
-          'finishedAt',
-          String(Date.now()),
-        );
+    const queue = hooks?.deliveries[0]?.queue;
+    const client = got.extend({ agent: { http: new http.Agent({ keepAlive: true }) }, retry: { limit: 0 }, throwHttpErrors: false });
+
+    const spanS = () => {
+      const times = rec.arrivals.map((a) => a.at);
+      return (Math.max(...times) - Math.min(...times)) / 1000;
+    };
+
+    /** N events written at once (as a large batch finishing), fanned out and delivered: seconds to the last arrival. */
+    async function burst(round: number) {
+      rec.arrivals.length = 0;
+      written.clear();
+      for (let i = 0; i < N; i += 500) {
+        const batch = connection.pipeline();
+        for (let j = i; j < Math.min(N, i + 500); j++) {
+          batch.xadd(
+            stream,
+            '*',
+            'type',
+            'invite.succeeded',
+            'inviteId',
+            `inv-${round}-${j}`,
+            'account',
+            'acme',
+            'email',
+            `w${j}@example.com`,
+            'outcome',
+            'invited',
+            'attempts',
+            '1',
+            'finishedAt',
+            String(Date.now()),
+          );
+        }
+        for (const [, id] of (await batch.exec()) ?? []) written.set(String(id), Date.now());
       }
-      for (const [, id] of (await batch.exec()) ?? []) written.set(String(id), Date.now());
+      await waitFor(() => rec.arrivals.length >= N, 120_000);
+      // Both sides are timed the same way, first to last arrival at the receiver: deliveries/s once flowing (the
+      // time to the first delivery is in the latency figures).
+      const seconds = spanS();
+      const latencies = rec.arrivals.map((a) => a.at - (written.get(a.id) ?? a.at)).sort((x, y) => x - y);
+      return { seconds, latencies };
     }
-    await waitFor(() => rec.arrivals.length >= N, 120_000);
-    const oursSeconds = (Math.max(...rec.arrivals.map((a) => a.at)) - t0) / 1000;
-    const latencies = rec.arrivals.map((a) => a.at - (written.get(a.id) ?? a.at)).sort((a, b) => a - b);
+
+    /** The baseline: the same number of POSTs by a bare got loop, CONCURRENCY at a time, to the same receiver. */
+    async function bareLoop(): Promise<number> {
+      rec.arrivals.length = 0;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < N) {
+            const i = next++;
+            await client.post(rec.url, { json: { type: 'invite.succeeded', data: { inviteId: `inv-${i}` } }, headers: { 'webhook-id': `b${i}` } });
+          }
+        }),
+      );
+      return spanS();
+    }
+
+    // Alternated, twice each, best of each: warm-up and this VM's noise fall on both sides.
+    const ours1 = await burst(1);
+    const bare1 = await bareLoop();
+    const ours2 = await burst(2);
+    const bare2 = await bareLoop();
+    const best = ours1.seconds <= ours2.seconds ? ours1 : ours2;
+    const oursSeconds = best.seconds;
+    const latencies = best.latencies;
+    const bareSeconds = Math.min(bare1, bare2);
+    const counts = (await queue?.getJobCounts('completed', 'failed', 'waiting', 'delayed', 'active')) ?? {};
+    const viaQueue = Object.values(counts).reduce((x, n) => x + n, 0);
     // Then as invites finish in real life, one event every 10 ms: the time from outcome to receiver alone.
     rec.arrivals.length = 0;
     written.clear();
@@ -109,20 +151,6 @@ export async function webhooksScenario(): Promise<Result[]> {
     await hooks?.close();
     await connection.quit();
 
-    // Baseline: the same bodies POSTed by a bare got loop, CONCURRENCY at a time.
-    rec.arrivals.length = 0;
-    const client = got.extend({ agent: { http: new http.Agent({ keepAlive: true }) }, retry: { limit: 0 }, throwHttpErrors: false });
-    const b0 = Date.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < N) {
-          const i = next++;
-          await client.post(rec.url, { json: { type: 'invite.succeeded', data: { inviteId: `inv-${i}` } }, headers: { 'webhook-id': `b${i}` } });
-        }
-      }),
-    );
-    const bareSeconds = (Date.now() - b0) / 1000;
     const ours = N / oursSeconds;
     const bare = N / bareSeconds;
     const name = `5. webhook delivery (${N} events, concurrency ${CONCURRENCY}, local receiver)`;
@@ -136,6 +164,7 @@ export async function webhooksScenario(): Promise<Result[]> {
         ratio: ours / bare,
         target: '≥ 0.8 × baseline',
         met: ours / bare >= 0.8,
+        note: `runs: invitebus ${(N / ours1.seconds).toFixed(0)}, ${(N / ours2.seconds).toFixed(0)}; bare ${(N / bare1).toFixed(0)}, ${(N / bare2).toFixed(0)} (best of two each); ${2 * N - viaQueue} of ${2 * N} delivered by the fan-out's direct attempt, ${viaQueue} through the endpoint's queue`,
       },
       { scenario: name, metric: 'outcome → received, events every 10 ms, p50', value: percentile(trickle, 50), unit: 'ms' },
       { scenario: name, metric: 'outcome → received, events every 10 ms, p99', value: percentile(trickle, 99), unit: 'ms' },

@@ -8,8 +8,8 @@
  *
  * The first attempt is made directly by the fan-out (`send`), without a BullMQ job: a job costs more Redis work
  * than the POST itself. Only what that attempt could not deliver becomes a job (a retry on the schedule, or a
- * refusal recorded as a failed job), as does every event while the endpoint is disabled or has more deliveries
- * waiting in this process than twice its concurrency (a slow receiver queues, and holds no other endpoint).
+ * refusal recorded as a failed job), as does every event while the endpoint is disabled or its deliveries have
+ * waited in this process for over a second (a slow receiver queues, and holds no other endpoint).
  */
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -45,6 +45,9 @@ export interface WebhookDelivery {
 /** One attempt's result. */
 type Attempt = { kind: 'delivered'; result: DeliveryResult } | { kind: 'retry'; message: string; waitMs?: number } | { kind: 'final'; message: string };
 
+/** Direct deliveries wait for a free slot at most this long (the oldest), and at most this many, before new ones queue. */
+const DIRECT_WAIT_MS = 1_000;
+const DIRECT_WAITING_MAX = 2_000;
 /** The most recent success is written to the endpoint's state at most this often (unless it was failing). */
 const SUCCESS_WRITE_MS = 1_000;
 
@@ -174,9 +177,10 @@ export function startWebhookDelivery(options: {
     throw new UnrecoverableError(a.message);
   }
 
-  // The direct path: at most `concurrency` attempts at once, at most twice that waiting; the rest become jobs.
+  // The direct path: at most `concurrency` attempts at once; once deliveries wait here longer than
+  // DIRECT_WAIT_MS (a slow or backed-up receiver), or DIRECT_WAITING_MAX of them, the rest become jobs.
   let active = 0;
-  const waiting: Array<() => void> = [];
+  const waiting: Array<{ since: number; go: () => void }> = [];
   let disabledCheckedAt = 0;
   let disabled = false;
   async function isDisabled(): Promise<boolean> {
@@ -188,18 +192,19 @@ export function startWebhookDelivery(options: {
   }
 
   async function send(job: DeliveryJob): Promise<void> {
-    if ((await isDisabled()) || waiting.length >= 2 * endpoint.concurrency) {
+    const backedUp = waiting.length >= DIRECT_WAITING_MAX || Date.now() - (waiting[0]?.since ?? Date.now()) > DIRECT_WAIT_MS;
+    if (backedUp || (await isDisabled())) {
       await queue.add(job.name, job.data, job.opts);
       return;
     }
-    if (active >= endpoint.concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    if (active >= endpoint.concurrency) await new Promise<void>((go) => waiting.push({ since: Date.now(), go }));
     active += 1;
     let a: Attempt;
     try {
       a = await attempt(job.data).catch((err: unknown) => ({ kind: 'retry', message: String(err) }) as const);
     } finally {
       active -= 1;
-      waiting.shift()?.();
+      waiting.shift()?.go();
     }
     if (a.kind === 'delivered') return;
     if (a.kind === 'final') {

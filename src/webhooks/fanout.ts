@@ -18,6 +18,9 @@ import { endpointsFor, type WebhookJobData, webhookQueueName } from './payload.t
 export const WEBHOOK_GROUP = 'webhooks';
 /** Events a dead process read but did not acknowledge are taken over after this long. */
 export const CLAIM_IDLE_MS = 30_000;
+/** Settled events are acknowledged together: after this long, or once this many are waiting. */
+const ACK_EVERY_MS = 50;
+const ACK_BATCH = 500;
 /** Events read but not yet settled, at most: reading waits beyond this. */
 const MAX_IN_FLIGHT = 1_000;
 
@@ -51,20 +54,27 @@ export function startFanout(options: {
   /** Event id → endpoints still to settle. */
   const inFlight = new Map<string, number>();
   let toAck: string[] = [];
-  let acking: Promise<void> | undefined;
+  let ackTimer: NodeJS.Timeout | undefined;
+  let acking: Promise<unknown> = Promise.resolve();
   let drained: (() => void) | undefined;
+
+  /** Acknowledges what settled, in one XACK: at most ACK_EVERY_MS after the first, or once ACK_BATCH are waiting. */
+  function flushAcks(): void {
+    clearTimeout(ackTimer);
+    ackTimer = undefined;
+    if (toAck.length === 0) return;
+    const ids = toAck;
+    toAck = [];
+    // Not acknowledged (Redis away): claimed again after CLAIM_IDLE_MS and delivered again, never lost.
+    acking = options.connection
+      .xack(stream, WEBHOOK_GROUP, ...ids)
+      .catch((err: Error) => options.outage?.error(err) || logger.warn({ err }, 'could not acknowledge events'));
+  }
 
   function ack(id: string): void {
     toAck.push(id);
-    acking ??= Promise.resolve().then(async () => {
-      const ids = toAck;
-      toAck = [];
-      acking = undefined;
-      // Not acknowledged (Redis away): claimed again after CLAIM_IDLE_MS and delivered again, never lost.
-      await options.connection
-        .xack(stream, WEBHOOK_GROUP, ...ids)
-        .catch((err: Error) => options.outage?.error(err) || logger.warn({ err }, 'could not acknowledge events'));
-    });
+    if (toAck.length >= ACK_BATCH) flushAcks();
+    else ackTimer ??= setTimeout(flushAcks, ACK_EVERY_MS);
   }
 
   function settled(id: string): void {
@@ -138,6 +148,7 @@ export function startFanout(options: {
       // Deliveries under way finish (each bounded by its timeout) and are acknowledged.
       const deadline = Date.now() + 30_000;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      flushAcks();
       await acking;
       await Promise.all([...queues.values()].map((q) => q.close().catch(() => undefined)));
     },
