@@ -112,9 +112,9 @@ export async function redisWork(url: string): Promise<{ calls: number; usec: num
   const rows = [...info.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)].map((m) => ({ name: m[1] as string, calls: Number(m[2]), usec: Number(m[3]) }));
   const mine = rows.filter((r) => r.name !== 'info' && r.name !== 'config|resetstat');
   const top = [...mine]
-    .sort((a, b) => b.calls - a.calls)
-    .slice(0, 6)
-    .map((r) => `${r.name} ${r.calls}`)
+    .sort((a, b) => b.usec - a.usec)
+    .slice(0, 8)
+    .map((r) => `${r.name} ${r.calls}× ${r.usec} µs`)
     .join(', ');
   return { calls: mine.reduce((a, r) => a + r.calls, 0), usec: mine.reduce((a, r) => a + r.usec, 0), top };
 }

@@ -9,16 +9,17 @@
 -- KEYS: 1 marker, 2 stream, 3 batch hash, 4 members set, 5 results hash, 6 writers zset, 7 the account's
 --       throughput hash (minute → terminal invites, for the console's sparkline; kept 2 hours).
 -- ARGV: 1 recorded outcome JSON, 2 marker ttl, 3 maxLen, 4 batchId ('' for none), 5 ref, 6 batch ttl,
---       7 the event's fields as one JSON array [name, value, ...], 8 the minute (epoch ms / 60000).
+--       7 the minute (epoch ms / 60000), 8 the outcome's kind, 9 its reason class ('' for none),
+--       10... the event's fields, name and value in turn (nothing to decode here).
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(cjson.decode(ARGV[7])))
-  redis.call('HINCRBY', KEYS[7], ARGV[8], 1)
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 10))
+  redis.call('HINCRBY', KEYS[7], ARGV[7], 1)
   redis.call('PEXPIRE', KEYS[7], 7200000)
   if ARGV[4] ~= '' then
     if redis.call('HSETNX', KEYS[5], ARGV[5], ARGV[1]) == 1 then
       redis.call('PEXPIRE', KEYS[5], ARGV[6])
       if redis.call('SISMEMBER', KEYS[4], ARGV[5]) == 1 then
-        countResult(KEYS[3], ARGV[1], 1, ARGV[5])
+        countKind(KEYS[3], ARGV[8], ARGV[9], 1, ARGV[5])
         maybeComplete(KEYS[3], KEYS[6], KEYS[2], ARGV[3], ARGV[4])
       end
     end

@@ -124,8 +124,10 @@ export class EventStream {
       batchId,
       `${event.account}/${event.inviteId}`,
       String(ttlMs),
-      JSON.stringify(flatten(event)),
       String(Math.floor(Date.now() / 60_000)),
+      stored.kind,
+      stored.reasonClass ?? '',
+      ...flatten(event),
     )) as number;
     return written === 1;
   }

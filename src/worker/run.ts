@@ -61,7 +61,11 @@ export async function runWorkers(
   const redis = options.redis ?? connectWorkerRedis(config.redis.url);
   const outage = options.outage ?? new OutageReporter(config.redis.url, options.logger);
   outage.watch(redis);
-  const events = new EventStream(redis, config.redis.prefix, config.events.maxLen);
+  // Completion events have a connection of their own that sends the commands of one tick in one write: with
+  // many calls in flight, several invites' events leave together (a socket write costs more than the command).
+  const eventsRedis = redis.duplicate({ enableAutoPipelining: true });
+  outage.watch(eventsRedis);
+  const events = new EventStream(eventsRedis, config.redis.prefix, config.events.maxLen);
   const workers = accounts.map((account) =>
     startAccountWorker({
       config,
@@ -95,6 +99,7 @@ export async function runWorkers(
         await control?.close().catch(() => undefined);
         await webhooks?.close().catch(() => undefined);
         await producer.close();
+        await eventsRedis.quit().catch(() => eventsRedis.disconnect());
         if (options.redis === undefined) await redis.quit().catch(() => redis.disconnect());
         return { clean: results.every(Boolean) };
       })();
