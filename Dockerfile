@@ -8,7 +8,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 # Runtime stage: the sources, the dependencies, an unprivileged user.
 FROM node:24-alpine AS runtime
 ENV NODE_ENV=production
-# Bounded young generation (see README, Performance); set here, the CLI needs no re-run of itself.
+# Bounded young generation (see README, Performance); `worker` and `enqueue` also cap the old generation
+# (INVITEBUS_HEAP_MB, 128 by default), re-running themselves with the flag.
 ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

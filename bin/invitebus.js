@@ -9,9 +9,17 @@ import { fileURLToPath } from 'node:url';
 
 // V8 grows its young generation up to 64 MB semi-spaces under invitebus's allocation rate, and the process keeps
 // that memory: RSS then grows with the amount of work although nothing is retained (measured: 100,000 rows
-// enqueued, live heap 21 MB after GC, RSS 290 MB; 8 MB semi-spaces: RSS 176 MB, as fast). Set when V8 starts.
-const SEMI_SPACE = '--max-semi-space-size=8';
-const flagged = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--max-semi-space-size'));
+// enqueued, live heap 21 MB after GC, RSS 290 MB; 8 MB semi-spaces: RSS 176 MB, as fast). And it sizes its old
+// generation lazily: a worker whose live heap stays at ~30 MB grew to 226 MB RSS over 20,000 invites, 160 MB with
+// the old generation capped at 128 MB (as fast). The long-running, streaming commands (`worker`, `enqueue`) get
+// that cap: INVITEBUS_HEAP_MB changes it (many accounts, huge Stellas member lists); a --max-old-space-size in
+// NODE_OPTIONS wins. Flags are set when V8 starts, so the CLI re-runs itself with those it lacks.
+const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+const capped = ['worker', 'enqueue'].includes(process.argv[2] ?? '');
+const heapMb = Number(process.env.INVITEBUS_HEAP_MB) > 0 ? Number(process.env.INVITEBUS_HEAP_MB) : 128;
+const wanted = [['--max-semi-space-size', '--max-semi-space-size=8'], ...(capped ? [['--max-old-space-size', `--max-old-space-size=${heapMb}`]] : [])];
+const missing = wanted.filter(([name]) => !given.some((a) => a.startsWith(name))).map(([, flag]) => flag);
+const flagged = missing.length === 0;
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 const recent = major > 22 || (major === 22 && minor >= 18);
@@ -33,7 +41,7 @@ if (recent && flagged) {
     );
     process.exit(2);
   }
-  const child = spawn(pinned, [...(flagged ? [] : [SEMI_SPACE]), fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  const child = spawn(pinned, [...missing, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, INVITEBUS_WRAPPER_PID: String(process.pid) },
   });

@@ -182,6 +182,14 @@ describe('worker, status, report, stats, pause, resume, replay, events', () => {
     expect((await worker.done).code).toBe(0);
   });
 
+  it('runs the worker with a bounded young generation and its old generation capped (RSS flat in the work done)', () => {
+    const wrapper = worker.child.pid as number;
+    const [child] = readFileSync(`/proc/${wrapper}/task/${wrapper}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    const argv = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0');
+    expect(argv).toContain('--max-semi-space-size=8');
+    expect(argv).toContain('--max-old-space-size=128');
+  });
+
   it('delivers an enqueued file; status --watch follows the batch to the end; report lists every invite', async () => {
     fake.script({ status: 422, body: B.invalidEmail }); // the first call is refused for good
     const run = await cli('enqueue', '--account', 'acme', '--file', jsonl, '--batch', 'team-1');

@@ -31,8 +31,8 @@ export interface WorkerProcess {
 }
 
 export async function startWorker(configPath: string, env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
-  // With the V8 flag `invitebus worker` runs with (bin/invitebus.js), so memory is measured as in production.
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', WORKER, '--config', configPath, ...args], {
+  // With the V8 flags `invitebus worker` runs with (bin/invitebus.js), so memory is measured as in production.
+  const child = spawn(process.execPath, ['--max-semi-space-size=8', '--max-old-space-size=128', WORKER, '--config', configPath, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
