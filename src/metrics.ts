@@ -15,6 +15,7 @@ export interface Metrics {
   rateLimitWaits: Counter<'account'>;
   requestDuration: Histogram<'account' | 'provider'>;
   inviteLatency: Histogram<'account' | 'provider'>;
+  callSlotLateness: Histogram<'account'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -50,6 +51,13 @@ export function createMetrics(registry = new Registry()): Metrics {
       help: 'From enqueue to terminal outcome',
       labelNames: ['account', 'provider'],
       buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600, 21600, 86400],
+      registers: [registry],
+    }),
+    callSlotLateness: new Histogram({
+      name: 'invitebus_call_slot_lateness_seconds',
+      help: 'How late a paced provider call started after its reserved slot (timers, event loop, GC); the pacing margin absorbs up to 0.03 s',
+      labelNames: ['account'],
+      buckets: [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25],
       registers: [registry],
     }),
   };

@@ -88,8 +88,16 @@ export function startAccountWorker(options: {
   // per call: every request waits for a slot (sign-ins and lookups count too). Several per call (Sutro): the
   // session takes the slot itself, so invites keep joining the call while it waits.
   const countsCalls = perCall > 1;
+  const lateness = options.metrics?.callSlotLateness.labels({ account: account.name });
   const gate = (onHold: 'wait' | 'throw') =>
-    createCallGate({ redis: options.connection, queue, prefix: config.redis.prefix, rateLimit: account.rateLimit, onHold });
+    createCallGate({
+      redis: options.connection,
+      queue,
+      prefix: config.redis.prefix,
+      rateLimit: account.rateLimit,
+      onHold,
+      ...(lateness ? { onLate: (ms: number) => lateness.observe(ms / 1000) } : {}),
+    });
   const callSlot = countsCalls ? gate('wait') : undefined;
   const http = account.rateLimit === undefined || countsCalls ? measured : gated(measured, gate('throw'));
   const session = adapter.createSession({

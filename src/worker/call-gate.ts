@@ -28,6 +28,8 @@ export function createCallGate(options: {
   rateLimit: { max: number; durationMs: number } | undefined;
   onHold: 'wait' | 'throw';
   sleep?: (ms: number) => Promise<void>;
+  /** How late (ms) each call that waited for its slot started: the pacing margin covers 30 ms. */
+  onLate?: (ms: number) => void;
 }): CallGate {
   const { queue, rateLimit, onHold } = options;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -58,9 +60,13 @@ export function createCallGate(options: {
         continue;
       }
       if (slot.ms <= 0) return;
+      const due = Date.now() + slot.ms;
       await sleep(slot.ms);
       const after = await ask('check');
-      if (!after.held) return;
+      if (!after.held) {
+        options.onLate?.(Math.max(0, Date.now() - due));
+        return;
+      }
       await hold(after.ms);
     }
   };
