@@ -2,10 +2,11 @@
  * How long a transient failure waits, by the account's health. When most of the account's recent calls
  * succeed, a transient failure (a 5xx, a reset, a timeout) is an isolated glitch: it is retried within
  * seconds (short, jittered, still bounded by the attempts). When most recent calls fail, the provider is
- * having an outage: the long schedule applies (and the circuit breaker may pause the account). Pure; the
- * window of recent calls is kept by `CallHealth`.
+ * having an outage: the long schedule applies, never sooner than half its nominal wait ("equal jitter"), so an
+ * outage gets fewer calls than full jitter's 0..nominal spread would send it (the circuit breaker may also
+ * pause the account). Pure; the window of recent calls is kept by `CallHealth`.
  */
-import { type BackoffOptions, fullJitterDelay } from './backoff.ts';
+import type { BackoffOptions } from './backoff.ts';
 
 /** The short schedule of a glitch: ~0.5 s, 1 s, 2 s ... up to 5 s (never longer than the long schedule's). */
 export const GLITCH = { baseDelayMs: 500, maxDelayMs: 5_000 } as const;
@@ -25,14 +26,9 @@ export function transientRetryDelay(
   random: () => number = Math.random,
 ): number {
   const healthy = recent.calls >= MIN_SAMPLES && recent.succeeded / recent.calls >= HEALTHY_SHARE;
-  if (!healthy) return fullJitterDelay(attempt, long, random);
+  const longNominal = Math.min(long.maxDelayMs, long.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const nominal = healthy ? Math.min(longNominal, GLITCH.maxDelayMs, GLITCH.baseDelayMs * 2 ** Math.max(0, attempt - 1)) : longNominal;
   // Half to full of the nominal wait: spread, yet never an immediate hammering of a struggling endpoint.
-  const nominal = Math.min(
-    long.maxDelayMs,
-    GLITCH.maxDelayMs,
-    GLITCH.baseDelayMs * 2 ** Math.max(0, attempt - 1),
-    long.baseDelayMs * 2 ** Math.max(0, attempt - 1),
-  );
   return Math.floor(nominal / 2 + (random() * nominal) / 2);
 }
 

@@ -13,9 +13,11 @@ describe('transient retry delay by account health', () => {
     ['healthy: fourth retry ~4 s', 4, 20, 17, mid, 3_000],
     ['healthy: capped at 5 s', 9, 20, 17, top, 4_999],
     ['exactly half succeed counts as healthy', 1, 20, 10, mid, 375],
-    ['outage (20% succeed): the long schedule', 1, 20, 4, mid, 30_000],
-    ['outage: long schedule grows', 3, 20, 4, mid, 120_000],
-    ['too few calls to judge: the long schedule', 1, 5, 5, mid, 30_000],
+    ['outage (20% succeed): the long schedule', 1, 20, 4, mid, 45_000],
+    ['outage: never sooner than half the nominal wait (fewer calls into an outage than full jitter)', 1, 20, 4, () => 0, 30_000],
+    ['outage: long schedule grows', 3, 20, 4, mid, 180_000],
+    ['outage: capped by maxDelayMs', 12, 20, 4, top, 1_799_999],
+    ['too few calls to judge: the long schedule', 1, 5, 5, mid, 45_000],
   ])('%s', (_name, attempt, calls, succeeded, random, expected) => {
     expect(transientRetryDelay(attempt, { calls, succeeded }, LONG, random)).toBe(expected);
   });
