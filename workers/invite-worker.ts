@@ -5,11 +5,11 @@
  */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import { getHeapStatistics } from 'node:v8';
 import { configOverrides, configPath, loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { exitOnSignal, logUnhandledRejections } from '../src/signals.ts';
+import { watchHeap } from '../src/worker/heap-watch.ts';
 import { runWorkers } from '../src/worker/run.ts';
 
 export async function runWorkerProcess(options: { config?: string; redisUrl?: string; accounts?: string[]; metricsPort?: number }): Promise<void> {
@@ -43,23 +43,6 @@ export async function runWorkerProcess(options: { config?: string; redisUrl?: st
           res.writeHead(200, { 'content-type': metrics.registry.contentType });
           res.end(await metrics.registry.metrics());
         }).listen(options.metricsPort);
-}
-
-/**
- * The worker runs with its old generation capped (bin/invitebus.js, INVITEBUS_HEAP_MB): says so, once per ten
- * minutes, when the heap stays above 85% of the cap, before V8 would stop the process for want of memory.
- */
-function watchHeap(logger: ReturnType<typeof createLogger>): void {
-  let warnedAt = 0;
-  setInterval(() => {
-    const { used_heap_size: used, heap_size_limit: limit } = getHeapStatistics();
-    if (used / limit < 0.85 || Date.now() - warnedAt < 600_000) return;
-    warnedAt = Date.now();
-    logger.warn(
-      { usedMB: Math.round(used / 2 ** 20), limitMB: Math.round(limit / 2 ** 20) },
-      'the heap is near its limit: raise INVITEBUS_HEAP_MB (or --max-old-space-size in NODE_OPTIONS)',
-    );
-  }, 30_000).unref();
 }
 
 if (import.meta.main) {
