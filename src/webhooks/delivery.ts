@@ -50,6 +50,8 @@ const DIRECT_WAIT_MS = 1_000;
 const DIRECT_WAITING_MAX = 2_000;
 /** The most recent success is written to the endpoint's state at most this often (unless it was failing). */
 const SUCCESS_WRITE_MS = 1_000;
+/** Whether the endpoint is disabled (its state, its paused queue) is read again at most this often. */
+const DISABLED_CHECK_MS = 1_000;
 
 /** Full jitter of ±10% so a fleet of retries does not arrive in step. */
 const jitter = (ms: number) => Math.round(ms * (0.9 + Math.random() * 0.2));
@@ -80,7 +82,10 @@ export function startWebhookDelivery(options: {
   const stateKey = invitebusKeys(config.redis.prefix).webhookState(name);
   const queue = new Queue<WebhookJobData>(webhookQueueName(name), { connection, prefix: config.redis.prefix });
 
+  /** A failure seen by this process since its last success was written: the next success is written at once. */
+  let failing = false;
   async function failed(status: string): Promise<void> {
+    failing = true;
     const now = Date.now();
     const replies = await connection
       .multi()
@@ -98,7 +103,6 @@ export function startWebhookDelivery(options: {
     await options.onDisabled(name, failingSince, message);
   }
 
-  let failing = false;
   let successWrittenAt = 0;
   let unwritten = 0;
   let lastStatus = 0;
@@ -150,7 +154,6 @@ export function startWebhookDelivery(options: {
       body,
     });
     if (res.status === undefined) {
-      failing = true;
       await failed(res.code);
       return { kind: 'retry', message: `${res.code}: ${res.message}` };
     }
@@ -159,7 +162,6 @@ export function startWebhookDelivery(options: {
       await succeeded(res.status);
       return { kind: 'delivered', result: answer };
     }
-    failing = true;
     await failed(String(res.status));
     const message = `HTTP ${res.status}: ${answer.body}`;
     if (res.status === 429 || res.status >= 500) {
@@ -184,7 +186,7 @@ export function startWebhookDelivery(options: {
   let disabledCheckedAt = 0;
   let disabled = false;
   async function isDisabled(): Promise<boolean> {
-    if (Date.now() - disabledCheckedAt >= SUCCESS_WRITE_MS) {
+    if (Date.now() - disabledCheckedAt >= DISABLED_CHECK_MS) {
       disabledCheckedAt = Date.now();
       disabled = (await connection.hexists(stateKey, 'disabled')) === 1 || (await queue.isPaused());
     }

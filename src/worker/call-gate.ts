@@ -2,12 +2,15 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { scripts } from '../commands/index.ts';
 import { JITTER_MARGIN } from '../policies/adaptive-rate.ts';
-import { ratePerSecond } from '../policies/limiter.ts';
+import { ratePerSecond, UNLIMITED } from '../policies/limiter.ts';
 import { AccountHeld, type HttpClient } from '../providers/http.ts';
 import { invitebusKeys } from '../redis.ts';
 
-/** BullMQ's limiter count from which the key means a queue-wide hold (queue.rateLimit stores MAX_SAFE_INTEGER). */
-const HOLD_COUNT = 1_000_000_000;
+/**
+ * BullMQ's limiter count from which the key means a queue-wide hold: queue.rateLimit stores MAX_SAFE_INTEGER,
+ * while the limiter every worker runs with (HOLDS_ONLY_LIMITER) never counts up to UNLIMITED in its window.
+ */
+const HOLD_COUNT = UNLIMITED;
 
 /** Waits until the account may make its next provider call. */
 export type CallGate = () => Promise<void>;
