@@ -31,7 +31,7 @@ const SCRIPTS = {
   unrecordTerminal: { file: 'unrecord-terminal', keys: 4 },
   sealBatch: { file: 'seal-batch', keys: 3 },
   claimReplay: { file: 'claim-replay', keys: 1 },
-  paceCall: { file: 'pace-call', keys: 3 },
+  paceCall: { file: 'pace-call', keys: 4 },
   claimPause: { file: 'claim-pause', keys: 1 },
 } as const;
 

@@ -1,30 +1,54 @@
 -- pace-call: reserves an account's next provider call, shared by every worker process of the account (a GCRA
--- with no burst: each caller gets its own slot, so no slot is lost to polling or to a fixed window's edge).
+-- with no burst: each caller gets its own slot, so no slot is lost to polling or to a fixed window's edge), and
+-- lets a call start only `1 / rate` after the account's previous call started.
 --
--- INVARIANT: the slots handed out for one account are at least `interval` apart, interval = margin / rate
--- (rate: the configured calls per second, or the lower adapted rate stored by the pacer). With margin > 1, any
--- window of one second holds at most `rate` slots, and a call may start up to (margin - 1) seconds late
--- (timer and event-loop jitter) without a sliding second at the provider seeing more than `rate` calls.
--- A queue-wide hold (a 429 or a spent window: BullMQ's limiter key set to a huge count) gives no slot.
+-- INVARIANT: calls of one account start (in Redis time) at least 1 / rate apart, so no sliding second holds more
+-- than `rate` of them, however late a caller wakes (timers, GC, a Redis outage that held every caller back). The
+-- slots handed out are `margin / rate` apart (rate: the configured calls per second, or the lower adapted rate
+-- stored by the pacer), so a caller up to (margin - 1) / rate late still starts without waiting.
+-- A queue-wide hold (a 429 or a spent window: BullMQ's limiter key set to a huge count) starts no call.
 --
--- KEYS: 1 next free slot (µs since the epoch, Redis time), 2 the queue's BullMQ limiter key, 3 the adapted rate.
+-- KEYS: 1 next free slot (µs since the epoch, Redis time), 2 the queue's BullMQ limiter key, 3 the adapted rate,
+--       4 when the account's last call started (µs).
 -- ARGV: 1 configured calls per second ('0': not paced, holds only), 2 the count from which the limiter key means
---       a hold, 3 margin (e.g. 1.03), 4 'reserve' or 'check' (holds only, for a caller that slept until its slot).
--- Returns {0, ms}: slot reserved, call in ms; {1, ms}: the account is held for ms more.
+--       a hold, 3 margin (e.g. 1.03), 4 'reserve' or 'check' (for a caller that slept until its slot).
+-- Returns {0, 0}: start the call now (recorded as started); {0, ms}: slot reserved, sleep ms then 'check';
+--         {1, ms}: the account is held for ms more; {2, ms}: the previous call started too recently, 'check'
+--         again in ms.
 local held = tonumber(redis.call('GET', KEYS[2]) or '0')
 if held >= tonumber(ARGV[2]) then
   local ttl = redis.call('PTTL', KEYS[2])
   if ttl > 0 then return {1, ttl} end
 end
-if ARGV[4] == 'check' or ARGV[1] == '0' then return {0, 0} end
+if ARGV[1] == '0' then return {0, 0} end
 local rate = tonumber(ARGV[1])
 local adapted = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
 if adapted > 0 and adapted < rate then rate = adapted end
-local interval = math.ceil(1000000 * tonumber(ARGV[3]) / rate)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+
+-- Starts the call now if the previous one started at least 1 / rate ago; else the µs left to wait.
+local function start()
+  local gap = math.floor(1000000 / rate)
+  local last = tonumber(redis.call('GET', KEYS[4]) or '0') or 0
+  if now - last < gap then return last + gap - now end
+  redis.call('SET', KEYS[4], string.format('%.0f', now), 'PX', math.ceil(gap / 1000) + 1000)
+  return 0
+end
+
+if ARGV[4] == 'check' then
+  local wait = start()
+  if wait > 0 then return {2, math.ceil(wait / 1000)} end
+  return {0, 0}
+end
+local interval = math.ceil(1000000 * tonumber(ARGV[3]) / rate)
 local slot = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 if slot < now then slot = now end
 local nextSlot = slot + interval
 redis.call('SET', KEYS[1], string.format('%.0f', nextSlot), 'PX', math.ceil((nextSlot - now) / 1000) + 1000)
+if slot == now then
+  local wait = start()
+  if wait > 0 then return {0, math.ceil(wait / 1000)} end
+  return {0, 0}
+end
 return {0, math.ceil((slot - now) / 1000)}

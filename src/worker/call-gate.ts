@@ -22,7 +22,8 @@ export type CallGate = () => Promise<void>;
  * is held. `onHold: 'wait'` sleeps a hold out (a call that carries several invites, Sutro); `'throw'` throws
  * AccountHeld so the job goes back to waiting (one invite per call: BullMQ then fetches nothing until the hold
  * ends). A caller that slept until its slot checks for a hold once more before it calls, so a 429 seen by
- * another process stops the calls already scheduled here.
+ * another process stops the calls already scheduled here, and starts only 1 / rate after the account's previous
+ * call started, so callers that woke late together (a GC pause, a Redis outage) do not start together.
  */
 export function createCallGate(options: {
   redis: Redis;
@@ -40,16 +41,17 @@ export function createCallGate(options: {
   const paceCall = scripts(options.redis).paceCall;
   const rate = rateLimit === undefined ? '0' : String(ratePerSecond(rateLimit));
   const ask = async (mode: 'reserve' | 'check') => {
-    const [held, ms] = (await paceCall(
+    const [code, ms] = (await paceCall(
       keys.callSlot(queue.name),
       queue.keys.limiter as string,
       keys.pacedRate(queue.name),
+      keys.callStarted(queue.name),
       rate,
       String(HOLD_COUNT),
       String(JITTER_MARGIN),
       mode,
     )) as [number, number];
-    return { held: held === 1, ms: Number(ms) };
+    return { held: code === 1, tooSoon: code === 2, ms: Number(ms) };
   };
   const hold = async (ms: number) => {
     if (onHold === 'throw') throw new AccountHeld(ms);
@@ -65,7 +67,12 @@ export function createCallGate(options: {
       if (slot.ms <= 0) return;
       const due = Date.now() + slot.ms;
       await sleep(slot.ms);
-      const after = await ask('check');
+      // Late callers (a GC pause, a Redis outage) never start together: each waits 1 / rate after the last start.
+      let after = await ask('check');
+      while (after.tooSoon) {
+        await sleep(after.ms);
+        after = await ask('check');
+      }
       if (!after.held) {
         options.onLate?.(Math.max(0, Date.now() - due));
         return;

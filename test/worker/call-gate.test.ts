@@ -32,6 +32,7 @@ async function reserve(conn: typeof c1, q: Queue, rate: number): Promise<[number
     keys.callSlot(q.name),
     q.keys.limiter as string,
     keys.pacedRate(q.name),
+    keys.callStarted(q.name),
     String(rate),
     '1000000000',
     String(JITTER_MARGIN),
@@ -54,6 +55,19 @@ describe('call gate', () => {
     // and each caller was told to wait for its own slot, later than the previous caller's
     for (let i = 1; i < waits.length; i++) expect(waits[i] as number).toBeGreaterThan(waits[i - 1] as number);
     expect(waits.at(-1)).toBeGreaterThan(29_000);
+  });
+
+  it('callers that wake late together (a GC pause, Redis back after an outage) still start 1 / rate apart', async () => {
+    const q = queueOf('late-together');
+    const wakeAt = Date.now() + 1_000; // every reserved slot has passed by then
+    const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(ms, wakeAt - Date.now())));
+    const gate = createCallGate({ redis: c1, queue: q, prefix: redis.prefix, rateLimit: { max: 10, durationMs: 1000 }, onHold: 'throw', sleep });
+    const other = createCallGate({ redis: c2, queue: q, prefix: redis.prefix, rateLimit: { max: 10, durationMs: 1000 }, onHold: 'throw', sleep });
+    const started: number[] = [];
+    await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? gate : other)().then(() => started.push(Date.now()))));
+    started.sort((a, b) => a - b);
+    // Without the start check, the five callers whose slots passed while they slept started within a few ms.
+    for (let i = 1; i < started.length; i++) expect((started[i] as number) - (started[i - 1] as number)).toBeGreaterThanOrEqual(90);
   });
 
   it('paces at the adapted rate when the pacer lowered it, never above the configured one', async () => {
