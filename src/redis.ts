@@ -187,7 +187,7 @@ export function invitebusKeys(prefix: string) {
     accountState: (account: string) => `${prefix}:_invitebus:account:${account}`,
     /** An account's next free call slot (src/commands/pace-call.lua). */
     callSlot: (account: string) => `${prefix}:_invitebus:call-slot:${account}`,
-    /** When an account's last paced call started (src/commands/pace-call.lua). */
+    /** An account's last `max` paced call starts (src/commands/pace-call.lua). */
     callStarted: (account: string) => `${prefix}:_invitebus:call-started:${account}`,
     /** The rate an account is paced at after adapting to its provider (calls/s; the pacer writes it). */
     pacedRate: (account: string) => `${prefix}:_invitebus:paced-rate:${account}`,

@@ -1,20 +1,21 @@
 -- pace-call: reserves an account's next provider call, shared by every worker process of the account (a GCRA
 -- with no burst: each caller gets its own slot, so no slot is lost to polling or to a fixed window's edge), and
--- lets a call start only `1 / rate` after the account's previous call started.
+-- lets a call start only while the account's last `max` starts span at least `durationMs`.
 --
--- INVARIANT: calls of one account start (in Redis time) at least 1 / rate apart, so no sliding second holds more
--- than `rate` of them, however late a caller wakes (timers, GC, a Redis outage that held every caller back). The
--- slots handed out are `margin / rate` apart (rate: the configured calls per second, or the lower adapted rate
--- stored by the pacer), so a caller up to (margin - 1) / rate late still starts without waiting.
+-- INVARIANT: no sliding window of `durationMs` holds more than `max` call starts of one account (in Redis time),
+-- however late callers wake (timers, GC, a Redis outage that held every caller back): the last `max` starts are
+-- kept. The slots handed out are `margin / rate` apart (rate: the configured calls per second, or the lower
+-- adapted rate stored by the pacer), so callers on time never wait at the start.
 -- A queue-wide hold (a 429 or a spent window: BullMQ's limiter key set to a huge count) starts no call.
 --
 -- KEYS: 1 next free slot (µs since the epoch, Redis time), 2 the queue's BullMQ limiter key, 3 the adapted rate,
---       4 when the account's last call started (µs).
+--       4 the account's last `max` call starts (a list of µs, newest first).
 -- ARGV: 1 configured calls per second ('0': not paced, holds only), 2 the count from which the limiter key means
---       a hold, 3 margin (e.g. 1.03), 4 'reserve' or 'check' (for a caller that slept until its slot).
+--       a hold, 3 margin (e.g. 1.03), 4 'reserve' or 'check' (for a caller that slept until its slot),
+--       5 the configured `max`, 6 its `durationMs`.
 -- Returns {0, 0}: start the call now (recorded as started); {0, ms}: slot reserved, sleep ms then 'check';
---         {1, ms}: the account is held for ms more; {2, ms}: the previous call started too recently, 'check'
---         again in ms.
+--         {1, ms}: the account is held for ms more; {2, ms}: `max` calls started within the last `durationMs`,
+--         'check' again in ms.
 local held = tonumber(redis.call('GET', KEYS[2]) or '0')
 if held >= tonumber(ARGV[2]) then
   local ttl = redis.call('PTTL', KEYS[2])
@@ -27,12 +28,17 @@ if adapted > 0 and adapted < rate then rate = adapted end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
--- Starts the call now if the previous one started at least 1 / rate ago; else the µs left to wait.
+-- Starts the call now if the account's last `max` starts span at least `durationMs`; else the µs left to wait.
 local function start()
-  local gap = math.floor(1000000 / rate)
-  local last = tonumber(redis.call('GET', KEYS[4]) or '0') or 0
-  if now - last < gap then return last + gap - now end
-  redis.call('SET', KEYS[4], string.format('%.0f', now), 'PX', math.ceil(gap / 1000) + 1000)
+  local max = tonumber(ARGV[5])
+  local window = tonumber(ARGV[6]) * 1000
+  if redis.call('LLEN', KEYS[4]) >= max then
+    local oldest = tonumber(redis.call('LINDEX', KEYS[4], max - 1)) or 0
+    if now - oldest < window then return oldest + window - now end
+  end
+  redis.call('LPUSH', KEYS[4], string.format('%.0f', now))
+  redis.call('LTRIM', KEYS[4], 0, max - 1)
+  redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[6]) + 1000)
   return 0
 end
 

@@ -22,8 +22,8 @@ export type CallGate = () => Promise<void>;
  * is held. `onHold: 'wait'` sleeps a hold out (a call that carries several invites, Sutro); `'throw'` throws
  * AccountHeld so the job goes back to waiting (one invite per call: BullMQ then fetches nothing until the hold
  * ends). A caller that slept until its slot checks for a hold once more before it calls, so a 429 seen by
- * another process stops the calls already scheduled here, and starts only 1 / rate after the account's previous
- * call started, so callers that woke late together (a GC pause, a Redis outage) do not start together.
+ * another process stops the calls already scheduled here, and starts only while the account's last `max` starts
+ * span `durationMs`, so callers that woke late together (a GC pause, a Redis outage) do not start together.
  */
 export function createCallGate(options: {
   redis: Redis;
@@ -50,6 +50,8 @@ export function createCallGate(options: {
       String(HOLD_COUNT),
       String(JITTER_MARGIN),
       mode,
+      String(rateLimit?.max ?? 0),
+      String(rateLimit?.durationMs ?? 0),
     )) as [number, number];
     return { held: code === 1, tooSoon: code === 2, ms: Number(ms) };
   };
@@ -67,7 +69,7 @@ export function createCallGate(options: {
       if (slot.ms <= 0) return;
       const due = Date.now() + slot.ms;
       await sleep(slot.ms);
-      // Late callers (a GC pause, a Redis outage) never start together: each waits 1 / rate after the last start.
+      // Late callers (a GC pause, a Redis outage) never start together: no more than `max` starts per `durationMs`.
       let after = await ask('check');
       while (after.tooSoon) {
         await sleep(after.ms);
