@@ -2,10 +2,11 @@
 -- with no burst: each caller gets its own slot, so no slot is lost to polling or to a fixed window's edge), and
 -- lets a call start only while the account's last `max` starts span at least `durationMs`.
 --
--- INVARIANT: no sliding window of `durationMs` holds more than `max` call starts of one account (in Redis time),
--- however late callers wake (timers, GC, a Redis outage that held every caller back): the last `max` starts are
--- kept. The slots handed out are `margin / rate` apart (rate: the configured calls per second, or the lower
--- adapted rate stored by the pacer), so callers on time never wait at the start.
+-- INVARIANT: no sliding window of `durationMs` holds more than `max` call starts of one account (in Redis
+-- time), however late callers wake (timers, GC, a Redis outage that held every caller back): the last `max` starts
+-- are kept; and starts are at least half an interval apart, so a backlog leaves spread out, not as one burst.
+-- The slots handed out are `margin / rate` apart (rate: the configured calls per second, or the lower adapted
+-- rate stored by the pacer), so callers on time never wait at the start.
 -- A queue-wide hold (a 429 or a spent window: BullMQ's limiter key set to a huge count) starts no call.
 --
 -- KEYS: 1 next free slot (µs since the epoch, Redis time), 2 the queue's BullMQ limiter key, 3 the adapted rate,
@@ -28,17 +29,21 @@ if adapted > 0 and adapted < rate then rate = adapted end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
--- Starts the call now if the account's last `max` starts span at least `durationMs`; else the µs left to wait.
+-- Starts the call now if the account's last `max` starts span at least `durationMs` and the newest is at least
+-- half an interval old (a backlog leaves spread out, not as one burst); else the µs left to wait.
 local function start()
   local max = tonumber(ARGV[5])
   local window = tonumber(ARGV[6]) * 1000
+  local halfGap = math.floor(500000 / rate)
+  local newest = tonumber(redis.call('LINDEX', KEYS[4], 0) or '0') or 0
+  if now - newest < halfGap then return newest + halfGap - now end
   if redis.call('LLEN', KEYS[4]) >= max then
     local oldest = tonumber(redis.call('LINDEX', KEYS[4], max - 1)) or 0
     if now - oldest < window then return oldest + window - now end
   end
   redis.call('LPUSH', KEYS[4], string.format('%.0f', now))
   redis.call('LTRIM', KEYS[4], 0, max - 1)
-  redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[6]) + 1000)
+  redis.call('PEXPIRE', KEYS[4], math.ceil(window / 1000) + 1000)
   return 0
 end
 
