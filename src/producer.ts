@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { type Scripts, scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
+import { correctionAction, moveFailure } from './commands/move-failure.ts';
 import { type AccountConfig, accountOf, type Config, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
@@ -79,9 +80,6 @@ type ChunkEntry = { id: string; invite: InviteFields; index: number; who?: strin
 
 /** The codes of src/commands/enroll-invites.lua. */
 const ENROLL = { member: 0, enrolled: 1, otherBatch: 2, failed: 3, noJob: 4 } as const;
-
-/** How long a correction holds its claim on a failure: a correction that crashed half-way can be rerun after it. */
-const CORRECTION_CLAIM_MS = 60_000;
 
 /** The fields of an invite as compared for corrections: keys sorted, the address normalised. */
 export function inviteIdentity(invite: InviteFields): string {
@@ -356,7 +354,7 @@ export class Producer {
         String(ttlMs),
         String(now),
         writer ?? '',
-        String(now + WRITER_HEARTBEAT_MS),
+        String(WRITER_HEARTBEAT_MS),
         batchId === undefined || dryRun ? 'check' : mode,
         ...entries.map(({ id }) => `${account.name}/${id}`),
       )) as number[];
@@ -416,27 +414,52 @@ export class Producer {
     const old = job.data?.invite as InviteFields | undefined;
     if (old !== undefined && typeof old.email === 'string' && inviteIdentity(old) === inviteIdentity(entry.invite)) return false;
     if (dryRun) return true;
-    const keys = invitebusKeys(this.config.redis.prefix);
-    const claim = keys.replayClaim(queue.name, entry.id, job.finishedOn ?? 0);
-    if ((await this.#scripts.claimReplay(claim, String(CORRECTION_CLAIM_MS))) !== 1) return false;
-    if (job.data.batchId !== undefined && job.data.batchId === batchId) {
-      await this.events().unrecord({ account: queue.name, inviteId: entry.id, enqueuedAt: job.data.enqueuedAt, batchId });
-    }
-    await job.remove();
-    return true;
+    const oldBatch = typeof job.data.batchId === 'string' ? job.data.batchId : '';
+    const sameBatch = oldBatch !== '' && oldBatch === batchId;
+    // One step (src/commands/move-failure.lua): the new fields, fresh attempts, and in the same batch the recorded
+    // failure forgotten (the batch counts the new run instead); in another batch the old batch keeps it. Two
+    // corrections, or a correction and a replay, move it once: the second finds it no longer failed.
+    const moved = await moveFailure(this.#redis, this.config.redis.prefix, {
+      queue,
+      account: queue.name,
+      jobId: entry.id,
+      enqueuedAt: job.data.enqueuedAt,
+      batchId: oldBatch,
+      action: correctionAction(),
+      data: {
+        ...job.data,
+        invite: entry.invite,
+        enqueuedAt: Date.now(),
+        ...(batchId === undefined ? {} : { batchId }),
+      },
+      ttlMs: retentionMs(this.config),
+      mode: sameBatch ? 'forget' : 'keep',
+    });
+    return moved === 'moved';
   }
 
   /**
-   * Ends one writer (an enqueue or a replay) of a batch: completes it if that was the last thing missing.
-   * When another writer is still registered (running, or dead with a heartbeat not yet expired), a delayed
-   * check on the control queue completes the batch once that heartbeat expires. Writer '' only checks.
+   * Ends one enqueue of a batch (seals it: all its invites are in) and completes it if that was the last thing
+   * missing. When another writer is still registered (running, or dead with a heartbeat not yet expired), a
+   * delayed check on the control queue completes the batch once that heartbeat expires. Writer '' only checks.
    */
   async sealBatch(batchId: string, writer: string): Promise<void> {
-    const liveUntil = await this.events().sealBatch(batchId, writer);
-    if (liveUntil > 0) {
-      this.#control ??= controlQueue(this.config, this.#redis);
-      await checkBatchLater(this.#control, batchId, liveUntil);
-    }
+    await this.#afterWriter(batchId, await this.events().sealBatch(batchId, writer, 'seal'));
+  }
+
+  /** Ends one replay or correction of a batch: like sealBatch, but it does not seal a batch still being enqueued. */
+  async releaseBatch(batchId: string, writer: string): Promise<void> {
+    await this.#afterWriter(batchId, await this.events().sealBatch(batchId, writer, 'release'));
+  }
+
+  async #afterWriter(batchId: string, liveForMs: number): Promise<void> {
+    if (liveForMs > 0) await this.checkBatchLater(batchId, liveForMs);
+  }
+
+  /** Checks the batch's completion again once a writer live for `liveForMs` more (Redis time) has expired. */
+  async checkBatchLater(batchId: string, liveForMs: number): Promise<void> {
+    this.#control ??= controlQueue(this.config, this.#redis);
+    await checkBatchLater(this.#control, batchId, liveForMs);
   }
 
   async close(): Promise<void> {

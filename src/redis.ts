@@ -181,8 +181,12 @@ export function invitebusKeys(prefix: string) {
     batches: `${prefix}:_invitebus:batches`,
     /** A webhook endpoint's health (hash: failingSince, disabled, lastStatus, lastAt). */
     webhookState: (name: string) => `${prefix}:_invitebus:webhook:${name}`,
-    /** Claims the replay of one failure of an invite (its job id and the time it failed). */
-    replayClaim: (account: string, jobId: string, failedAt: number) => `${prefix}:_invitebus:replayed:${account}:${jobId}:${failedAt}`,
+    /**
+     * Operator actions that move failures (replays, corrections): zset action id → until when it runs (Redis ms:
+     * its heartbeat while running, its end once done). A failure moved by an action that overlapped another is
+     * not that other's to move again.
+     */
+    actions: `${prefix}:_invitebus:actions`,
     /** Why an account is paused (hash: reason, message, at). */
     accountState: (account: string) => `${prefix}:_invitebus:account:${account}`,
     /** An account's next free call slot (src/commands/pace-call.lua). */

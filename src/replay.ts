@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { reasonOf } from './batches.ts';
-import { scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
+import { endAction, type MoveResult, moveFailure, startAction } from './commands/move-failure.ts';
 import { type AccountConfig, accountOf, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { checkIdentifier } from './identifiers.ts';
 import { type Producer, validateInvite } from './producer.ts';
 import { adapterOf, fieldProblems } from './providers/index.ts';
-import { invitebusKeys } from './redis.ts';
 import type { InviteFields, InviteJobData, ReasonClass } from './types.ts';
 
 /** Which failed invites to replay. Every field narrows; none means every failed invite. */
@@ -23,6 +21,12 @@ export interface ReplayResult {
   matched: number;
   replayed: number;
   byAccount: Record<string, number>;
+  /**
+   * Matched but not moved by this replay: moved meanwhile by another action (not_failed), failed again after this
+   * replay started, by another action's replay (failed_since_start), or not yet recorded (not_recorded: a later
+   * replay takes it).
+   */
+  skipped: Record<Exclude<MoveResult, 'moved'>, number>;
 }
 
 /** Parses "90s", "15m", "1h", "2d" (or plain ms) into milliseconds. */
@@ -75,10 +79,10 @@ export function changedInvite(account: AccountConfig, invite: InviteFields, set:
 
 /**
  * Moves failed invites that match the filter back to waiting with fresh attempts. Only failed jobs are
- * looked at, so an invite that succeeded is never sent again. Each failure is replayed at most once, even
- * by replays running at the same time (a claim per job and failure time), so running it twice, or beside
- * the scheduler, replays nothing twice.
- * Each replayed invite's recorded outcome is forgotten first, so it gets a new completion event.
+ * looked at, so an invite that succeeded is never sent again. Each failure is moved in one atomic step (its
+ * recorded outcome forgotten and the job moved together), and only a failure recorded before this replay
+ * started: replays running at the same time, or beside the scheduler, move each failure once, and a replay
+ * interrupted at any point has moved each failure or not (running it again moves the rest).
  */
 export async function replayFailed(
   producer: Producer,
@@ -104,13 +108,14 @@ export async function replayFailed(
       throw new InvitebusError('INVITE_INVALID', `replay refused, nothing was moved: ${(error as Error).message}`, { details: [(error as Error).message] });
     }
   }
-  const events = producer.events();
-  const claims = scripts(producer.redis);
-  const keys = invitebusKeys(producer.config.redis.prefix);
   const claimTtlMs = retentionMs(producer.config);
   const now = Date.now();
-  const writer = `replay-${randomUUID()}`;
-  const result: ReplayResult = { matched: 0, replayed: 0, byAccount: {} };
+  // The failures this replay may move: those recorded before it started (Redis time), and not produced by the
+  // move of a concurrent replay (src/commands/move-failure.lua).
+  const action = await startAction(producer.redis);
+  const writer = `replay-${action.id}`;
+  const skipped: ReplayResult['skipped'] = { not_failed: 0, failed_since_start: 0, not_recorded: 0 };
+  const result: ReplayResult = { matched: 0, replayed: 0, byAccount: {}, skipped };
   // Collect every account's matches first: retrying moves jobs out of the failed set while we page through
   // it, and with changed fields every selected invite is checked before any of them moves.
   const selections: Array<{ account: string; selected: Job<InviteJobData>[] }> = [];
@@ -141,37 +146,40 @@ export async function replayFailed(
   }
   if (options.dryRun) return result;
   for (const { account, selected } of selections) {
-    // Like an enqueue, a replay holds its batches open until it is done, so a batch does not "complete" while
-    // some of its failures are replayed and others not yet.
-    const batches = [...new Set(selected.map((job) => job.data.batchId).filter((b): b is string => typeof b === 'string' && b !== ''))];
-    const holdOpen = () => Promise.all(batches.map((b) => producer.redis.zadd(keys.batchWriters(b), Date.now() + WRITER_HEARTBEAT_MS, writer)));
-    await holdOpen();
+    // A replay is a writer of each batch it touches (registered by its first move, in the same step), so a
+    // batch does not "complete" while some of its failures are replayed and others not yet; released at the end.
+    const batches = new Set<string>();
     let replayed = 0;
-    let seen = 0;
-    for (const job of selected) {
-      seen += 1;
-      if (seen % 200 === 0) await holdOpen();
-      // One replay per failure, however many replays run at once (src/commands/claim-replay.lua).
-      const claim = keys.replayClaim(account, job.id as string, job.finishedOn ?? 0);
-      if ((await claims.claimReplay(claim, String(claimTtlMs))) !== 1) continue;
-      await events.unrecord({
-        account,
-        inviteId: job.id as string,
-        enqueuedAt: job.data.enqueuedAt,
-        ...(job.data.batchId ? { batchId: job.data.batchId } : {}),
-      });
-      try {
+    try {
+      for (const job of selected) {
+        const batchId = typeof job.data.batchId === 'string' ? job.data.batchId : '';
         const invite = changed.get(job);
-        if (invite !== undefined) await job.updateData({ ...job.data, invite });
-        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-        replayed += 1;
-      } catch {
-        // Not failed any more (removed meanwhile): nothing to do.
+        // One step: the failure is forgotten by its batch and the job moved, or neither (src/commands/move-failure.lua).
+        const moved = await moveFailure(producer.redis, producer.config.redis.prefix, {
+          queue: producer.queue(account),
+          account,
+          jobId: job.id as string,
+          enqueuedAt: job.data.enqueuedAt,
+          batchId,
+          action,
+          ...(invite === undefined ? {} : { data: { ...job.data, invite } }),
+          ...(batchId === '' ? {} : { writer: { id: writer, batchId } }),
+          ttlMs: claimTtlMs,
+          mode: 'forget',
+        });
+        if (moved === 'moved') {
+          replayed += 1;
+          if (batchId !== '') batches.add(batchId);
+        } else skipped[moved] += 1;
       }
+    } finally {
+      result.byAccount[account] = replayed;
+      result.replayed += replayed;
+      // Released even when the replay stops half way (an outage): what it moved completes the batch. A release
+      // that cannot reach Redis either is left to the heartbeat's expiry and the worker's delayed check.
+      for (const b of batches) await producer.releaseBatch(b, writer).catch(() => undefined);
     }
-    for (const b of batches) await producer.sealBatch(b, writer);
-    result.byAccount[account] = replayed;
-    result.replayed += replayed;
   }
+  await endAction(producer.redis, producer.config.redis.prefix, action, claimTtlMs).catch(() => undefined);
   return result;
 }

@@ -1,4 +1,5 @@
 --- @include "includes/count-result"
+--- @include "includes/redis-now"
 -- enroll-invites: records which invites belong to a batch. Run before the chunk's addBulk (to find the
 -- invites that need a job) and after it (to enroll the jobs just created).
 --
@@ -9,7 +10,7 @@
 --
 -- KEYS: 1 batch hash, 2 members set, 3 results hash, 4 order list, 5 writers zset, 6 the account queue's
 --       failed zset, 7 the index of batches (zset batchId → createdAt), then one job key per invite.
--- ARGV: 1 batchId, 2 ttl ms, 3 now ms, 4 writer id, 5 writer expiry ms, 6 mode ('enroll' | 'check'),
+-- ARGV: 1 batchId, 2 ttl ms, 3 (unused), 4 writer id, 5 writer heartbeat ms, 6 mode ('enroll' | 'check'),
 --       then one ref ("account/jobId") per invite.
 -- Returns one code per invite: 1 newly enrolled, 0 already a member, 2 its job belongs to another batch (or
 -- none), 3 its job is failed (and was not newly enrolled here: the caller may replace it with corrected
@@ -18,7 +19,9 @@ local batchKey, members, results, order, writers, failed, batches = KEYS[1], KEY
 local batchId, ttl, enroll = ARGV[1], ARGV[2], ARGV[6] == 'enroll'
 local codes = {}
 local added = 0
-if enroll then redis.call('ZADD', writers, ARGV[5], ARGV[4]) end
+local now = redisNow()
+-- The writer is live for a heartbeat from now, in Redis time (a writer's clock may be off).
+if enroll then redis.call('ZADD', writers, now + tonumber(ARGV[5]), ARGV[4]) end
 for i = 8, #KEYS do
   local ref = ARGV[i - 1]
   local data = redis.call('HGET', KEYS[i], 'data')
@@ -46,10 +49,10 @@ for i = 8, #KEYS do
   codes[#codes + 1] = code
 end
 if enroll then
-  redis.call('HSETNX', batchKey, 'createdAt', ARGV[3])
+  redis.call('HSETNX', batchKey, 'createdAt', now)
   -- The console lists batches newest first; entries older than the retention drop out.
-  redis.call('ZADD', batches, 'NX', ARGV[3], batchId)
-  redis.call('ZREMRANGEBYSCORE', batches, '-inf', tonumber(ARGV[3]) - tonumber(ttl))
+  redis.call('ZADD', batches, 'NX', now, batchId)
+  redis.call('ZREMRANGEBYSCORE', batches, '-inf', now - tonumber(ttl))
   if added > 0 then
     redis.call('HINCRBY', batchKey, 'total', added)
     -- New members reopen a completed batch: it completes again (next round) when they finish.

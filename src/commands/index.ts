@@ -12,16 +12,51 @@
  *   done <= total, and the per-outcome counts sum to done;
  *   batch.completed is published once per round, by maybe-complete, when B is sealed, no writer (an enqueue
  *   or replay still adding, heartbeat WRITER_HEARTBEAT_MS) is live, and done >= total.
- * An invite belongs to one batch at a time (its job names one); a failed invite is moved back (replay or
- * correction) at most once per failure (claim-replay). Every script is idempotent, so a crash or an outage
- * between two of them is repaired by running the same command again.
+ * An invite belongs to one batch at a time (its job names one). An operator action (a replay, a correction)
+ * moves a failed invite back in one script, move-failure: it forgets the recorded failure and moves the job
+ * together, and only a failure recorded before the action began, so concurrent actions move it once and an
+ * interrupted action has moved each failure or not. Every script is idempotent, so a crash or an outage between
+ * two of them is repaired by running the same command again.
+ *
+ * TIME IS REDIS'S. Every deadline and heartbeat compared inside a script (writer heartbeats, batch completion,
+ * when a failure was recorded, call slots) is read from Redis `TIME` inside the script (includes/redis-now);
+ * clients pass durations, never their own clock, because a writer's or a worker's clock may be off by minutes.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+
+/**
+ * BullMQ's own scripts that ours run inside themselves (`--- @bullmq "name"` defines `bullmq_<name>(KEYS, ARGV)`),
+ * so that one of our transitions and BullMQ's move of the job are one atomic step.
+ */
+async function bullmqScripts(names: readonly string[]): Promise<Record<string, string>> {
+  const dir = new URL('./scripts/', import.meta.resolve('bullmq'));
+  const files = readdirSync(dir);
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const file = files.find((f) => new RegExp(`^${name}-\\d+\\.js$`).test(f));
+    if (file === undefined) throw new Error(`BullMQ's script ${name} was not found in ${dir.pathname}: this BullMQ version is not supported`);
+    const module = (await import(new URL(file, dir).href)) as Record<string, { content?: string; [k: string]: unknown } | undefined>;
+    // The CommonJS build (what `import 'bullmq'` resolves to) and the ES one export it alike.
+    const content = module[name]?.content ?? (module.default?.[name] as { content?: string } | undefined)?.content;
+    if (content === undefined) throw new Error(`BullMQ's script ${name} has no content`);
+    out[name] = content;
+  }
+  return out;
+}
+
+const bullmq = await bullmqScripts(['reprocessJob']);
 
 function load(name: string): string {
   const text = readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8');
-  return text.replace(/^--- @include "([^"]+)"$/gm, (_, include: string) => load(include));
+  return text
+    .replace(/^--- @include "([^"]+)"$/gm, (_, include: string) => load(include))
+    .replace(/^--- @bullmq "([^"]+)"$/gm, (_, script: string) => {
+      const content = bullmq[script];
+      if (content === undefined) throw new Error(`${name}.lua: BullMQ script ${script} not loaded`);
+      // KEYS and ARGV are the function's parameters: BullMQ's text runs unchanged against the keys we pass it.
+      return `local function bullmq_${script}(KEYS, ARGV)\n${content}\nend`;
+    });
 }
 
 /** Script name → number of keys (undefined: the caller passes it first, for scripts with one key per invite). */
@@ -29,8 +64,9 @@ const SCRIPTS = {
   enrollInvites: { file: 'enroll-invites', keys: undefined },
   recordTerminal: { file: 'record-terminal', keys: 7 },
   unrecordTerminal: { file: 'unrecord-terminal', keys: 4 },
+  moveFailure: { file: 'move-failure', keys: 15 },
+  endAction: { file: 'end-action', keys: 1 },
   sealBatch: { file: 'seal-batch', keys: 3 },
-  claimReplay: { file: 'claim-replay', keys: 1 },
   paceCall: { file: 'pace-call', keys: 4 },
   claimPause: { file: 'claim-pause', keys: 1 },
 } as const;

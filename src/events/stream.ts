@@ -107,7 +107,7 @@ export class EventStream {
    * (src/commands/record-terminal.lua). Returns whether it wrote.
    * @param ttlMs how long the marker and batch counters live: the job's retention.
    */
-  async recordTerminal(event: InviteEvent, recorded: Outcome, ttlMs: number): Promise<boolean> {
+  async recordTerminal(event: InviteEvent, recorded: Outcome, ttlMs: number): Promise<{ written: boolean; writerLiveMs: number }> {
     const stored: RecordedOutcome = event.reasonClass === undefined ? recorded : { ...recorded, reasonClass: event.reasonClass };
     const batchId = event.batchId ?? '';
     const written = (await this.#scripts.recordTerminal(
@@ -129,13 +129,17 @@ export class EventStream {
       stored.reasonClass ?? '',
       ...flatten(event),
     )) as number;
-    return written === 1;
+    // > 1: written, and a live writer (an enqueue or replay) still holds the batch open for that many ms.
+    return { written: written >= 1, writerLiveMs: written > 1 ? written : 0 };
   }
 
   /** The outcome recorded for an invite whose terminal event was already written, if any. */
   async recordedOutcome(event: Pick<InviteEvent, 'account' | 'inviteId' | 'enqueuedAt'>): Promise<RecordedOutcome | undefined> {
     const value = await this.#redis.get(this.#marker(event));
-    return value === null ? undefined : (JSON.parse(value) as RecordedOutcome);
+    if (value === null) return undefined;
+    // The marker also keeps when it was recorded (record-terminal.lua), which is not part of the outcome.
+    const { recordedAt: _, ...outcome } = JSON.parse(value) as RecordedOutcome & { recordedAt?: number };
+    return outcome;
   }
 
   /** Forgets a recorded terminal outcome (and un-counts it from its batch) before a replay. */
@@ -152,12 +156,12 @@ export class EventStream {
   }
 
   /**
-   * One enqueue (or replay) of a batch is done; publishes batch.completed if that completes it. With writer ''
-   * it only checks. Returns the heartbeat expiry of another writer still running (ms), or 0.
+   * One writer of a batch is done: an enqueue seals it, a replay releases it; publishes batch.completed if that
+   * completes it. With writer '' it only checks. Returns for how long (ms) another writer still holds it, or 0.
    */
-  async sealBatch(batchId: string, writerId: string): Promise<number> {
+  async sealBatch(batchId: string, writerId: string, mode: 'seal' | 'release' = 'seal'): Promise<number> {
     return Number(
-      await this.#scripts.sealBatch(this.#keys.batch(batchId), this.#keys.batchWriters(batchId), this.key, String(this.#maxLen), batchId, writerId),
+      await this.#scripts.sealBatch(this.#keys.batch(batchId), this.#keys.batchWriters(batchId), this.key, String(this.#maxLen), batchId, writerId, mode),
     );
   }
 

@@ -73,6 +73,8 @@ export function startAccountWorker(options: {
   metrics?: Metrics;
   /** Logs a Redis outage once instead of once per connection and retry. */
   outage?: OutageReporter;
+  /** See ProcessorDeps.checkBatchLater. */
+  checkBatchLater?: (batchId: string, liveForMs: number) => Promise<void>;
 }): AccountWorker {
   const { config, account, events } = options;
   const logger = options.logger.child({ account: account.name, provider: account.provider });
@@ -123,6 +125,7 @@ export function startAccountWorker(options: {
     events,
     logger,
     markerTtlMs,
+    ...(options.checkBatchLater ? { checkBatchLater: options.checkBatchLater } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(pacer ? { pacer } : {}),
   });

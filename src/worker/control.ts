@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { DelayedError, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../logger.ts';
@@ -22,13 +22,26 @@ export async function scheduleReplay(queue: Queue, everyMs: number, filter: Repl
 /** Job name of a delayed completion check of a batch whose other writer may have died. */
 export const BATCH_CHECK = 'batch-check';
 
-/** Checks the batch again when a writer's heartbeat expires (run by any worker process). */
-export async function checkBatchLater(queue: Queue, batchId: string, expiryMs: number): Promise<void> {
-  const delay = Math.max(0, expiryMs - Date.now()) + 250;
+/** A little after a heartbeat's expiry, so the check finds it expired. */
+const CHECK_MARGIN_MS = 250;
+
+/**
+ * Checks the batch again once a writer's heartbeat has expired (run by any worker process). `liveForMs` is how long
+ * the writer is still live, measured in Redis time; one check per batch is pending at a time, and a check that
+ * runs early (clocks differ between processes) delays itself again rather than being lost.
+ */
+export async function checkBatchLater(queue: Queue, batchId: string, liveForMs: number): Promise<void> {
   await queue.add(
     BATCH_CHECK,
     { batchId },
-    { jobId: `${BATCH_CHECK}-${Buffer.from(batchId).toString('hex')}-${expiryMs}`, delay, removeOnComplete: true, removeOnFail: 100 },
+    {
+      jobId: `${BATCH_CHECK}-${Buffer.from(batchId).toString('hex')}`,
+      delay: Math.max(0, liveForMs) + CHECK_MARGIN_MS,
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
   );
 }
 
@@ -50,8 +63,16 @@ export async function replaySchedule(queue: Queue): Promise<{ every?: number; fi
 export function startControlWorker(config: Config, connection: Redis, producer: Producer, logger: Logger, outage?: OutageReporter): Worker {
   const worker = new Worker(
     CONTROL_QUEUE,
-    async (job) => {
-      if (job.name === BATCH_CHECK) return producer.sealBatch((job.data as { batchId: string }).batchId, '');
+    async (job, token) => {
+      if (job.name === BATCH_CHECK) {
+        const liveForMs = await producer.events().sealBatch((job.data as { batchId: string }).batchId, '', 'release');
+        if (liveForMs > 0 && token !== undefined) {
+          // A writer is still live (a new one, or this check ran early on a clock ahead of Redis's): check again later.
+          await job.moveToDelayed(Date.now() + liveForMs + CHECK_MARGIN_MS, token);
+          throw new DelayedError();
+        }
+        return liveForMs;
+      }
       const result = await replayFailed(producer, job.data as ReplayFilter);
       logger.info({ ...result, filter: job.data }, 'scheduled replay');
       return result;

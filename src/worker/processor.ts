@@ -26,6 +26,11 @@ export interface ProcessorDeps {
   metrics?: Metrics;
   /** Adapts the account's rate (accounts with a configured rateLimit). */
   pacer?: AccountPacer;
+  /**
+   * Schedules a completion check of a batch that a writer (an enqueue or a replay) still held open when this
+   * invite's result was counted: if that writer died, the batch still completes once its heartbeat expires.
+   */
+  checkBatchLater?: (batchId: string, liveForMs: number) => Promise<void>;
   /** The account's recent calls in this process: whether a transient failure is a glitch or an outage. */
   health?: CallHealth;
 }
@@ -104,7 +109,8 @@ export function createProcessor(deps: ProcessorDeps) {
   /** Writes the terminal event (once) and counts it. */
   async function record(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass, attempts?: number): Promise<void> {
     const event = eventOf(job, type, outcome, reasonClass, attempts);
-    const written = await events.recordTerminal(event, outcome, deps.markerTtlMs);
+    const { written, writerLiveMs } = await events.recordTerminal(event, outcome, deps.markerTtlMs);
+    if (writerLiveMs > 0 && event.batchId !== undefined) await deps.checkBatchLater?.(event.batchId, writerLiveMs);
     if (written && deps.metrics) {
       const labels = { account: account.name, provider: account.provider };
       deps.metrics.invites.inc({ ...labels, outcome: outcome.kind });

@@ -66,6 +66,7 @@ export async function runWorkers(
   const eventsRedis = redis.duplicate({ enableAutoPipelining: true });
   outage.watch(eventsRedis);
   const events = new EventStream(eventsRedis, config.redis.prefix, config.events.maxLen);
+  const producer = new Producer(config, { redis });
   const workers = accounts.map((account) =>
     startAccountWorker({
       config,
@@ -75,10 +76,10 @@ export async function runWorkers(
       events,
       logger: options.logger,
       outage,
+      checkBatchLater: (batchId, liveForMs) => producer.checkBatchLater(batchId, liveForMs),
       ...(options.metrics ? { metrics: options.metrics } : {}),
     }),
   );
-  const producer = new Producer(config, { redis });
   const control = options.control === false ? undefined : startControlWorker(config, redis, producer, options.logger, outage);
   const webhooks = options.webhooks === false ? undefined : startWebhooks({ config, env: options.env, connection: redis, logger: options.logger, outage });
   await Promise.all([

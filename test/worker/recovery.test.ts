@@ -82,7 +82,7 @@ describe('recovery of a job whose worker died', () => {
     // What the crashed run had done just before dying: the provider said 201 and the event was written.
     const job = await producer.queue('acme').getJob(id);
     const outcome = { kind: 'invited' as const, status: 201, providerId: '202' };
-    const wrote = await producer.events().recordTerminal(
+    const { written: wrote } = await producer.events().recordTerminal(
       {
         type: 'invite.succeeded',
         inviteId: id,

@@ -1,0 +1,101 @@
+import { createServer, type Server, Socket } from 'node:net';
+
+/**
+ * A TCP proxy in front of a real Redis that cuts every connection just before the client's command number
+ * `cutAt` (counted over all connections, RESP-parsed) reaches Redis, and refuses connections from then on: the
+ * client's Redis "goes away" at a chosen point of an operation. `cutAt` Infinity never cuts.
+ */
+export async function startCutProxy(target: { host: string; port: number }, cutAt: number) {
+  let commands = 0;
+  let cut = false;
+  /** The name of every command forwarded, in order. */
+  const names: string[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    if (cut) {
+      client.destroy();
+      return;
+    }
+    const upstream = new Socket();
+    sockets.add(client);
+    sockets.add(upstream);
+    upstream.connect(target.port, target.host);
+    let pending = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      if (cut) return;
+      pending = Buffer.concat([pending, chunk]);
+      // Forward whole commands only, one by one, until the cut point.
+      for (;;) {
+        const end = commandEnd(pending);
+        if (end < 0) break;
+        if (commands >= cutAt) {
+          cutAll();
+          return;
+        }
+        commands += 1;
+        names.push(commandName(pending.subarray(0, end)));
+        upstream.write(pending.subarray(0, end));
+        pending = pending.subarray(end);
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!cut) client.write(chunk);
+    });
+    for (const s of [client, upstream]) {
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        sockets.delete(s);
+        (s === client ? upstream : client).destroy();
+      });
+    }
+  });
+  function cutAll() {
+    cut = true;
+    for (const s of sockets) s.destroy();
+  }
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    get commands() {
+      return commands;
+    },
+    names,
+    get cut() {
+      return cut;
+    },
+    async close() {
+      cutAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Byte length of the first complete RESP command in `buf` (an array of bulk strings, or an inline line), or -1. */
+function commandEnd(buf: Buffer): number {
+  if (buf.length === 0) return -1;
+  const lineEnd = (from: number) => buf.indexOf('\r\n', from);
+  if (buf[0] !== 0x2a /* '*' */) {
+    const e = lineEnd(0);
+    return e < 0 ? -1 : e + 2;
+  }
+  let e = lineEnd(0);
+  if (e < 0) return -1;
+  const n = Number(buf.subarray(1, e).toString());
+  let at = e + 2;
+  for (let i = 0; i < n; i++) {
+    e = lineEnd(at);
+    if (e < 0) return -1;
+    const len = Number(buf.subarray(at + 1, e).toString());
+    at = e + 2 + len + 2;
+    if (at > buf.length) return -1;
+  }
+  return at;
+}
+
+/** The (upper-cased) name of one RESP command. */
+function commandName(command: Buffer): string {
+  const text = command.toString('latin1');
+  const m = /^\*\d+\r\n\$\d+\r\n([^\r]+)/.exec(text) ?? /^(\S+)/.exec(text);
+  return (m?.[1] ?? '').toUpperCase();
+}
