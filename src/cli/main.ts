@@ -24,6 +24,7 @@ import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../web
 import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
 import { type EnqueueFlags, enqueueFile, rowProblem, writeRejects } from './enqueue.ts';
 import { printEvents } from './events.ts';
+import { replaySummary } from './replay-summary.ts';
 import { formatStatus, watchBatch } from './watch.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -46,11 +47,20 @@ async function withProducer<T>(cmd: Command, fn: (producer: Producer, cfg: Confi
   const cfg = config(cmd);
   const redis = await openCommandRedis(cfg.redis.url);
   const producer = new Producer(cfg, { redis });
+  // A connection that gave up (Redis gone longer than its deadline) can leave a library's promise pending for
+  // good: the command ends with that outage instead of hanging or exiting with an unsettled await.
+  let onEnd: (() => void) | undefined;
+  const ended = new Promise<never>((_, reject) => {
+    onEnd = () => reject(redisUnavailable(cfg.redis.url, new Error('the connection to Redis was lost')));
+    redis.once('end', onEnd);
+  });
+  ended.catch(() => undefined);
   try {
-    return await fn(producer, cfg);
+    return await Promise.race([fn(producer, cfg), ended]);
   } catch (error) {
     throw isRedisUnreachable(error) ? redisUnavailable(cfg.redis.url, error) : error;
   } finally {
+    if (onEnd) redis.off('end', onEnd);
     const closed = producer.close().then(() => redis.quit());
     await Promise.race([closed.catch(() => undefined), new Promise((r) => setTimeout(r, CLOSE_TIMEOUT_MS).unref())]);
     redis.disconnect();
@@ -372,10 +382,15 @@ export function buildCli(): Command {
       async (opts: { account?: string[]; batch?: string; reason?: string; since?: number; dryRun?: boolean; set?: Record<string, unknown> }, cmd: Command) => {
         await withProducer(cmd, async (producer) => {
           const result = await replayFailed(producer, replayFilter(opts), { dryRun: opts.dryRun ?? false, ...(opts.set ? { set: opts.set } : {}) });
-          const per = Object.entries(result.byAccount)
-            .map(([a, n]) => `${a} ${n}`)
-            .join(', ');
-          console.log(opts.dryRun ? `would replay ${result.matched} failed invites (${per})` : `replayed ${result.replayed} failed invites (${per})`);
+          console.log(replaySummary(result, opts.dryRun ?? false));
+        }).catch((error: unknown) => {
+          if (!isRedisUnreachable(error)) throw error;
+          // Each failure moves in one step (src/commands/move-failure.lua): none is left half way.
+          throw new InvitebusError(
+            'REDIS_UNAVAILABLE',
+            `${(error as Error).message}\nthe replay stopped part way: every failure it reached was moved or left failed, none half way; run the same command again to replay the rest`,
+            { cause: error },
+          );
         });
       },
     );

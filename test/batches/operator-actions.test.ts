@@ -4,6 +4,9 @@
  * beside it; a replay whose Redis goes away at any point leaves every failure either untouched or moved, so the
  * next replay finishes the job and the batch completes with exact counts.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { batchStatus } from '../../src/batches.ts';
@@ -12,12 +15,14 @@ import { betterstackBodies as B, betterstackHandler } from '../../src/providers/
 import { replayFailed } from '../../src/replay.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { useCleanups } from '../support/cleanups.ts';
+import { useCli } from '../support/cli.ts';
 import { startCutProxy } from '../support/cut-proxy.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
 const cleanups = useCleanups('file');
+const { start } = useCli({ T: 'bs-team-token' });
 
 /**
  * Better Stack accounts (`acme`, and `acme-0`… when `more` is given) whose first `failFirst` calls are refused for
@@ -128,4 +133,36 @@ describe('operator actions', () => {
       }),
     );
   }, 120_000);
+
+  it('the replay command whose Redis goes away says so and that a rerun is safe; the rerun completes the batch', async () => {
+    const { p, fake, status, settled, completions, calls } = await pipeline(1_000);
+    const target = new URL(redis.url);
+    const dir = mkdtempSync(join(tmpdir(), 'ib-replay-cut-'));
+    // Cut where the replay has read its failures and moved the first (the 13th command: see the test above).
+    await p.producer.inviteMany('acme', people(3, 'cli-'), { batchId: 'cli-cut' });
+    await waitFor(() => settled('cli-cut'), 30_000, 'first round');
+    const proxy = await startCutProxy({ host: target.hostname, port: Number(target.port) }, 13);
+    cleanups.push(() => proxy.close());
+    const config = (url: string) => {
+      const file = join(dir, `${randomName()}.json`);
+      const account = { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'T' } } };
+      writeFileSync(file, JSON.stringify({ redis: { url, prefix: p.config.redis.prefix }, accounts: { acme: account } }));
+      return file;
+    };
+    const cut = await start(['replay', '--batch', 'cli-cut', '--config', config(proxy.url)]).done;
+    expect(proxy.cut).toBe(true);
+    expect(cut.code).toBe(2);
+    expect(cut.stderr).not.toMatch(/unsettled top-level await/);
+    expect(cut.stderr).toMatch(/cannot reach Redis/);
+    expect(cut.stderr).toMatch(/run the same command again to replay the rest/);
+    const again = await start(['replay', '--batch', 'cli-cut', '--config', config(redis.url)]).done;
+    expect(again.code).toBe(0);
+    await waitFor(async () => (await completions('cli-cut')).length === 2 && (await settled('cli-cut')), 40_000, 'round 2');
+    expect(await status('cli-cut')).toMatchObject({ total: 3, done: 3 });
+    const sent = calls();
+    expect(people(3, 'cli-').map((x) => sent.get(x.email))).toEqual([2, 2, 2]);
+  }, 90_000);
 });
+
+let names = 0;
+const randomName = () => `config-${(names += 1)}`;

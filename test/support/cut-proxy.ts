@@ -3,15 +3,18 @@ import { createServer, type Server, Socket } from 'node:net';
 /**
  * A TCP proxy in front of a real Redis that cuts every connection just before the client's command number
  * `cutAt` (counted over all connections, RESP-parsed) reaches Redis, and refuses connections from then on: the
- * client's Redis "goes away" at a chosen point of an operation. `cutAt` Infinity never cuts.
+ * client's Redis "goes away" at a chosen point of an operation. `cutAt` Infinity never cuts. With `reconnect`,
+ * the cut is a drop: connections made after it pass again (the client's reconnect succeeds).
  */
-export async function startCutProxy(target: { host: string; port: number }, cutAt: number) {
+export async function startCutProxy(target: { host: string; port: number }, cutAt: number, options: { reconnect?: boolean } = {}) {
   let commands = 0;
   let cut = false;
   /** The name of every command forwarded, in order. */
   const names: string[] = [];
   const sockets = new Set<Socket>();
+  let dropped = false;
   const server: Server = createServer((client) => {
+    if (cut && options.reconnect && dropped) cut = false;
     if (cut) {
       client.destroy();
       return;
@@ -52,6 +55,11 @@ export async function startCutProxy(target: { host: string; port: number }, cutA
   function cutAll() {
     cut = true;
     for (const s of sockets) s.destroy();
+    // A drop happens once: from the next connection on, commands pass (and are not counted towards a cut).
+    if (options.reconnect) {
+      dropped = true;
+      cutAt = Number.POSITIVE_INFINITY;
+    }
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
