@@ -45,7 +45,8 @@ afterAll(async () => {
 });
 
 /** Posts a raw JSON text, so hostile keys (`__proto__`) reach the server as written. */
-const post = (url: string, body: unknown) => app.inject({ method: 'POST', url, headers: auth, payload: typeof body === 'string' ? body : JSON.stringify(body) });
+const post = (url: string, body: unknown) =>
+  app.inject({ method: 'POST', url, headers: auth, payload: typeof body === 'string' ? body : JSON.stringify(body) });
 const waiting = (account: string) => producer.queue(account).getWaitingCount();
 
 /** Values of the wrong type for a string field, as JSON can carry them. */
@@ -126,16 +127,37 @@ describe('POST /v1/onboardings with fields of the wrong type', () => {
   });
 
   it('refuses a person that is not an object by position, and queues the others', async () => {
-    const res = await post('/v1/onboardings', { onboardingId: 'tc-rows', accounts: ['su'], people: [{ email: 'row-ok@example.com' }, 7, null, ['x'], 'ada@example.com'] });
+    const res = await post('/v1/onboardings', {
+      onboardingId: 'tc-rows',
+      accounts: ['su'],
+      people: [{ email: 'row-ok@example.com' }, 7, null, ['x'], 'ada@example.com'],
+    });
     expect(res.statusCode).toBe(202);
     expect(res.json()).toMatchObject({ accepted: 1, rejected: [1, 2, 3, 4].map((index) => ({ index, field: '(row)' })) });
   });
 
-  it('refuses __proto__ / constructor keys (prototype poisoning) with a 400, never a 500', async () => {
-    const proto = await post('/v1/onboardings', '{"accounts":["su"],"people":[{"email":"x@example.com","__proto__":{"role":"owner"}}]}');
+  it('refuses a body with __proto__ / constructor.prototype keys (prototype poisoning) with a 400 naming where (was: "Body is not valid JSON")', async () => {
+    const proto = await post(
+      '/v1/onboardings',
+      '{"accounts":["su"],"people":[{"email":"x@example.com"},{"email":"y@example.com","__proto__":{"role":"owner"}}]}',
+    );
     expect(proto.statusCode).toBe(400);
+    expect(proto.json()).toMatchObject({
+      error: 'invalid_body',
+      details: [{ field: 'people.1.__proto__', message: expect.stringMatching(/^a key named __proto__ is refused/) }],
+    });
+    // Escaped in the JSON text, the key is the same key once parsed.
+    const escaped = await post('/v1/invites', '{"account":"su","invite":{"email":"x@example.com","\\u005f_proto__":{"role":"owner"}}}');
+    expect(escaped.json()).toMatchObject({ error: 'invalid_body', details: [{ field: 'invite.__proto__' }] });
     const ctor = await post('/v1/onboardings', '{"accounts":["su"],"people":[{"email":"x@example.com","constructor":{"prototype":{"role":"owner"}}}]}');
     expect(ctor.statusCode).toBe(400);
+    expect(ctor.json()).toMatchObject({ error: 'invalid_body', details: [{ field: 'people.0.constructor' }] });
+    // Real syntax errors and empty bodies still say what is wrong.
+    expect((await post('/v1/invites', '{"account":')).json()).toMatchObject({
+      error: 'bad_request',
+      message: expect.stringMatching(/^the body is not valid JSON: /),
+    });
+    expect((await post('/v1/invites', '')).json()).toMatchObject({ error: 'bad_request', message: expect.stringMatching(/^the body is empty/) });
     // A `constructor` that cannot poison anything is a field like any other: not one Sutro takes.
     const plain = await post('/v1/onboardings', '{"accounts":["su"],"people":[{"email":"ctor@example.com","constructor":"x"}]}');
     expect(plain.statusCode).toBe(202);
@@ -182,6 +204,13 @@ describe('any JSON value in any field (property-based)', () => {
         runs += 1;
         const person = { ...(field === 'email' ? {} : { email: `h-${runs}@example.com` }), [field]: value };
         const res = await post('/v1/onboardings', { accounts: ['uptime', 'cl', 'su', 'ub'], people: [{ email: `v-${runs}@example.com` }, person] });
+        if (res.statusCode === 400) {
+          // Only a prototype-poisoning key refuses the whole body, and it is named with its place.
+          const where: string = res.json().details[0].field;
+          expect(where, res.body).toMatch(new RegExp(`^people\\.1\\.${field}(\\.|$)`));
+          expect(where, res.body).toMatch(/(^|\.)(__proto__|constructor)$/);
+          return;
+        }
         expect(res.statusCode, res.body).toBe(202);
         const body = res.json() as { accepted: number; rejected: Array<{ index: number; field: string; message: string }> };
         expect(body.rejected.filter((r) => r.index === 0)).toEqual([]);

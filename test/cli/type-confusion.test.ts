@@ -35,7 +35,7 @@ afterAll(async () => {
 describe('invitebus enqueue with fields of the wrong type', () => {
   it('JSONL: names the line and field of each wrong type and queues the valid lines (was: exit 2 "Cannot convert object to primitive value", nothing queued)', async () => {
     const file = join(dir, 'hostile.jsonl');
-    const lines = [
+    const lines: Array<Record<string, unknown>> = [
       { email: 'j-ok1@example.com', role: 'manager' },
       { email: 'j-bad1@example.com', role: { toString: 'x' } },
       { email: { valueOf: 'x' } },
