@@ -5,7 +5,7 @@
  * object could do anything. Only `typeof`, `Array.isArray` and conversions of primitives are used here.
  */
 
-/** Longest part of a string shown in a message; the rest is cut off with "…". */
+/** Longest part of a string shown in a message by default; the rest is cut off with "…". */
 const SHOWN_CHARS = 60;
 
 /** Control characters (C0, DEL, C1) and bidirectional overrides: shown escaped, never written to a terminal raw. */
@@ -46,13 +46,14 @@ export function kindOf(value: unknown): string {
 }
 
 /**
- * The value as a message shows it: a string quoted, cut to 60 characters and with control characters escaped
- * (`'ada@example.com'`); a number, boolean or bigint as itself; anything else by its kind ("an object").
+ * The value as a message shows it: a string quoted, cut to `maxChars` characters (60) and with control
+ * characters escaped (`'ada@example.com'`); a number, boolean or bigint as itself; anything else by its
+ * kind ("an object").
  */
-export function describeValue(value: unknown): string {
+export function describeValue(value: unknown, maxChars = SHOWN_CHARS): string {
   switch (typeof value) {
     case 'string': {
-      const shown = value.length > SHOWN_CHARS ? `${value.slice(0, SHOWN_CHARS)}…` : value;
+      const shown = value.length > maxChars ? `${value.slice(0, maxChars)}…` : value;
       return `'${shown.replace(UNSAFE_CHARS, escapeChar)}'`;
     }
     case 'number':

@@ -19,7 +19,8 @@ export const emailField = z
   .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'email contains control characters (CR, LF, ...)')
   .trim()
   .max(254, 'email is longer than 254 characters')
-  .pipe(z.email({ error: (issue) => `${describeValue(issue.input)} is not a valid email address` }));
+  // Shown whole (at most 254 characters): the HR team must recognise the address to correct it.
+  .pipe(z.email({ error: (issue) => `${describeValue(issue.input, 254)} is not a valid email address` }));
 
 /** Optional free-text name fields, single-line. */
 export const nameField = z

@@ -46,7 +46,10 @@ describe('invitebus enqueue with fields of the wrong type', () => {
       { email: 'j-bad7@example.com', profile: [{ toString: 'x' }] },
       { email: 'j-ok3@example.com' },
     ];
-    writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n{"email":"j-bad10@example.com","__proto__":{"role":"owner"},"role":{}}\n`);
+    writeFileSync(
+      file,
+      `${lines.map((l) => JSON.stringify(l)).join('\n')}\n{"email":"j-bad10@example.com","__proto__":{"role":"owner"},"role":{}}\nnull\n["j-bad12@example.com"]\n`,
+    );
     const cli = await run(['enqueue', '--account', 'cl', '--file', file, '--batch', 'types-jsonl']);
     expect(cli.stderr).not.toMatch(/Cannot convert|\[object/);
     expect(cli.code, cli.stderr).toBe(1);
@@ -62,6 +65,8 @@ describe('invitebus enqueue with fields of the wrong type', () => {
       expect(cli.stderr).toContain(`line ${line}: ${field}: expected a string, got ${type}\n`);
     }
     expect(cli.stderr).toContain('line 8: profile: expected a profile name, got an object\n');
+    expect(cli.stderr).toContain('line 11: (row): each line must be a JSON object of fields, got null\n');
+    expect(cli.stderr).toContain('line 12: (row): each line must be a JSON object of fields, got an array\n');
     expect(await producer.queue('cl').getWaitingCount()).toBe(3);
   });
 

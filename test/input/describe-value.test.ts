@@ -56,6 +56,7 @@ describe('describeValue / kindOf', () => {
   it('shows primitives as themselves, strings quoted and cut, control characters escaped', () => {
     expect(describeValue('ada@example.com')).toBe("'ada@example.com'");
     expect(describeValue('x'.repeat(100))).toBe(`'${'x'.repeat(60)}…'`);
+    expect(describeValue('x'.repeat(100), 254)).toBe(`'${'x'.repeat(100)}'`);
     expect(describeValue('a\u001b[31mred\r\n\u202eb')).toBe("'a\\u001b[31mred\\u000d\\u000a\\u202eb'");
     expect(describeValue(42)).toBe('42');
     expect(describeValue(Number.NaN)).toBe('NaN');
