@@ -56,8 +56,8 @@ export function whoOf(person: Record<string, unknown>): string | undefined {
 export function profilesOf(person: Record<string, unknown>): string[] | { field: string; message: string } {
   const value = person[PROFILE_FIELD];
   if (value === undefined) return [];
-  const list: unknown[] = typeof value === 'string' ? value.split(/[;|]/) : Array.isArray(value) ? value : [];
   if (typeof value !== 'string' && !Array.isArray(value)) return { field: PROFILE_FIELD, message: wrongType('a profile name or a list of names', value) };
+  const list: unknown[] = typeof value === 'string' ? value.split(/[;|]/) : value;
   const wrong = list.find((p) => typeof p !== 'string');
   if (wrong !== undefined) return { field: PROFILE_FIELD, message: wrongType('a profile name', wrong) };
   return [...new Set((list as string[]).map((p) => p.trim()).filter(Boolean))];
