@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvitebusError } from './errors.ts';
+import { describeValue } from './input/describe-value.ts';
 
 /**
  * The one rule for names that become part of Redis keys and queue names: batch ids and account names, at every
@@ -27,7 +28,7 @@ export function isInviteId(value: unknown): value is string {
 export function identifierProblem(kind: IdentifierKind, value: unknown): string | undefined {
   const ok = kind === 'invite id' ? isInviteId(value) : isIdentifier(value);
   if (ok) return undefined;
-  const shown = typeof value === 'string' ? `'${value.length > 60 ? `${value.slice(0, 60)}…` : value}'` : String(value);
+  const shown = describeValue(value);
   const rule = kind === 'invite id' ? '"inv-" and 32 hex digits' : IDENTIFIER_RULE;
   return `${shown} is not a valid ${kind}: ${rule}`;
 }

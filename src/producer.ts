@@ -7,6 +7,7 @@ import { type AccountConfig, accountOf, type Config, retentionMs } from './confi
 import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
 import { checkIdentifier } from './identifiers.ts';
+import { safeParseInput } from './input/zod-messages.ts';
 import { inviteJobId, normaliseEmail } from './policies/job-id.ts';
 import { adapterOf } from './providers/index.ts';
 import { connectProducerRedis, invitebusKeys, type OutageReporter } from './redis.ts';
@@ -117,7 +118,7 @@ export const DEFAULT_CHUNK_SIZE = 1_000;
 
 /** Validates one raw invite with the provider's schema. */
 export function validateInvite(account: AccountConfig, raw: unknown): { ok: true; invite: InviteFields } | { ok: false; field: string; message: string } {
-  const result = adapterOf(account.provider).inviteSchema.safeParse(raw);
+  const result = safeParseInput(adapterOf(account.provider).inviteSchema, raw);
   if (result.success) return { ok: true, invite: result.data };
   const [first, ...rest] = result.error.issues;
   const field = first?.path.map(String).join('.') || '(invite)';

@@ -12,6 +12,7 @@ import { consoleRoutes } from '../console/routes.ts';
 import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
 import { identifierProblem } from '../identifiers.ts';
+import { inputErrors } from '../input/zod-messages.ts';
 import { findInvite, findInvitesByEmail } from '../invites/lookup.ts';
 import { EnqueueInterruptedError, type Producer } from '../producer.ts';
 import { connectionLost, isRedisUnreachable, safeRedisUrl } from '../redis.ts';
@@ -20,6 +21,7 @@ import { accountStats } from '../stats.ts';
 import { withTimeout } from '../timeout.ts';
 import type { ReasonClass } from '../types.ts';
 import { registerAuth } from './auth.ts';
+import { BodyRefused, useJsonBodyParser } from './json-body.ts';
 import { onboardingRoutes } from './onboardings.ts';
 import { errorBody, fieldErrors, invitesAccepted, invitesBody, jsonSchema, replayBody } from './schemas.ts';
 import { webhookRoutes } from './webhooks.ts';
@@ -58,6 +60,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     ...(options.logger ? { loggerInstance: options.logger.child({ component: 'api' }, { level: 'warn' }) } : { logger: false }),
     routerOptions: { maxParamLength: 1024 },
   });
+  useJsonBodyParser(app);
   // Bodies are validated with zod in the handlers (field-level messages); schemas below document them.
   app.setValidatorCompiler(() => (data) => ({ value: data }));
   // Response schemas document the answers (OpenAPI); answers are serialised as they are, never filtered by them.
@@ -106,7 +109,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       },
     },
     async (request, reply) => {
-      const parsed = invitesBody.safeParse(request.body);
+      const parsed = invitesBody.safeParse(request.body, { error: inputErrors });
       if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
       const body = parsed.data;
       const invites = body.invites ?? [body.invite];
@@ -163,7 +166,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     '/v1/replays',
     { schema: { body: jsonSchema(replayBody), summary: 'Move matching failed invites back to waiting with fresh attempts' } },
     async (request, reply) => {
-      const parsed = replayBody.safeParse(request.body ?? {});
+      const parsed = replayBody.safeParse(request.body ?? {}, { error: inputErrors });
       if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
       const b = parsed.data;
       return replayFailed(
@@ -198,6 +201,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
 
   app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof BodyRefused && error.details.length > 0)
+      return reply.code(400).send({ error: 'invalid_body', message: error.message, details: error.details });
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_ACCOUNT') return reply.code(404).send({ error: 'not_found', message: error.message });
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_WEBHOOK') return reply.code(404).send({ error: 'not_found', message: error.message });
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_PROFILE') return reply.code(400).send({ error: 'unknown_profile', message: error.message });

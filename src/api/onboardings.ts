@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { batchStatus } from '../batches.ts';
 import { identifierProblem, identifierSchema } from '../identifiers.ts';
+import { inputErrors } from '../input/zod-messages.ts';
 import { emailField } from '../invites/fields.ts';
 import { findInvitesByEmail } from '../invites/lookup.ts';
 import { onboard } from '../onboarding/onboard.ts';
@@ -24,8 +25,15 @@ export const onboardingBody = z
     profile: z.string().min(1).optional(),
     /** Or these accounts, with each person's own fields. */
     accounts: z.array(z.string().min(1)).min(1).optional(),
-    /** People: `email`, optional `profile` ("a;b" or a list) and any invite fields (they override the profile's). */
-    people: z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_INVITES_PER_REQUEST, `at most ${MAX_INVITES_PER_REQUEST} people per request`),
+    /**
+     * People: `email`, optional `profile` ("a;b" or a list) and any invite fields (they override the profile's).
+     * Each person is checked alone: one that is not an object, or has a field of the wrong type, is refused by
+     * index and field while the others are queued.
+     */
+    people: z
+      .array(z.unknown().describe('a person: an object with email, optional profile, and invite fields'))
+      .min(1)
+      .max(MAX_INVITES_PER_REQUEST, `at most ${MAX_INVITES_PER_REQUEST} people per request`),
   })
   .refine((b) => b.profile === undefined || b.accounts === undefined, { message: 'give a profile or accounts, not both', path: ['accounts'] });
 
@@ -114,7 +122,7 @@ export function onboardingRoutes(app: FastifyInstance, producer: Producer): void
       },
     },
     async (request, reply) => {
-      const parsed = onboardingBody.safeParse(request.body);
+      const parsed = onboardingBody.safeParse(request.body, { error: inputErrors });
       if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
       const b = parsed.data;
       const result = await onboard(

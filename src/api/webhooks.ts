@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { entryFields, typedEvent } from '../events/stream.ts';
+import { inputErrors } from '../input/zod-messages.ts';
 import type { Producer } from '../producer.ts';
 import { invitebusKeys } from '../redis.ts';
 import { parseDuration } from '../replay.ts';
@@ -87,7 +88,7 @@ export function webhookRoutes(app: FastifyInstance, producer: Producer): void {
       },
     },
     async (request, reply) => {
-      const parsed = webhookReplayBody.safeParse(request.body ?? {});
+      const parsed = webhookReplayBody.safeParse(request.body ?? {}, { error: inputErrors });
       if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
       return replayWebhook(producer, request.params.name, parseDuration(parsed.data.since));
     },

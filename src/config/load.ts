@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvitebusError } from '../errors.ts';
+import { wrongType } from '../input/describe-value.ts';
+import { inputErrors } from '../input/zod-messages.ts';
 import { adapterOf, type ProviderId } from '../providers/index.ts';
 import type { CredentialRef } from './credentials.ts';
 import { accountIssues, configSchema, type ParsedConfig, profileIssues, webhookIssues } from './schema.ts';
@@ -43,7 +45,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 /** Validates a config object. Every problem is listed at once, each with its path. */
 export function parseConfig(input: unknown, baseDir = process.cwd()): Config {
-  const result = configSchema.safeParse(input);
+  const result = configSchema.safeParse(input, { error: inputErrors });
   const issues = [...(result.success ? [] : result.error.issues), ...accountIssues(input), ...profileIssues(input), ...webhookIssues(input)];
   if (!result.success || issues.length > 0) {
     const details = [...new Set(issues.map((i) => `${formatPath(i.path)}: ${i.message}`))];
@@ -132,6 +134,8 @@ export function retentionMs(config: Config): number {
 
 /** The account's config, or an error naming the known accounts. */
 export function accountOf(config: Config, name: string): AccountConfig {
+  // A library caller in plain JavaScript may pass anything: an object here would run its own toString.
+  if (typeof name !== 'string') throw new InvitebusError('UNKNOWN_ACCOUNT', `unknown account: ${wrongType('an account name', name)}`);
   // Own keys only: 'constructor' or '__proto__' are not accounts because every object inherits them.
   const account = Object.hasOwn(config.accounts, name) ? config.accounts[name] : undefined;
   if (account === undefined) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { identifierProblem } from '../identifiers.ts';
+import { describeValue } from '../input/describe-value.ts';
 import { adapterOf, fieldProblems, providerIds } from '../providers/index.ts';
 import { credentialRef } from './credentials.ts';
 
@@ -34,7 +35,7 @@ const rateLimitedSchema = z.strictObject({
 
 /** The part of an account every provider shares. Provider fields are checked by the provider's schema. */
 const accountBase = z.looseObject({
-  provider: z.enum(providerIds, { error: (i) => `unknown provider '${String(i.input)}'; known: ${providerIds.join(', ')}` }),
+  provider: z.enum(providerIds, { error: (i) => `unknown provider ${describeValue(i.input)}; known: ${providerIds.join(', ')}` }),
   baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   credentials: z.record(z.string(), credentialRef).default({}),
   /** BullMQ's limiter: at most `max` calls per `durationMs`, across every worker process of the account. */

@@ -68,7 +68,9 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
       preHandler: app.csrfProtection,
     },
     async (request, reply) => {
-      const access = tokenAccess(String(request.body?.token ?? ''), tokens);
+      // A JSON body can carry an object here: never converted, it is simply not a token.
+      const token = request.body?.token;
+      const access = tokenAccess(typeof token === 'string' ? token : '', tokens);
       const next = nextPath(request.body?.next);
       if (access === undefined) return html(reply, loginPage(reply.generateCsrf(), next, 'That token is not valid.'), 401);
       startSession(request, reply, access, hours);

@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { inviteFieldNames, providers } from '../providers/index.ts';
+import { kindOf } from './describe-value.ts';
 
 /** One input row: its 1-based line number and either the record or why it could not be read. */
 export type InputRow = ({ line: number; record: Record<string, unknown> } | { line: number; error: string; field: string }) & {
@@ -147,7 +148,8 @@ export async function* readJsonl(path: string): AsyncGenerator<InputRow> {
   for await (const { line, bytes, text } of nonBlankLines(path)) {
     try {
       const value: unknown = JSON.parse(text);
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) yield { line, bytes, field: '(row)', error: 'each line must be a JSON object' };
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        yield { line, bytes, field: '(row)', error: `each line must be a JSON object of fields, got ${kindOf(value)}` };
       else yield { line, bytes, record: value as Record<string, unknown> };
     } catch (error) {
       yield { line, bytes, field: '(row)', error: `not valid JSON: ${(error as Error).message}` };

@@ -8,6 +8,8 @@
 import type { Config } from '../config/load.ts';
 import { accountOf } from '../config/load.ts';
 import { InvitebusError } from '../errors.ts';
+import { wrongType } from '../input/describe-value.ts';
+import { UNREADABLE } from '../input/zod-messages.ts';
 import type { EnqueueItem, EnqueueOptions, InviteManyResult, Producer, RejectedInvite } from '../producer.ts';
 import { type IntakeEntry, recordIntake } from './intake.ts';
 
@@ -46,15 +48,29 @@ export function whoOf(person: Record<string, unknown>): string | undefined {
   return shown === undefined ? email : `${shown} <${email}>`;
 }
 
-/** The profiles a person's own `profile` field names (empty when it names none). */
-export function profilesOf(person: Record<string, unknown>): string[] {
+/**
+ * The profiles a person's own `profile` field names (empty when it names none): a name, several separated by
+ * `;` or `|`, or a list of names. Anything else (an object, a number, null, a list holding one) is refused by
+ * its kind, never converted to a string.
+ */
+export function profilesOf(person: Record<string, unknown>): string[] | { field: string; message: string } {
   const value = person[PROFILE_FIELD];
-  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[;|]/) : [];
-  return [...new Set(list.map((p) => String(p).trim()).filter(Boolean))];
+  if (value === undefined) return [];
+  if (typeof value !== 'string' && !Array.isArray(value)) return { field: PROFILE_FIELD, message: wrongType('a profile name or a list of names', value) };
+  const list: unknown[] = typeof value === 'string' ? value.split(/[;|]/) : value;
+  const wrong = list.find((p) => typeof p !== 'string');
+  if (wrong !== undefined) return { field: PROFILE_FIELD, message: wrongType('a profile name', wrong) };
+  return [...new Set((list as string[]).map((p) => p.trim()).filter(Boolean))];
 }
 
 /** Checks the targets before anything is read: a profile or accounts, not both, each of them configured. */
 export function checkTargets(config: Config, targets: OnboardTargets): void {
+  // The API and the CLI give strings; a library caller in plain JavaScript may give anything.
+  const wrong = (field: string, message: string) => new InvitebusError('INVITE_INVALID', `${field}: ${message}`, { details: [`${field}: ${message}`] });
+  if (targets.profile !== undefined && typeof targets.profile !== 'string') throw wrong('profile', wrongType('a profile name', targets.profile));
+  if (targets.accounts !== undefined && !Array.isArray(targets.accounts)) throw wrong('accounts', wrongType('a list of account names', targets.accounts));
+  const notName = targets.accounts?.find((a) => typeof a !== 'string');
+  if (notName !== undefined) throw wrong('accounts', wrongType('an account name', notName));
   if (targets.profile !== undefined && targets.accounts !== undefined && targets.accounts.length > 0) {
     throw new InvitebusError('INVITE_INVALID', 'give a profile or accounts, not both', { details: ['profile: give a profile or accounts, not both'] });
   }
@@ -80,9 +96,10 @@ export function personInvites(
   person: unknown,
   targets: OnboardTargets,
 ): { invites: Array<{ account: string; invite: Record<string, unknown> }> } | { field: string; message: string } {
-  if (person === null || typeof person !== 'object' || Array.isArray(person)) return { field: '(row)', message: 'must be an object of fields' };
+  if (person === null || typeof person !== 'object' || Array.isArray(person)) return { field: '(row)', message: wrongType('an object of fields', person) };
   const { [PROFILE_FIELD]: _profile, ...own } = person as Record<string, unknown>;
   const named = profilesOf(person as Record<string, unknown>);
+  if (!Array.isArray(named)) return named;
   const profiles = named.length > 0 ? named : targets.profile !== undefined ? [targets.profile] : [];
   const fieldsByAccount = new Map<string, Record<string, unknown>>();
   for (const name of profiles) {
@@ -115,17 +132,27 @@ export async function onboard(
   const at = Date.now();
   const refused: RejectedInvite[] = [];
   let count = 0;
-  async function* items(): AsyncGenerator<EnqueueItem> {
-    for await (const person of people) {
-      const index = count++;
-      const planned = personInvites(producer.config, person, targets);
-      const who = person !== null && typeof person === 'object' ? whoOf(person as Record<string, unknown>) : undefined;
-      if ('field' in planned) {
-        refused.push({ index, ...(who ? { who } : {}), field: planned.field, message: planned.message });
-        continue;
-      }
-      for (const { account, invite } of planned.invites) yield { account, invite, index, ...(who ? { who } : {}) };
+  function* plan(person: unknown): Generator<EnqueueItem> {
+    const index = count++;
+    let planned: ReturnType<typeof personInvites>;
+    let who: string | undefined;
+    try {
+      planned = personInvites(producer.config, person, targets);
+      who = person !== null && typeof person === 'object' ? whoOf(person as Record<string, unknown>) : undefined;
+    } catch {
+      // Only an object handed to the library can throw when read (a getter, a proxy); JSON and CSV cannot.
+      planned = { field: '(row)', message: `its fields ${UNREADABLE}` };
     }
+    if ('field' in planned) {
+      refused.push({ index, ...(who ? { who } : {}), field: planned.field, message: planned.message });
+      return;
+    }
+    for (const { account, invite } of planned.invites) yield { account, invite, index, ...(who ? { who } : {}) };
+  }
+  async function* items(): AsyncGenerator<EnqueueItem> {
+    // A list is read as a list: `for await` would await each person, reading its `then` (a getter could throw).
+    if (Symbol.iterator in Object(people)) for (const person of people as Iterable<unknown>) yield* plan(person);
+    else for await (const person of people) yield* plan(person);
   }
   // The intake log (and the batch's refused/duplicates counts) is written before the batch is sealed, so its
   // batch.completed already tells them.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeParseInput } from '../input/zod-messages.ts';
 import type { ProviderAdapter } from './adapter.ts';
 import { betterstack } from './betterstack/index.ts';
 import { closient } from './closient/index.ts';
@@ -60,7 +61,7 @@ export function fieldProblems(adapter: Pick<ProviderAdapter, 'id' | 'inviteSchem
     else if (schema === undefined)
       problems.push({ field, unknown: true, message: `not an invite field of provider ${adapter.id} (its fields: ${Object.keys(shape).join(', ')})` });
     else {
-      const checked = schema.safeParse(value);
+      const checked = safeParseInput(schema, value);
       if (!checked.success) problems.push({ field, message: checked.error.issues[0]?.message ?? 'invalid' });
     }
   }

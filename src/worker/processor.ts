@@ -4,6 +4,7 @@ import type { AccountConfig } from '../config/load.ts';
 import { RetryableError } from '../errors.ts';
 import type { EventStream, InviteEvent } from '../events/stream.ts';
 import { IDENTIFIER_RULE, isIdentifier } from '../identifiers.ts';
+import { describeValue } from '../input/describe-value.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { rateLimitBackoff } from '../policies/backoff.ts';
@@ -58,9 +59,9 @@ function eventFields(job: InviteJob): { email: string; batchId: string | undefin
 export function checkJobData(account: AccountConfig, data: unknown): { ok: true; invite: InviteFields } | { ok: false; message: string } {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, message: '(data): not an object' };
   const d = data as UntrustedData & object;
-  if (d.account !== account.name) return { ok: false, message: `account: the job names account '${String(d.account)}', not '${account.name}'` };
+  if (d.account !== account.name) return { ok: false, message: `account: the job names account ${describeValue(d.account)}, not '${account.name}'` };
   if (d.provider !== undefined && d.provider !== account.provider)
-    return { ok: false, message: `provider: the job names provider '${String(d.provider)}', not '${account.provider}'` };
+    return { ok: false, message: `provider: the job names provider ${describeValue(d.provider)}, not '${account.provider}'` };
   if (typeof d.enqueuedAt !== 'number' || !Number.isFinite(d.enqueuedAt)) return { ok: false, message: 'enqueuedAt: not a time in ms' };
   if (d.batchId !== undefined && !isIdentifier(d.batchId)) return { ok: false, message: `batchId: ${IDENTIFIER_RULE}` };
   const checked = validateInvite(account, d.invite);

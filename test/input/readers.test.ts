@@ -115,7 +115,7 @@ describe('JSONL reader', () => {
     expect(rows).toEqual([
       { line: 1, record: { email: 'a@x.io' } },
       { line: 3, field: '(row)', error: expect.stringContaining('not valid JSON') },
-      { line: 4, field: '(row)', error: 'each line must be a JSON object' },
+      { line: 4, field: '(row)', error: 'each line must be a JSON object of fields, got an array' },
       { line: 5, record: { email: 'b@x.io', role: 'member' } },
     ]);
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { credentialRef } from '../../config/credentials.ts';
-import { emailField, nameField } from '../../invites/fields.ts';
+import { describeValue } from '../../input/describe-value.ts';
+import { emailField, nameField, typedError } from '../../invites/fields.ts';
 import type { Outcome } from '../../types.ts';
 import { type AccountContext, commonOutcome, credential, isNetworkFailure, networkOutcome, type ProviderAdapter, type ProviderSession } from '../adapter.ts';
 import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
@@ -29,7 +30,7 @@ export const int64Id = z.union([z.number(), z.string()]).transform((value, ctx) 
   }
   const s = value.trim();
   if (!/^-?\d{1,20}$/.test(s) || BigInt(s) < INT64_MIN || BigInt(s) > INT64_MAX) {
-    ctx.addIssue({ code: 'custom', message: `'${value}' is not an int64 role id` });
+    ctx.addIssue({ code: 'custom', message: `${describeValue(value)} is not an int64 role id` });
     return z.NEVER;
   }
   return BigInt(s).toString();
@@ -39,8 +40,11 @@ const inviteSchema = z.object({
   email: emailField,
   firstName: nameField.optional(),
   lastName: nameField.optional(),
-  returnUrl: z.url({ protocol: /^https?$/, error: 'returnUrl must be an http(s) URL' }).optional(),
-  roleIds: z.array(int64Id, { error: 'roleIds must be a list of role ids' }).max(100).default([]),
+  returnUrl: z.url({ protocol: /^https?$/, error: typedError('a string', 'returnUrl must be an http(s) URL') }).optional(),
+  roleIds: z
+    .array(int64Id, { error: typedError('a list of role ids', 'roleIds must be a list of role ids') })
+    .max(100)
+    .default([]),
 });
 export type UniBeeInvite = z.infer<typeof inviteSchema>;
 
