@@ -4,6 +4,7 @@
  * beside it; a replay whose Redis goes away at any point leaves every failure either untouched or moved, so the
  * next replay finishes the job and the batch completes with exact counts.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,5 +165,4 @@ describe('operator actions', () => {
   }, 90_000);
 });
 
-let names = 0;
-const randomName = () => `config-${(names += 1)}`;
+const randomName = () => `config-${randomUUID()}`;
