@@ -6,6 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
+import { checkBatch } from '../batch-check.ts';
 import { batchReport, batchStatus, REPORT_COLUMNS, type ReportLine } from '../batches.ts';
 import { accountOf } from '../config/load.ts';
 import { consoleRoutes } from '../console/routes.ts';
@@ -162,6 +163,18 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     },
   );
 
+  app.get<{ Params: { id: string } }>(
+    '/v1/batches/:id/check',
+    { schema: { summary: "Recompute a batch's counters from its jobs and report any drift" } },
+    async (request) => checkBatch(producer, request.params.id),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/batches/:id/repair',
+    { schema: { summary: 'Record stranded results and rewrite drifted counters of a batch (idempotent)' } },
+    async (request) => checkBatch(producer, request.params.id, { repair: true }),
+  );
+
   app.post(
     '/v1/replays',
     { schema: { body: jsonSchema(replayBody), summary: 'Move matching failed invites back to waiting with fresh attempts' } },
@@ -205,6 +218,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       return reply.code(400).send({ error: 'invalid_body', message: error.message, details: error.details });
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_ACCOUNT') return reply.code(404).send({ error: 'not_found', message: error.message });
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_WEBHOOK') return reply.code(404).send({ error: 'not_found', message: error.message });
+    if (error instanceof InvitebusError && error.code === 'UNKNOWN_BATCH') return reply.code(404).send({ error: 'not_found', message: error.message });
     if (error instanceof InvitebusError && error.code === 'UNKNOWN_PROFILE') return reply.code(400).send({ error: 'unknown_profile', message: error.message });
     if (error instanceof InvitebusError && error.code === 'INVALID_IDENTIFIER') return reply.code(400).send({ error: 'bad_request', message: error.message });
     if (error instanceof InvitebusError && error.code === 'INVITE_INVALID')

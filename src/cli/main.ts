@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runWorkerProcess } from '../../workers/invite-worker.ts';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
+import { checkBatch } from '../batch-check.ts';
 import { batchReport, batchStatus, REPORT_COLUMNS } from '../batches.ts';
 import { accountOf, type Config, configOverrides, configPath, loadConfig } from '../config/load.ts';
 import { csvLine } from '../csv.ts';
@@ -22,6 +23,7 @@ import { accountStats } from '../stats.ts';
 import { REPLAYABLE_REASONS, type ReasonClass } from '../types.ts';
 import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../webhooks/admin.ts';
 import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
+import { formatBatchCheck } from './batch-check.ts';
 import { type EnqueueFlags, enqueueFile, rowProblem, writeRejects } from './enqueue.ts';
 import { printEvents } from './events.ts';
 import { replaySummary } from './replay-summary.ts';
@@ -252,6 +254,23 @@ export function buildCli(): Command {
           console.error(`no batch '${batch}'`);
           process.exitCode = 1;
         } else if (!opts.watch) console.log(formatStatus(status));
+      });
+    });
+
+  program
+    .command('batches')
+    .description('batch maintenance')
+    .command('check')
+    .argument('<batch>', 'the batch id', batchId)
+    .description('recompute a batch from its jobs and their recorded results, report any drift; --repair fixes it (safe to rerun)')
+    .option('--repair', 'record stranded results and rewrite drifted counters')
+    .option('--json', 'as JSON')
+    .action(async (batch: string, opts: { repair?: boolean; json?: boolean }, cmd: Command) => {
+      await withProducer(cmd, async (producer) => {
+        const check = await checkBatch(producer, batch, { repair: opts.repair ?? false });
+        console.log(opts.json ? JSON.stringify(check) : formatBatchCheck(check));
+        // Drift found and left: exit 1, so a cron job notices.
+        process.exitCode = !check.repaired && (check.drift.length > 0 || check.stranded.length > 0) ? 1 : 0;
       });
     });
 

@@ -66,6 +66,7 @@ const SCRIPTS = {
   unrecordTerminal: { file: 'unrecord-terminal', keys: 4 },
   moveFailure: { file: 'move-failure', keys: 15 },
   endAction: { file: 'end-action', keys: 1 },
+  recountBatch: { file: 'recount-batch', keys: 5 },
   sealBatch: { file: 'seal-batch', keys: 3 },
   paceCall: { file: 'pace-call', keys: 4 },
   claimPause: { file: 'claim-pause', keys: 1 },
