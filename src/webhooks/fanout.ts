@@ -26,6 +26,12 @@ const MAX_IN_FLIGHT = 1_000;
 
 type StreamEntries = Array<[string, string[]]>;
 
+/** Overrides of CLAIM_IDLE_MS and MAX_IN_FLIGHT (tests use short ones). */
+export interface FanoutTuning {
+  claimIdleMs?: number;
+  maxInFlight?: number;
+}
+
 export function startFanout(options: {
   config: Config;
   connection: Redis;
@@ -34,8 +40,12 @@ export function startFanout(options: {
   consumer: string;
   /** This process's delivery per endpoint (direct attempts); an endpoint without one gets jobs only. */
   deliveries?: readonly WebhookDelivery[];
+  /** Tuning for tests: how long an unacknowledged event waits before it is claimed, and the in-flight limit. */
+  tuning?: FanoutTuning;
 }) {
   const { config, logger } = options;
+  const claimIdleMs = options.tuning?.claimIdleMs ?? CLAIM_IDLE_MS;
+  const maxInFlight = options.tuning?.maxInFlight ?? MAX_IN_FLIGHT;
   const stream = invitebusKeys(config.redis.prefix).events;
   // A blocking read holds its connection: this one is the fan-out's own.
   const reader = options.connection.duplicate();
@@ -85,7 +95,7 @@ export function startFanout(options: {
     }
     inFlight.delete(id);
     ack(id);
-    if (inFlight.size < MAX_IN_FLIGHT / 2) drained?.();
+    if (inFlight.size < maxInFlight / 2) drained?.();
   }
 
   async function route(entries: StreamEntries): Promise<void> {
@@ -111,7 +121,7 @@ export function startFanout(options: {
         );
       }
     }
-    while (inFlight.size >= MAX_IN_FLIGHT && !stopping) await new Promise<void>((resolve) => (drained = resolve));
+    while (inFlight.size >= maxInFlight && !stopping) await new Promise<void>((resolve) => (drained = resolve));
     drained = undefined;
   }
 
@@ -121,9 +131,9 @@ export function startFanout(options: {
     });
     while (!stopping) {
       try {
-        if (Date.now() - lastClaim > CLAIM_IDLE_MS / 2) {
+        if (Date.now() - lastClaim > claimIdleMs / 2) {
           lastClaim = Date.now();
-          const claimed = (await reader.xautoclaim(stream, WEBHOOK_GROUP, options.consumer, CLAIM_IDLE_MS, '0', 'COUNT', 500)) as [string, StreamEntries];
+          const claimed = (await reader.xautoclaim(stream, WEBHOOK_GROUP, options.consumer, claimIdleMs, '0', 'COUNT', 500)) as [string, StreamEntries];
           await route((claimed[1] ?? []).filter((e) => e !== null && Array.isArray(e[1])));
         }
         const res = (await reader.xreadgroup('GROUP', WEBHOOK_GROUP, options.consumer, 'COUNT', 500, 'BLOCK', 1000, 'STREAMS', stream, '>')) as Array<
