@@ -27,6 +27,8 @@ const webhookInfo = z.object({
   active: z.number().int(),
   failed: z.number().int(),
   completed: z.number().int(),
+  pending: z.number().int().describe('events read for this endpoint whose delivery is neither delivered nor queued yet'),
+  notStarted: z.number().int().describe('of those, deliveries that could not be started (Redis refused the job): routed again after 30 s'),
 });
 
 export const webhookReplayBody = z.strictObject({

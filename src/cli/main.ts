@@ -310,7 +310,7 @@ export function buildCli(): Command {
   const webhooks = program.command('webhooks').description('the endpoints results are pushed to: health, test, replay, enable');
   webhooks
     .command('list', { isDefault: true })
-    .description('each endpoint: URL (no query), events, disabled or failing since when, last answer, deliveries waiting/failed')
+    .description('each endpoint: URL (no query), events, disabled or failing since when, last answer, deliveries waiting/failed/not started')
     .option('--json', 'as JSON lines')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withProducer(cmd, async (producer) => {
@@ -325,9 +325,11 @@ export function buildCli(): Command {
             ? `DISABLED since ${new Date(w.disabledAt ?? 0).toISOString()}`
             : w.failingSince
               ? `failing since ${new Date(w.failingSince).toISOString()}`
-              : 'ok';
+              : w.notStarted > 0
+                ? `failing: ${w.notStarted} deliveries could not be started (Redis refused them; see the worker log), retried every 30 s`
+                : 'ok';
           console.log(
-            `${w.name}: ${w.url} (${w.events.join(', ')}) ${health}; last answer ${w.lastStatus ?? '-'}; waiting ${w.waiting}, delayed ${w.delayed}, failed ${w.failed}, delivered ${w.completed}`,
+            `${w.name}: ${w.url} (${w.events.join(', ')}) ${health}; last answer ${w.lastStatus ?? '-'}; waiting ${w.waiting}, delayed ${w.delayed}, failed ${w.failed}, delivered ${w.completed}, not yet delivered or queued ${w.pending}`,
           );
         }
       });

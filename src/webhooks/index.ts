@@ -28,6 +28,8 @@ export function webhookSecrets(config: Config, env: NodeJS.ProcessEnv): Map<stri
 
 export interface RunningWebhooks {
   deliveries: WebhookDelivery[];
+  /** Events the fan-out read whose deliveries are not yet settled (delivered, queued, or left for the claim). */
+  inFlight(): number;
   close(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export function startWebhooks(options: {
   });
   return {
     deliveries,
+    inFlight: () => fanout.inFlight(),
     async close() {
       await fanout.close();
       await Promise.all(deliveries.map((d) => d.close()));

@@ -14,7 +14,6 @@ import { invitebusKeys } from '../../src/redis.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { type WebhookStatus, webhookStatus } from '../../src/webhooks/admin.ts';
 import { startWebhooks } from '../../src/webhooks/index.ts';
-import { webhookQueueName } from '../../src/webhooks/payload.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { captureLogs } from '../support/log-capture.ts';
 import { waitFor } from '../support/pipeline.ts';
@@ -147,7 +146,7 @@ describe('webhook fan-out bookkeeping', () => {
     // B answers after 150 ms: A's start fails before B's delivery settles (the order the issue reports).
     const b = await receiver(() => 200, 150);
     const config = configFor({ a: hook(a.url), b: hook(b.url) });
-    const { close } = await startHooks(config, { claimIdleMs: 1_000 });
+    const { hooks, close } = await startHooks(config, { claimIdleMs: 1_000 });
     await warmUp(config, a, b);
 
     // A fails its direct attempt, and its retry cannot be queued: Redis answers OOM. B's direct delivery succeeds.
@@ -155,16 +154,21 @@ describe('webhook fan-out bookkeeping', () => {
     const ids = await writeEvents(config, 9, refuseWrites);
     await waitFor(() => allOnce(b.got, ids), 10_000, 'B to get the 9 events');
     await waitFor(() => ids.every((id) => a.got.has(id)), 10_000, "A's 9 attempts");
-    const failing = await waitFor(async () => {
-      const a = (await statusOf(config)).get('a');
-      return healthy(a) ? undefined : a;
-    }, 5_000, '`webhooks list` to show A failing').catch(() => undefined);
-    const during = { unacked: (await unacknowledged(config, ids)).size, status: await statusOf(config) };
-    expect(failing, 'A shown as failing while its deliveries cannot be started').toBeDefined();
-    expect(failing?.notStarted).toBe(9);
-    expect(healthy(during.status.get('b'))).toBe(true);
-    // Nothing acknowledged while A's deliveries are not recorded.
-    expect(during.unacked).toBe(9);
+    // `webhooks list` shows A failing: its 9 deliveries could not be started. B is fine.
+    const failing = await waitFor(
+      async () => {
+        const a = (await statusOf(config)).get('a');
+        return a?.notStarted === 9 ? a : undefined;
+      },
+      5_000,
+      "`webhooks list` to show A's 9 deliveries not started",
+    );
+    expect(healthy(failing)).toBe(false);
+    expect(failing.pending).toBe(9);
+    expect(healthy((await statusOf(config)).get('b'))).toBe(true);
+    // Nothing acknowledged while A's deliveries are not recorded, though nothing is held in flight for them.
+    await waitFor(() => hooks.inFlight() === 0, 5_000, "B's deliveries to settle");
+    expect((await unacknowledged(config, ids)).size).toBe(9);
 
     // Redis accepts writes again and A answers: A gets every event after the claim, B nothing twice.
     aStatus = 200;
@@ -175,6 +179,7 @@ describe('webhook fan-out bookkeeping', () => {
     expect(allOnce(b.got, [...b.got.keys()])).toBe(true);
     await waitFor(async () => healthy((await statusOf(config)).get('a')), 5_000, 'A healthy again');
     // No in-flight entry leaked: close() waits for none.
+    expect(hooks.inFlight()).toBe(0);
     const closing = Date.now();
     await close();
     expect(Date.now() - closing).toBeLessThan(5_000);
@@ -222,4 +227,21 @@ describe('webhook fan-out bookkeeping', () => {
     // B had them: the next process does not send them again.
     expect(allOnce(b.got, [...b.got.keys()])).toBe(true);
   }, 60_000);
+
+  it('an upgrade from the shared group loses nothing: each endpoint starts at its oldest unacknowledged event', async () => {
+    const a = await receiver(() => 200);
+    const config = configFor({ a: hook(a.url) });
+    const stream = invitebusKeys(config.redis.prefix).events;
+    // As a worker of the shared group left it: the first event acknowledged, the second read and not, the third unread.
+    await admin.xgroup('CREATE', stream, 'webhooks', '$', 'MKSTREAM');
+    const [acked = '', held = ''] = await writeEvents(config, 2);
+    await admin.xreadgroup('GROUP', 'webhooks', 'worker-old', 'COUNT', 10, 'STREAMS', stream, '>');
+    await admin.xack(stream, 'webhooks', acked);
+    const [unread = ''] = await writeEvents(config, 1);
+    await startHooks(config, { claimIdleMs: 1_000 });
+    await waitFor(() => a.accepted.has(held) && a.accepted.has(unread), 10_000, 'the held and the unread event');
+    expect(a.got.has(acked)).toBe(false);
+    const groups = ((await admin.xinfo('GROUPS', stream)) as string[][]).map((g) => g[g.indexOf('name') + 1]);
+    expect(groups).toEqual(['webhook:a']);
+  });
 });
