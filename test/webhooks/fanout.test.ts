@@ -59,9 +59,9 @@ async function receiver(status: () => number, delayMs = 0) {
 const hook = (url: string) => ({ url, secret: { env: 'WH' }, events: ['invite.succeeded'], retryScheduleMs: [200, 200, 200] });
 
 /** A worker process's webhooks (fan-out and deliveries) on its own connection, with a short claim time. */
-async function startHooks(config: Config, tuning: { claimIdleMs: number; maxInFlight?: number }) {
+async function startHooks(config: Config, tuning: { claimIdleMs: number; maxInFlight?: number }, logger = captureLogs('silent').logger) {
   const connection = new Redis(own.url, { maxRetriesPerRequest: null });
-  const hooks = startWebhooks({ config, env: { WH: SECRET }, connection, logger: captureLogs('silent').logger, tuning });
+  const hooks = startWebhooks({ config, env: { WH: SECRET }, connection, logger, tuning });
   if (hooks === undefined) throw new Error('no webhooks configured');
   await Promise.all(hooks.deliveries.map((d) => d.worker.waitUntilReady()));
   let closed = false;
@@ -243,5 +243,17 @@ describe('webhook fan-out bookkeeping', () => {
     expect(a.got.has(acked)).toBe(false);
     const groups = ((await admin.xinfo('GROUPS', stream)) as string[][]).map((g) => g[g.indexOf('name') + 1]);
     expect(groups).toEqual(['webhook:a']);
+  });
+
+  it('a process started while Redis refuses writes delivers once Redis accepts them', async () => {
+    const a = await receiver(() => 200);
+    const config = configFor({ a: hook(a.url) });
+    // No group yet (a first start, or a new endpoint) and Redis full: creating the group is refused.
+    await refuseWrites(admin.multi()).exec();
+    const { lines, logger } = captureLogs('info');
+    await startHooks(config, { claimIdleMs: 1_000 }, logger);
+    await waitFor(() => lines.some((l) => /webhook fan-out/.test(l) && /OOM/.test(l)), 10_000, 'the fan-out to meet the refusal');
+    await acceptWrites();
+    await warmUp(config, a);
   });
 });
