@@ -13,6 +13,7 @@ import { Producer } from '../../src/producer.ts';
 import { invitebusKeys } from '../../src/redis.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { type WebhookStatus, webhookStatus } from '../../src/webhooks/admin.ts';
+import { idBefore } from '../../src/webhooks/groups.ts';
 import { startWebhooks } from '../../src/webhooks/index.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { captureLogs } from '../support/log-capture.ts';
@@ -227,6 +228,12 @@ describe('webhook fan-out bookkeeping', () => {
     // B had them: the next process does not send them again.
     expect(allOnce(b.got, [...b.got.keys()])).toBe(true);
   }, 60_000);
+
+  it('starts a group just before an id, across a millisecond boundary', () => {
+    expect(idBefore('1700000000000-3')).toBe('1700000000000-2');
+    expect(idBefore('1700000000000-0')).toBe('1699999999999-18446744073709551615');
+    expect(idBefore('0-0')).toBe('0-0');
+  });
 
   it('an upgrade from the shared group loses nothing: each endpoint starts at its oldest unacknowledged event', async () => {
     const a = await receiver(() => 200);
