@@ -21,6 +21,7 @@ import { exitOnSignal, logUnhandledRejections } from '../signals.ts';
 import { accountStats } from '../stats.ts';
 import { REPLAYABLE_REASONS, type ReasonClass } from '../types.ts';
 import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../webhooks/admin.ts';
+import { CLAIM_IDLE_MS } from '../webhooks/fanout.ts';
 import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
 import { type EnqueueFlags, enqueueFile, rowProblem, writeRejects } from './enqueue.ts';
 import { printEvents } from './events.ts';
@@ -326,7 +327,7 @@ export function buildCli(): Command {
             : w.failingSince
               ? `failing since ${new Date(w.failingSince).toISOString()}`
               : w.notStarted > 0
-                ? `failing: ${w.notStarted} deliveries could not be started (Redis refused them; see the worker log), retried every 30 s`
+                ? `failing: ${w.notStarted} deliveries could not be started (Redis refused them; see the worker log), retried every ${CLAIM_IDLE_MS / 1000} s`
                 : 'ok';
           console.log(
             `${w.name}: ${w.url} (${w.events.join(', ')}) ${health}; last answer ${w.lastStatus ?? '-'}; waiting ${w.waiting}, delayed ${w.delayed}, failed ${w.failed}, delivered ${w.completed}, not yet delivered or queued ${w.pending}`,

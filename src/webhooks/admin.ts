@@ -33,7 +33,7 @@ export interface WebhookStatus {
   completed: number;
   /** Events read for this endpoint whose delivery is neither delivered nor queued yet (under way, or waiting for the claim). */
   pending: number;
-  /** Of those, the ones whose delivery could not be started (Redis refused the job): routed again after 30 s. */
+  /** Of those, the ones whose delivery could not be started (Redis refused the job): routed again after CLAIM_IDLE_MS. */
   notStarted: number;
 }
 
