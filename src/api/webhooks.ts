@@ -11,6 +11,7 @@ import type { Producer } from '../producer.ts';
 import { invitebusKeys } from '../redis.ts';
 import { parseDuration } from '../replay.ts';
 import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../webhooks/admin.ts';
+import { CLAIM_IDLE_MS } from '../webhooks/fanout.ts';
 import { errorBody, fieldErrors, jsonSchema } from './schemas.ts';
 
 const webhookInfo = z.object({
@@ -28,6 +29,11 @@ const webhookInfo = z.object({
   active: z.number().int(),
   failed: z.number().int(),
   completed: z.number().int(),
+  pending: z.number().int().describe('events read for this endpoint whose delivery is neither delivered nor queued yet'),
+  notStarted: z
+    .number()
+    .int()
+    .describe(`of those, deliveries that could not be started (Redis refused the job): routed again after ${CLAIM_IDLE_MS / 1000} s`),
 });
 
 export const webhookReplayBody = z.strictObject({

@@ -22,6 +22,7 @@ import { exitOnSignal, logUnhandledRejections } from '../signals.ts';
 import { accountStats } from '../stats.ts';
 import { REPLAYABLE_REASONS, type ReasonClass } from '../types.ts';
 import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../webhooks/admin.ts';
+import { CLAIM_IDLE_MS } from '../webhooks/fanout.ts';
 import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
 import { formatBatchCheck } from './batch-check.ts';
 import { type EnqueueFlags, enqueueFile, rowProblem, writeRejects } from './enqueue.ts';
@@ -339,7 +340,7 @@ export function buildCli(): Command {
   const webhooks = program.command('webhooks').description('the endpoints results are pushed to: health, test, replay, enable');
   webhooks
     .command('list', { isDefault: true })
-    .description('each endpoint: URL (no query), events, disabled or failing since when, last answer, deliveries waiting/failed')
+    .description('each endpoint: URL (no query), events, disabled or failing since when, last answer, deliveries waiting/failed/not started')
     .option('--json', 'as JSON lines')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withProducer(cmd, async (producer) => {
@@ -354,9 +355,11 @@ export function buildCli(): Command {
             ? `DISABLED since ${new Date(w.disabledAt ?? 0).toISOString()}`
             : w.failingSince
               ? `failing since ${new Date(w.failingSince).toISOString()}`
-              : 'ok';
+              : w.notStarted > 0
+                ? `failing: ${w.notStarted} deliveries could not be started (Redis refused them; see the worker log), retried every ${CLAIM_IDLE_MS / 1000} s`
+                : 'ok';
           console.log(
-            `${w.name}: ${w.url} (${w.events.join(', ')}) ${health}; last answer ${w.lastStatus ?? '-'}; waiting ${w.waiting}, delayed ${w.delayed}, failed ${w.failed}, delivered ${w.completed}`,
+            `${w.name}: ${w.url} (${w.events.join(', ')}) ${health}; last answer ${w.lastStatus ?? '-'}; waiting ${w.waiting}, delayed ${w.delayed}, failed ${w.failed}, delivered ${w.completed}, not yet delivered or queued ${w.pending}`,
           );
         }
       });

@@ -11,7 +11,8 @@ import { entryFields } from '../events/stream.ts';
 import type { Producer } from '../producer.ts';
 import { invitebusKeys } from '../redis.ts';
 import { type DeliveryResult, deliveryJob, deliveryJobOptions } from './delivery.ts';
-import { endpointsFor, type WebhookJobData, webhookQueueName } from './payload.ts';
+import { streamGroups, unsettledEvents, webhookGroup } from './groups.ts';
+import { subscribes, type WebhookJobData, webhookQueueName } from './payload.ts';
 
 export interface WebhookStatus {
   name: string;
@@ -30,6 +31,10 @@ export interface WebhookStatus {
   failed: number;
   /** Deliveries the receiver accepted (2xx), directly or after retries, since the endpoint was configured. */
   completed: number;
+  /** Events read for this endpoint whose delivery is neither delivered nor queued yet (under way, or waiting for the claim). */
+  pending: number;
+  /** Of those, the ones whose delivery could not be started (Redis refused the job): routed again after CLAIM_IDLE_MS. */
+  notStarted: number;
 }
 
 function hookOf(config: Config, name: string) {
@@ -52,13 +57,15 @@ function queueOf(producer: Producer, name: string): Queue<WebhookJobData> {
 
 export async function webhookStatus(producer: Producer): Promise<WebhookStatus[]> {
   const keys = invitebusKeys(producer.config.redis.prefix);
+  const groups = await streamGroups(producer.redis, keys.events);
   return Promise.all(
     Object.entries(producer.config.webhooks).map(async ([name, hook]) => {
       const queue = queueOf(producer, name);
       try {
-        const [state, counts] = await Promise.all([
+        const [state, counts, unsettled] = await Promise.all([
           producer.redis.hgetall(keys.webhookState(name)),
           queue.getJobCounts('waiting', 'delayed', 'active', 'failed'),
+          unsettledEvents(producer.redis, keys.events, name, groups.get(webhookGroup(name))?.pending ?? 0),
         ]);
         return {
           name,
@@ -75,6 +82,7 @@ export async function webhookStatus(producer: Producer): Promise<WebhookStatus[]
           active: counts.active ?? 0,
           failed: counts.failed ?? 0,
           completed: Number(state.delivered ?? 0),
+          ...unsettled,
         };
       } finally {
         await queue.close();
@@ -128,7 +136,7 @@ export async function testWebhook(producer: Producer, name: string, timeoutMs = 
  * to. Each keeps its event id as `webhook-id`, so a receiver that already has it drops it.
  */
 export async function replayWebhook(producer: Producer, name: string, sinceMs: number): Promise<{ queued: number }> {
-  hookOf(producer.config, name);
+  const hook = hookOf(producer.config, name);
   const stream = invitebusKeys(producer.config.redis.prefix).events;
   const queue = queueOf(producer, name);
   const run = Date.now();
@@ -139,7 +147,7 @@ export async function replayWebhook(producer: Producer, name: string, sinceMs: n
       const page = await producer.redis.xrange(stream, from, '+', 'COUNT', 1000);
       const jobs = page
         .map(([id, flat]) => ({ id, fields: entryFields(flat) }))
-        .filter(({ fields }) => endpointsFor(producer.config, fields).includes(name))
+        .filter(({ fields }) => subscribes(hook, fields))
         .map(({ id, fields }) => deliveryJob(producer.config, name, id, fields, `${id}-replay-${run}`));
       if (jobs.length > 0) await queue.addBulk(jobs);
       queued += jobs.length;

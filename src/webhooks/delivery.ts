@@ -84,8 +84,12 @@ export function startWebhookDelivery(options: {
 
   /** A failure seen by this process since its last success was written: the next success is written at once. */
   let failing = false;
+  /** Records a failed attempt. Redis refusing the write (OOM, ...) does not change what the receiver answered. */
   async function failed(status: string): Promise<void> {
     failing = true;
+    await recordFailure(status).catch((err: Error) => options.outage?.error(err) || logger.warn({ err }, 'could not record a failed webhook delivery'));
+  }
+  async function recordFailure(status: string): Promise<void> {
     const now = Date.now();
     const replies = await connection
       .multi()

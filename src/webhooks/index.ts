@@ -11,7 +11,7 @@ import { InvitebusError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { invitebusKeys, type OutageReporter } from '../redis.ts';
 import { startWebhookDelivery, type WebhookDelivery } from './delivery.ts';
-import { startFanout } from './fanout.ts';
+import { type FanoutTuning, startFanout } from './fanout.ts';
 
 /** Every webhook's secret, or one error listing each missing one. */
 export function webhookSecrets(config: Config, env: NodeJS.ProcessEnv): Map<string, string> {
@@ -28,6 +28,8 @@ export function webhookSecrets(config: Config, env: NodeJS.ProcessEnv): Map<stri
 
 export interface RunningWebhooks {
   deliveries: WebhookDelivery[];
+  /** Events the fan-out read whose deliveries are not yet settled (delivered, queued, or left for the claim). */
+  inFlight(): number;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,8 @@ export function startWebhooks(options: {
   connection: Redis;
   logger: Logger;
   outage?: OutageReporter;
+  /** Shorter claim and in-flight limits, for tests. */
+  tuning?: FanoutTuning;
 }): RunningWebhooks | undefined {
   const { config } = options;
   if (Object.keys(config.webhooks).length === 0) return undefined;
@@ -79,9 +83,11 @@ export function startWebhooks(options: {
     ...(options.outage ? { outage: options.outage } : {}),
     consumer: `worker-${randomUUID()}`,
     deliveries,
+    ...(options.tuning ? { tuning: options.tuning } : {}),
   });
   return {
     deliveries,
+    inFlight: () => fanout.inFlight(),
     async close() {
       await fanout.close();
       await Promise.all(deliveries.map((d) => d.close()));

@@ -27,11 +27,12 @@ export function webhookBody(eventId: string, fields: Record<string, string>): st
   return JSON.stringify({ type, timestamp: new Date(Number.isFinite(ms) ? ms : Date.now()).toISOString(), data: rest });
 }
 
-/** The endpoints an event goes to: subscribed to its type, and (when they filter by account) to its account. */
-export function endpointsFor(config: Config, fields: Record<string, string>): string[] {
-  const type = fields.type ?? '';
-  return Object.entries(config.webhooks)
-    .filter(([, hook]) => (hook.events as readonly string[]).includes(type))
-    .filter(([, hook]) => hook.accounts === undefined || fields.account === undefined || hook.accounts.includes(fields.account))
-    .map(([name]) => name);
+type Hook = Config['webhooks'][string];
+
+/** Whether an event goes to an endpoint: subscribed to its type, and (when it filters by account) to its account. */
+export function subscribes(hook: Hook, fields: Record<string, string>): boolean {
+  return (
+    (hook.events as readonly string[]).includes(fields.type ?? '') &&
+    (hook.accounts === undefined || fields.account === undefined || hook.accounts.includes(fields.account))
+  );
 }

@@ -114,7 +114,9 @@ describe('webhook routes', () => {
       5_000,
       'the delivered count',
     );
-    expect(list.json().webhooks).toEqual([expect.objectContaining({ name: 'hr', url: `${receiver.url}/hooks`, disabled: false, completed: 3 })]);
+    expect(list.json().webhooks).toEqual([
+      expect.objectContaining({ name: 'hr', url: `${receiver.url}/hooks`, disabled: false, completed: 3, pending: expect.any(Number), notStarted: 0 }),
+    ]);
     expect(list.body).not.toContain('token=abc');
     expect(list.body).not.toContain(SECRET);
     const test = await app.inject({ method: 'POST', url: '/v1/webhooks/hr/test', headers: auth });
