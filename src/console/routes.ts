@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ApiTokens, endSession, startSession, tokenAccess } from '../api/auth.ts';
+import { checkBatch } from '../batch-check.ts';
 import { batchStatus } from '../batches.ts';
 import { identifierProblem } from '../identifiers.ts';
 import { emailField } from '../invites/fields.ts';
@@ -115,7 +116,9 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
       const status = await onboarding(request.params.id);
       const people = status ? await peopleReport(producer, request.params.id) : undefined;
       if (!status || !people) return shell(request, reply.code(404), 'Not found', `<p class="empty">No onboarding '${esc(request.params.id)}'.</p>`);
-      return shell(request, reply, `Onboarding ${status.batchId}`, batchPage(status, people, request.query));
+      // Checked on every view: the page reads every person of the batch anyway, and drift must not go unseen.
+      const check = await checkBatch(producer, status.batchId).catch(() => undefined);
+      return shell(request, reply, `Onboarding ${status.batchId}`, batchPage(status, people, request.query, check));
     },
   );
 

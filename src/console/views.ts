@@ -1,3 +1,4 @@
+import type { BatchCheck } from '../batch-check.ts';
 /** The console's sections, each a fragment the page script can fetch again when events arrive. */
 import type { BatchStatus } from '../batches.ts';
 import { emailField } from '../invites/fields.ts';
@@ -55,7 +56,25 @@ export function failuresSection(groups: readonly FailureGroup[], canWrite: boole
   return `<section id="failures" data-fragment="failures"><h2>Failures</h2><table><thead><tr><th>account</th><th>reason</th><th>invites</th><th>provider's message (latest)</th><th>last</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
 }
 
-export function batchPage(status: BatchStatus, people: { accounts: string[]; people: PersonRow[] }, filter: { summary?: string; q?: string }): string {
+/** A warning when a batch's counters or results disagree with its jobs (src/batch-check.ts); nothing when they agree. */
+export function driftNotice(check: BatchCheck | undefined): string {
+  if (check === undefined || (check.drift.length === 0 && check.stranded.length === 0)) return '';
+  const items = [
+    ...check.drift.map((d) => `<li>${esc(d.field)}: shows ${d.stored}, the jobs say ${d.expected}</li>`),
+    ...check.stranded.map((s) => `<li>${esc(s.ref)}: ${esc(s.state)}, its result was never recorded</li>`),
+  ].join('');
+  return `<section class="drift error" role="alert"><h2>These numbers have drifted from the jobs</h2><ul>${items}</ul>
+<p>Repair them (safe to repeat): <code>invitebus batches check ${esc(check.batchId)} --repair</code>, or <code>POST /v1/batches/${esc(
+    encodeURIComponent(check.batchId),
+  )}/repair</code>.</p></section>`;
+}
+
+export function batchPage(
+  status: BatchStatus,
+  people: { accounts: string[]; people: PersonRow[] },
+  filter: { summary?: string; q?: string },
+  check?: BatchCheck,
+): string {
   const shown = people.people.filter(
     (p) => (!filter.summary || p.summary === filter.summary) && (!filter.q || p.email.toLowerCase().includes(filter.q.toLowerCase())),
   );
@@ -74,7 +93,7 @@ export function batchPage(status: BatchStatus, people: { accounts: string[]; peo
         }</th>${people.accounts.map((a) => `<td class="cell">${esc(p.accounts[a] ?? '')}</td>`).join('')}<td>${esc(p.summary)}</td></tr>`,
     )
     .join('');
-  return `<h1>Onboarding ${esc(status.batchId)}</h1>
+  return `<h1>Onboarding ${esc(status.batchId)}</h1>${driftNotice(check)}
 <section id="batch-progress" data-fragment="batch/${encodeURIComponent(status.batchId)}/progress">${batchProgress(status)}</section>
 <ul class="per-account">${perAccount}</ul>
 <form class="filters" method="get"><label>show <select name="summary">${options}</select></label><label>address contains <input name="q" value="${esc(filter.q ?? '')}"></label><button type="submit">Filter</button>
