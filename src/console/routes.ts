@@ -15,17 +15,13 @@ import { peopleReport } from '../onboarding/people.ts';
 import type { Producer } from '../producer.ts';
 import { accountsView, batchesView, failuresView } from './data.ts';
 import { esc, page } from './html.ts';
+import { safeNextPath } from './next-path.ts';
 import { accountsSection, batchesSection, batchPage, batchProgress, failuresSection, personPage } from './views.ts';
 
 const ASSETS: Record<string, { type: string; body: string }> = {
   'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./assets/console.js', import.meta.url), 'utf8') },
   'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/console.css', import.meta.url), 'utf8') },
 };
-
-/** Where to go after logging in: only a path on this server, never another site. */
-function nextPath(value: unknown): string {
-  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : '/console';
-}
 
 function loginPage(csrf: string, next: string, problem?: string): string {
   return page({
@@ -57,7 +53,7 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
   });
 
   app.get<{ Querystring: { next?: string } }>('/login', { schema: { hide: true } }, async (request, reply) =>
-    html(reply, loginPage(reply.generateCsrf(), nextPath(request.query.next))),
+    html(reply, loginPage(reply.generateCsrf(), safeNextPath(request.query.next))),
   );
 
   app.post<{ Body: { token?: string; next?: string } }>(
@@ -69,7 +65,7 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
     },
     async (request, reply) => {
       const access = tokenAccess(String(request.body?.token ?? ''), tokens);
-      const next = nextPath(request.body?.next);
+      const next = safeNextPath(request.body?.next);
       if (access === undefined) return html(reply, loginPage(reply.generateCsrf(), next, 'That token is not valid.'), 401);
       startSession(request, reply, access, hours);
       return reply.redirect(next, 303);

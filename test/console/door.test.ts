@@ -66,7 +66,6 @@ describe('next after login', () => {
     'https://other-host/',
     'http:other-host',
     '%20//other-host',
-    '/%E3%80%80/other-host',
     'data:text/html,hi',
     '',
   ];
@@ -80,6 +79,15 @@ describe('next after login', () => {
     expect(res.statusCode).toBe(303);
     expect(landing(res.headers.location).origin).toBe(ORIGIN);
     expect(res.headers.location).toBe('/console');
+  });
+
+  it('keeps an odd but same-origin path as the browser would read it (percent-encoded)', async () => {
+    const b = injectBrowser(app, '10.1.0.1');
+    const form = await b.get('/login?next=/%E3%80%80/other-host');
+    const next = unescapeHtml(/name="next" value="([^"]*)"/.exec(form.body)?.[1] ?? '');
+    const res = await b.post('/login', { token: TOKEN, _csrf: formCsrf(form.body), next }, {}, true);
+    expect(res.headers.location).toBe('/%E3%80%80/other-host');
+    expect(landing(res.headers.location).origin).toBe(ORIGIN);
   });
 
   it.each(['/\t/other-host', '/\\/other-host', '\\\\other-host', '/ /other-host'.replace(' ', '\n')])('a posted next %j stays on the site', async (next) => {
