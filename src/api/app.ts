@@ -21,6 +21,7 @@ import { withTimeout } from '../timeout.ts';
 import type { ReasonClass } from '../types.ts';
 import { registerAuth } from './auth.ts';
 import { onboardingRoutes } from './onboardings.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
 import { errorBody, fieldErrors, invitesAccepted, invitesBody, jsonSchema, replayBody } from './schemas.ts';
 import { webhookRoutes } from './webhooks.ts';
 
@@ -63,6 +64,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   // Response schemas document the answers (OpenAPI); answers are serialised as they are, never filtered by them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
+  await registerSecurityHeaders(app);
   await registerAuth(app, { admin: options.token, read: options.readOnlyTokens ?? [] });
 
   await app.register(swagger, {

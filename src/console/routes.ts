@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ApiTokens, endSession, startSession, tokenAccess } from '../api/auth.ts';
+import { CONSOLE_HELMET } from '../api/security-headers.ts';
 import { batchStatus } from '../batches.ts';
 import { identifierProblem } from '../identifiers.ts';
 import { emailField } from '../invites/fields.ts';
@@ -37,6 +38,9 @@ ${problem ? `<p class="error" role="alert">${esc(problem)}</p>` : ''}
   });
 }
 
+/** Every console route: hidden from the OpenAPI document, served with the console's CSP. */
+const route = { schema: { hide: true }, helmet: CONSOLE_HELMET };
+
 export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: ApiTokens): void {
   const hours = producer.config.api.sessionHours;
   // Keeps a status set before (a 404 page stays a 404).
@@ -46,20 +50,20 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
   const shell = (request: FastifyRequest, reply: FastifyReply, title: string, body: string) =>
     html(reply, page({ title, csrf: reply.generateCsrf(), body, access: request.access ?? '' }));
 
-  app.get('/console/assets/:file', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/console/assets/:file', route, async (request, reply) => {
     const asset = ASSETS[(request.params as { file: string }).file];
     if (asset === undefined) return reply.code(404).send({ error: 'not_found', message: 'no such asset' });
     return reply.type(asset.type).header('cache-control', 'public, max-age=300').send(asset.body);
   });
 
-  app.get<{ Querystring: { next?: string } }>('/login', { schema: { hide: true } }, async (request, reply) =>
+  app.get<{ Querystring: { next?: string } }>('/login', route, async (request, reply) =>
     html(reply, loginPage(reply.generateCsrf(), safeNextPath(request.query.next))),
   );
 
   app.post<{ Body: { token?: string; next?: string } }>(
     '/login',
     {
-      schema: { hide: true },
+      ...route,
       config: { rateLimit: { max: producer.config.api.loginsPerMinute, timeWindow: 60_000 } },
       preHandler: app.csrfProtection,
     },
@@ -72,7 +76,7 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
     },
   );
 
-  app.post('/logout', { schema: { hide: true } }, async (_request, reply) => {
+  app.post('/logout', route, async (_request, reply) => {
     endSession(reply);
     return reply.redirect('/login', 303);
   });
@@ -83,12 +87,12 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
     failures: async (request: FastifyRequest) => failuresSection(await failuresView(producer), canWrite(request)),
   };
 
-  app.get('/console', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/console', route, async (request, reply) => {
     const [accounts, batches, failures] = await Promise.all([sections.accounts(request), sections.batches(), sections.failures(request)]);
     return shell(request, reply, 'Console', `<div class="live" data-live aria-live="polite"></div>${accounts}${batches}${failures}`);
   });
 
-  app.get<{ Params: { name: string } }>('/console/fragments/:name', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { name: string } }>('/console/fragments/:name', route, async (request, reply) => {
     const render = (sections as Record<string, ((r: FastifyRequest) => Promise<string>) | undefined>)[request.params.name];
     if (render === undefined) return reply.code(404).send({ error: 'not_found', message: 'no such section' });
     return html(reply, await render(request));
@@ -97,14 +101,14 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
   const onboarding = async (id: string) =>
     identifierProblem('batch id', id) === undefined ? batchStatus(producer.redis, producer.config.redis.prefix, id) : undefined;
 
-  app.get<{ Params: { id: string } }>('/console/fragments/batch/:id/progress', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/console/fragments/batch/:id/progress', route, async (request, reply) => {
     const status = await onboarding(request.params.id);
     return status ? html(reply, batchProgress(status)) : reply.code(404).send({ error: 'not_found', message: 'no such onboarding' });
   });
 
   app.get<{ Params: { id: string }; Querystring: { summary?: string; q?: string } }>(
     '/console/batches/:id',
-    { schema: { hide: true } },
+    route,
     async (request, reply) => {
       const status = await onboarding(request.params.id);
       const people = status ? await peopleReport(producer, request.params.id) : undefined;
@@ -113,7 +117,7 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
     },
   );
 
-  app.get<{ Querystring: { email?: string } }>('/console/people', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { email?: string } }>('/console/people', route, async (request, reply) => {
     const email = emailField.safeParse(request.query.email ?? '');
     if (!email.success)
       return shell(request, reply.code(400), 'Find a person', `<p class="error">${esc(email.error.issues[0]?.message ?? 'not an address')}</p>`);
