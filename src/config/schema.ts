@@ -56,20 +56,25 @@ function proxyAddressProblem(entry: string): string | undefined {
   return undefined;
 }
 
-/** Which proxies are trusted: false (none, the default), a hop count, or a list of addresses and ranges. */
-const trustProxySchema = z.union([
-  z.literal(false),
-  positiveInt,
-  z
-    .array(z.string())
-    .min(1)
-    .superRefine((entries, ctx) => {
-      for (const [i, entry] of entries.entries()) {
-        const problem = proxyAddressProblem(entry);
-        if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: problem });
-      }
-    }),
-], { error: 'must be false, a number of proxy hops, or a list of proxy addresses / CIDR ranges' });
+/**
+ * Which proxies are trusted: false (none, the default) or their addresses and ranges. No `true` (it would let
+ * any client claim any address and protocol) and no hop count (it trusts whatever sits that many hops away).
+ */
+const trustProxySchema = z.union(
+  [
+    z.literal(false),
+    z
+      .array(z.string())
+      .min(1)
+      .superRefine((entries, ctx) => {
+        for (const [i, entry] of entries.entries()) {
+          const problem = proxyAddressProblem(entry);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: problem });
+        }
+      }),
+  ],
+  { error: 'must be false or a list of proxy addresses / CIDR ranges' },
+);
 
 /** Event types a webhook endpoint can subscribe to: every event on the stream, and the endpoint's own disabling. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -161,7 +166,7 @@ export const configSchema = z.strictObject({
       failedTokensPerMinute: positiveInt.default(10),
       /**
        * The proxies whose X-Forwarded-For / -Proto / -Host are believed (fastify's trustProxy): addresses or CIDR
-       * ranges (or loopback, linklocal, uniquelocal), or the number of proxy hops. Behind a TLS-terminating proxy
+       * ranges (or loopback, linklocal, uniquelocal). Behind a TLS-terminating proxy
        * it makes the session cookie Secure and the per-address limits count clients, not the proxy.
        */
       trustProxy: trustProxySchema.default(false),

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ApiTokens, endSession, startSession, tokenAccess } from '../api/auth.ts';
 import { CONSOLE_HELMET } from '../api/security-headers.ts';
+import type { SessionStore } from '../api/sessions.ts';
 import { batchStatus } from '../batches.ts';
 import { identifierProblem } from '../identifiers.ts';
 import { emailField } from '../invites/fields.ts';
@@ -41,7 +42,8 @@ ${problem ? `<p class="error" role="alert">${esc(problem)}</p>` : ''}
 /** Every console route: hidden from the OpenAPI document, served with the console's CSP. */
 const route = { schema: { hide: true }, helmet: CONSOLE_HELMET };
 
-export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: ApiTokens): void {
+export function consoleRoutes(app: FastifyInstance, producer: Producer, door: { tokens: ApiTokens; sessions: SessionStore }): void {
+  const { tokens, sessions } = door;
   const hours = producer.config.api.sessionHours;
   // Keeps a status set before (a 404 page stays a 404).
   const html = (reply: FastifyReply, body: string, code?: number) =>
@@ -71,13 +73,15 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
       const access = tokenAccess(String(request.body?.token ?? ''), tokens);
       const next = safeNextPath(request.body?.next);
       if (access === undefined) return html(reply, loginPage(reply.generateCsrf(), next, 'That token is not valid.'), 401);
-      startSession(request, reply, access, hours);
+      await startSession(request, reply, sessions, access, hours);
       return reply.redirect(next, 303);
     },
   );
 
-  app.post('/logout', route, async (_request, reply) => {
-    endSession(reply);
+  // Open to every session (read-only too) and to none: it only ever ends one. The CSRF token keeps other sites
+  // from logging people out.
+  app.post('/logout', { ...route, preHandler: app.csrfProtection }, async (request, reply) => {
+    await endSession(request, reply, sessions);
     return reply.redirect('/login', 303);
   });
 
@@ -106,16 +110,12 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
     return status ? html(reply, batchProgress(status)) : reply.code(404).send({ error: 'not_found', message: 'no such onboarding' });
   });
 
-  app.get<{ Params: { id: string }; Querystring: { summary?: string; q?: string } }>(
-    '/console/batches/:id',
-    route,
-    async (request, reply) => {
-      const status = await onboarding(request.params.id);
-      const people = status ? await peopleReport(producer, request.params.id) : undefined;
-      if (!status || !people) return shell(request, reply.code(404), 'Not found', `<p class="empty">No onboarding '${esc(request.params.id)}'.</p>`);
-      return shell(request, reply, `Onboarding ${status.batchId}`, batchPage(status, people, request.query));
-    },
-  );
+  app.get<{ Params: { id: string }; Querystring: { summary?: string; q?: string } }>('/console/batches/:id', route, async (request, reply) => {
+    const status = await onboarding(request.params.id);
+    const people = status ? await peopleReport(producer, request.params.id) : undefined;
+    if (!status || !people) return shell(request, reply.code(404), 'Not found', `<p class="empty">No onboarding '${esc(request.params.id)}'.</p>`);
+    return shell(request, reply, `Onboarding ${status.batchId}`, batchPage(status, people, request.query));
+  });
 
   app.get<{ Querystring: { email?: string } }>('/console/people', route, async (request, reply) => {
     const email = emailField.safeParse(request.query.email ?? '');

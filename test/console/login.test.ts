@@ -56,7 +56,8 @@ describe('logging in', () => {
     expect((await b.get('/console/people?email=not-an-address')).statusCode).toBe(400);
     // A forged cookie (the value changed, the signature kept) is no session.
     const forged = browser();
-    forged.jar.set('invitebus_session', (session?.value ?? '').replace('admin', 'admix'));
+    const value = session?.value ?? '';
+    forged.jar.set('invitebus_session', `${value[0] === 'A' ? 'B' : 'A'}${value.slice(1)}`);
     expect((await forged.get('/console')).statusCode).toBe(302);
   });
 
