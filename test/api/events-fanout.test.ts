@@ -59,7 +59,9 @@ async function openStream(query = '', token = TOKEN) {
 
 /** Clients Redis has that wait in XREAD (the SSE readers), and all of them. */
 async function redisClients(admin: Redis): Promise<{ xread: number; all: number }> {
-  const lines = (await admin.client('LIST')).toString().trim().split('\n');
+  const lines = String(await admin.call('CLIENT', 'LIST'))
+    .trim()
+    .split('\n');
   return { xread: lines.filter((l) => / cmd=xread( |$)/.test(l)).length, all: lines.length };
 }
 
@@ -71,9 +73,7 @@ describe('GET /v1/events with many listeners', () => {
     await producer.events().publishAccount({ type: 'account.paused', account: 'acme', provider: 'betterstack', reason: 'operator', at: Date.now() });
     await waitFor(() => streams.every((s) => s.text.includes('event: account.paused')), 15_000, 'the event on every stream');
     const during = await redisClients(redis.admin);
-    process.stdout.write(
-      `${STREAMS} SSE streams: ${during.xread - before.xread} Redis clients in XREAD, ${during.all - before.all} more clients in all\n`,
-    );
+    process.stdout.write(`${STREAMS} SSE streams: ${during.xread - before.xread} Redis clients in XREAD, ${during.all - before.all} more clients in all\n`);
     expect(during.xread - before.xread).toBeLessThanOrEqual(1);
     expect(during.all - before.all).toBeLessThanOrEqual(2);
     for (const s of streams) s.close();
@@ -89,12 +89,12 @@ describe('GET /v1/events with many listeners', () => {
     const lastId = /id: (\S+)\nevent: account.paused/.exec(first.text)?.[1] as string;
     first.close();
     // Written while nobody listens: a resumed stream must get both, in order, and a filtered one only its type.
-    await events.publishAccount({ type: 'account.resumed', account: 'acme', provider: 'betterstack', by: 'api', at: 2 });
+    await events.publishAccount({ type: 'account.resumed', account: 'acme', provider: 'betterstack', reason: 'api', at: 2 });
     await events.publishAccount({ type: 'account.paused', account: 'acme', provider: 'betterstack', reason: 'operator', at: 3 });
     const resumed = await openStream(`?since=${lastId}`);
     const filtered = await openStream(`?since=${lastId}&types=account.resumed`);
     await waitFor(() => (resumed.text.match(/^event: /gm) ?? []).length >= 2, 5_000, 'the missed events');
-    await events.publishAccount({ type: 'account.resumed', account: 'acme', provider: 'betterstack', by: 'api', at: 4 });
+    await events.publishAccount({ type: 'account.resumed', account: 'acme', provider: 'betterstack', reason: 'api', at: 4 });
     await waitFor(() => (resumed.text.match(/^event: /gm) ?? []).length >= 3, 5_000, 'the live event after the missed ones');
     await waitFor(() => (filtered.text.match(/^event: /gm) ?? []).length >= 2, 5_000, 'the filtered events');
     const ats = (s: string) => [...s.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1] as string).at);
