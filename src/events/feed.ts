@@ -138,8 +138,8 @@ export class EventFeed {
 
   /** A live batch of entries: kept while the listener catches up, else sent. */
   #live(listener: Listener, entries: FeedEntry[]): void {
-    if (listener.pending === undefined) return this.#send(listener, entries);
-    if (listener.pending.length + entries.length > MAX_PENDING) {
+    if (listener.pending === undefined) this.#send(listener, entries);
+    else if (listener.pending.length + entries.length > MAX_PENDING) {
       listener.overflowed = true;
       listener.pending = [];
     } else listener.pending.push(...entries);

@@ -13,7 +13,11 @@ afterAll(async () => {
 /** A listener that records what it is given (and can refuse to take more). */
 function recorder(keepUp = () => true) {
   const got: FeedEntry[] = [];
-  return { got, ended: false, push: (e: FeedEntry[]) => (got.push(...e), keepUp()), drained: async () => {}, end() {} };
+  const push = (entries: FeedEntry[]) => {
+    got.push(...entries);
+    return keepUp();
+  };
+  return { got, push, drained: async () => {}, end() {} };
 }
 
 describe('EventFeed', () => {
