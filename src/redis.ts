@@ -177,6 +177,8 @@ export function invitebusKeys(prefix: string) {
     batchIntake: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:intake`,
     /** Terminal invites of an account per minute (hash: epoch minute → count), the last two hours. */
     throughput: (account: string) => `${prefix}:_invitebus:throughput:${account}`,
+    /** A console session (string: its access), by the SHA-256 of the id its cookie carries; expires with it. */
+    session: (idHash: string) => `${prefix}:_invitebus:session:${idHash}`,
     /** Every batch by creation time (zset batchId → createdAt ms), newest last: the console's list. */
     batches: `${prefix}:_invitebus:batches`,
     /** A webhook endpoint's health (hash: failingSince, disabled, lastStatus, lastAt). */

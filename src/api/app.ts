@@ -25,6 +25,8 @@ import { registerAuth } from './auth.ts';
 import { BodyRefused, useJsonBodyParser } from './json-body.ts';
 import { onboardingRoutes } from './onboardings.ts';
 import { errorBody, fieldErrors, invitesAccepted, invitesBody, jsonSchema, replayBody } from './schemas.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
+import { SessionStore } from './sessions.ts';
 import { webhookRoutes } from './webhooks.ts';
 
 const READY_TIMEOUT_MS = 1_500;
@@ -60,6 +62,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024,
     ...(options.logger ? { loggerInstance: options.logger.child({ component: 'api' }, { level: 'warn' }) } : { logger: false }),
     routerOptions: { maxParamLength: 1024 },
+    // X-Forwarded-* are believed from these proxies only: the client address (rate limits) and https (Secure).
+    trustProxy: producer.config.api.trustProxy,
   });
   useJsonBodyParser(app);
   // Bodies are validated with zod in the handlers (field-level messages); schemas below document them.
@@ -67,7 +71,10 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   // Response schemas document the answers (OpenAPI); answers are serialised as they are, never filtered by them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  await registerAuth(app, { admin: options.token, read: options.readOnlyTokens ?? [] });
+  await registerSecurityHeaders(app);
+  const tokens = { admin: options.token, read: options.readOnlyTokens ?? [] };
+  const sessions = new SessionStore(producer.redis, producer.config.redis.prefix);
+  await registerAuth(app, { tokens, sessions, failedTokensPerMinute: producer.config.api.failedTokensPerMinute });
 
   await app.register(swagger, {
     openapi: {
@@ -131,7 +138,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   );
 
   onboardingRoutes(app, producer);
-  consoleRoutes(app, producer, { admin: options.token, read: options.readOnlyTokens ?? [] });
+  consoleRoutes(app, producer, { tokens, sessions });
   webhookRoutes(app, producer);
 
   app.get<{ Params: { id: string } }>('/v1/invites/:id', { schema: { summary: 'One invite: state, outcome, reason, attempts' } }, async (request, reply) => {

@@ -1,8 +1,10 @@
 /**
  * Who is asking, and what they may do. Machines send `Authorization: Bearer <token>`; people log in at /login
  * with a token and get a session cookie (signed by @fastify/cookie, HttpOnly, SameSite=Strict, Secure over
- * https, with an expiry); browser writes carry a CSRF token (@fastify/csrf-protection). The API token can do
- * everything; read-only tokens can look. Failed and successful logins are rate-limited (@fastify/rate-limit).
+ * https — also behind a trusted TLS-terminating proxy —, with an expiry) naming a session kept in Redis, so that
+ * logout ends it; browser writes carry a CSRF token (@fastify/csrf-protection). The API token can do everything;
+ * read-only tokens can look. Logins, and wrong bearer tokens, are rate-limited per client address
+ * (@fastify/rate-limit); a right token is never held.
  */
 import { createHash, hkdfSync, timingSafeEqual } from 'node:crypto';
 import cookie from '@fastify/cookie';
@@ -10,6 +12,7 @@ import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SessionStore } from './sessions.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -47,8 +50,11 @@ export function tokenAccess(presented: string, tokens: ApiTokens): Access | unde
 }
 
 export const SESSION_COOKIE = 'invitebus_session';
-/** Paths anyone may open: health checks, the login page and the console's static assets. */
-const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/login$/, /^\/console\/assets\//];
+/**
+ * Paths anyone may open: health checks, the login page, the console's static assets, and logout (any session,
+ * read-only included, or none at all, may end itself; the route checks the CSRF token).
+ */
+const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/login$/, /^\/logout$/, /^\/console\/assets\//];
 /** Pages a browser opens: without a session they redirect to the login page instead of answering 401. */
 const PAGES = /^\/(console|docs|dashboard)(\/|$)/;
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -62,48 +68,56 @@ declare module 'fastify' {
   }
 }
 
-/** The session in a signed cookie: the access and when it ends (ms). */
-function readSession(request: FastifyRequest): Access | undefined {
+/** The session id in the signed cookie, if there is a well-formed one. */
+function sessionId(request: FastifyRequest): string | undefined {
   const raw = request.cookies[SESSION_COOKIE];
   if (raw === undefined) return undefined;
   const unsigned = request.unsignCookie(raw);
-  if (!unsigned.valid || unsigned.value === null) return undefined;
-  try {
-    const session = JSON.parse(unsigned.value) as { a?: unknown; e?: unknown };
-    if (typeof session.e !== 'number' || session.e < Date.now()) return undefined;
-    return session.a === 'admin' || session.a === 'read' ? session.a : undefined;
-  } catch {
-    return undefined;
-  }
+  return unsigned.valid && unsigned.value !== null && unsigned.value !== '' ? unsigned.value : undefined;
 }
 
-/** Starts a session: a signed cookie the browser sends back on same-site requests only. */
-export function startSession(request: FastifyRequest, reply: FastifyReply, access: Access, hours: number): void {
-  const expires = new Date(Date.now() + hours * 3_600_000);
-  reply.setCookie(SESSION_COOKIE, JSON.stringify({ a: access, e: expires.getTime() }), {
+/** Starts a session: kept in Redis, named by a signed cookie the browser sends back on same-site requests only. */
+export async function startSession(request: FastifyRequest, reply: FastifyReply, sessions: SessionStore, access: Access, hours: number): Promise<void> {
+  const ms = hours * 3_600_000;
+  const id = await sessions.start(access, ms);
+  reply.setCookie(SESSION_COOKIE, id, {
     signed: true,
     httpOnly: true,
     sameSite: 'strict',
+    // request.protocol believes X-Forwarded-Proto only from the proxies in api.trustProxy.
     secure: request.protocol === 'https',
     path: '/',
-    expires,
+    expires: new Date(Date.now() + ms),
   });
 }
 
-export function endSession(reply: FastifyReply): void {
+/** Ends the caller's session on the server (a copied cookie stops working too) and clears the cookie. */
+export async function endSession(request: FastifyRequest, reply: FastifyReply, sessions: SessionStore): Promise<void> {
+  const id = sessionId(request);
+  if (id !== undefined) await sessions.end(id);
   reply.clearCookie(SESSION_COOKIE, { path: '/' });
+}
+
+export interface AuthOptions {
+  tokens: ApiTokens;
+  sessions: SessionStore;
+  /** Wrong bearer tokens allowed per client address per minute. */
+  failedTokensPerMinute: number;
 }
 
 /**
  * Registers cookies (signed with a key derived from the API token: rotating the token ends every session),
  * form bodies, CSRF protection and the rate limiter, and the hook that authenticates every request.
  */
-export async function registerAuth(app: FastifyInstance, tokens: ApiTokens): Promise<void> {
+export async function registerAuth(app: FastifyInstance, options: AuthOptions): Promise<void> {
+  const { tokens, sessions } = options;
   const secret = Buffer.from(hkdfSync('sha256', tokens.admin, 'invitebus', 'session cookie', 32)).toString('base64');
   await app.register(cookie, { secret });
   await app.register(formbody);
   await app.register(csrf, { sessionPlugin: '@fastify/cookie', cookieOpts: { signed: true, httpOnly: true, sameSite: 'strict', path: '/' } });
   await app.register(rateLimit, { global: false });
+  // Counts wrong tokens only (its own store, keyed by request.ip): a guesser is held, a right token never is.
+  const wrongToken = app.createRateLimit({ max: options.failedTokensPerMinute, timeWindow: 60_000 });
 
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';
@@ -112,8 +126,17 @@ export async function registerAuth(app: FastifyInstance, tokens: ApiTokens): Pro
     if (header !== undefined) {
       request.access = tokenAccess(presentedToken(header), tokens);
       request.authBy = 'bearer';
+      if (request.access === undefined) {
+        const limit = await wrongToken(request);
+        if (!limit.isAllowed && limit.isExceeded)
+          return reply
+            .code(429)
+            .header('retry-after', String(Math.max(1, Math.ceil(limit.ttl / 1000))))
+            .send({ error: 'too_many_requests', message: 'too many wrong tokens from this address; wait before trying again' });
+      }
     } else {
-      request.access = readSession(request);
+      const id = sessionId(request);
+      request.access = id === undefined ? undefined : await sessions.access(id);
       request.authBy = request.access === undefined ? undefined : 'session';
     }
     if (request.access === undefined) {

@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { entryFields, typedEvent } from '../events/stream.ts';
+import { EventFeed, type FeedSink } from '../events/feed.ts';
+import { typedEvent } from '../events/stream.ts';
 import { inputErrors } from '../input/zod-messages.ts';
 import type { Producer } from '../producer.ts';
 import { invitebusKeys } from '../redis.ts';
@@ -50,13 +51,14 @@ export const webhookReplayBody = z.strictObject({
 const nameParam = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 const HEARTBEAT_MS = 15_000;
+/** Unsent bytes a listener may leave queued before it is dropped as too slow. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 export function webhookRoutes(app: FastifyInstance, producer: Producer): void {
-  // Event listeners hold their responses open: the server's close ends them first, or it would wait forever.
-  const listeners = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const stop of listeners) stop();
-  });
+  // One Redis reader for every event listener of this server (src/events/feed.ts). Listeners hold their
+  // responses open: the server's close ends them first, or it would wait forever.
+  const feed = new EventFeed(producer.redis, invitebusKeys(producer.config.redis.prefix).events);
+  app.addHook('preClose', async () => feed.close());
   app.get(
     '/v1/webhooks',
     {
@@ -128,45 +130,48 @@ export function webhookRoutes(app: FastifyInstance, producer: Producer): void {
           .send({ error: 'bad_request', message: 'since / Last-Event-ID must be an event id such as 1700000000000-0, 0 (from the start) or $ (only new)' });
       }
       const types = request.query.types ? new Set(request.query.types.split(',').map((t) => t.trim())) : undefined;
-      const key = invitebusKeys(producer.config.redis.prefix).events;
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       raw.write(': invitebus events\n\n');
-      // A blocking read holds its connection: one per listener, closed when the listener goes.
-      const conn = producer.redis.duplicate();
-      conn.on('error', () => undefined);
-      let open = true;
       const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
-      const stop = () => {
-        open = false;
-        conn.disconnect();
+      let detach: (() => void) | undefined;
+      let gone = false;
+      const end = () => {
+        gone = true;
+        clearInterval(heartbeat);
+        detach?.();
+        raw.end();
       };
-      listeners.add(stop);
-      request.raw.on('close', stop);
-      let last = given ?? '$';
-      try {
-        while (open) {
-          let res: Array<[string, Array<[string, string[]]>]> | null;
-          try {
-            res = (await conn.xread('COUNT', 500, 'BLOCK', 5_000, 'STREAMS', key, last)) as typeof res;
-          } catch {
-            if (!open) break;
-            await new Promise((r) => setTimeout(r, 1_000));
-            continue;
-          }
-          for (const [id, flat] of res?.[0]?.[1] ?? []) {
-            last = id;
-            const fields = entryFields(flat);
+      request.raw.on('close', end);
+      const sink: FeedSink = {
+        push(entries) {
+          for (const { id, fields } of entries) {
             if (types !== undefined && !types.has(fields.type ?? '')) continue;
             raw.write(`id: ${id}\nevent: ${fields.type ?? 'message'}\ndata: ${JSON.stringify({ id, ...typedEvent(fields) })}\n\n`);
           }
-        }
-      } finally {
-        listeners.delete(stop);
-        clearInterval(heartbeat);
-        conn.disconnect();
-        raw.end();
+          // A listener this far behind is dropped; its EventSource comes back with Last-Event-ID.
+          return raw.writableLength <= MAX_BUFFERED_BYTES;
+        },
+        drained: () =>
+          raw.writableNeedDrain && !gone
+            ? new Promise<void>((resolve) => {
+                const done = () => {
+                  raw.off('drain', done).off('close', done);
+                  resolve();
+                };
+                raw.on('drain', done).on('close', done);
+              })
+            : Promise.resolve(),
+        end,
+      };
+      try {
+        detach = await feed.subscribe(given ?? '$', sink);
+        if (gone) detach();
+      } catch (error) {
+        // Redis is away (its outage is logged once elsewhere): the EventSource comes back and resumes.
+        request.log.debug({ err: error }, 'event stream: cannot read the events');
+        end();
       }
     },
   );

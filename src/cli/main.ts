@@ -28,6 +28,7 @@ import { formatBatchCheck } from './batch-check.ts';
 import { type EnqueueFlags, enqueueFile, rowProblem, writeRejects } from './enqueue.ts';
 import { printEvents } from './events.ts';
 import { replaySummary } from './replay-summary.ts';
+import { terminalJson, terminalText, terminalValues } from './terminal-text.ts';
 import { formatStatus, watchBatch } from './watch.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -293,13 +294,14 @@ export function buildCli(): Command {
         }
         if (opts.by === 'person') {
           const report = (await peopleReport(producer, batch)) ?? { accounts: [], people: [] };
-          if (opts.format === 'json') for (const person of report.people) process.stdout.write(`${JSON.stringify(person)}\n`);
-          else for (const line of peopleCsv(report)) process.stdout.write(line);
+          if (opts.format === 'json') for (const person of report.people) process.stdout.write(`${terminalJson(person)}\n`);
+          else for (const line of peopleCsv(terminalValues(report))) process.stdout.write(line);
           return;
         }
         if (opts.format === 'csv') process.stdout.write(`${REPORT_COLUMNS.join(',')}\n`);
         for await (const line of batchReport(producer, batch)) {
-          process.stdout.write(opts.format === 'json' ? `${JSON.stringify(line)}\n` : csvLine(line, REPORT_COLUMNS));
+          // Messages come from providers and files: nothing in them may act on the terminal.
+          process.stdout.write(opts.format === 'json' ? `${terminalJson(line)}\n` : csvLine(terminalValues(line), REPORT_COLUMNS));
         }
       });
     });
@@ -319,7 +321,7 @@ export function buildCli(): Command {
         }
         for (const f of found) {
           if (opts.json) {
-            console.log(JSON.stringify(f));
+            console.log(terminalJson(f));
             continue;
           }
           const when = new Date(f.finishedAt ?? f.enqueuedAt ?? 0).toISOString();
@@ -332,7 +334,9 @@ export function buildCli(): Command {
           ]
             .filter(Boolean)
             .join(', ');
-          console.log(`${f.account}: ${f.state} (${detail}) ${f.finishedAt ? 'finished' : 'queued'} ${when}${f.message ? ` — ${f.message}` : ''}`);
+          console.log(
+            terminalText(`${f.account}: ${f.state} (${detail}) ${f.finishedAt ? 'finished' : 'queued'} ${when}${f.message ? ` — ${f.message}` : ''}`),
+          );
         }
       });
     });
@@ -348,7 +352,7 @@ export function buildCli(): Command {
         if (list.length === 0) console.log('no webhooks configured (add "webhooks" to the config)');
         for (const w of list) {
           if (opts.json) {
-            console.log(JSON.stringify(w));
+            console.log(terminalJson(w));
             continue;
           }
           const health = w.disabled
@@ -359,7 +363,9 @@ export function buildCli(): Command {
                 ? `failing: ${w.notStarted} deliveries could not be started (Redis refused them; see the worker log), retried every ${CLAIM_IDLE_MS / 1000} s`
                 : 'ok';
           console.log(
-            `${w.name}: ${w.url} (${w.events.join(', ')}) ${health}; last answer ${w.lastStatus ?? '-'}; waiting ${w.waiting}, delayed ${w.delayed}, failed ${w.failed}, delivered ${w.completed}, not yet delivered or queued ${w.pending}`,
+            terminalText(
+              `${w.name}: ${w.url} (${w.events.join(', ')}) ${health}; last answer ${w.lastStatus ?? '-'}; waiting ${w.waiting}, delayed ${w.delayed}, failed ${w.failed}, delivered ${w.completed}, not yet delivered or queued ${w.pending}`,
+            ),
           );
         }
       });
@@ -371,7 +377,7 @@ export function buildCli(): Command {
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       await withProducer(cmd, async (producer) => {
         const result = await testWebhook(producer, name);
-        console.log(`${name}: ${result.message}`);
+        console.log(terminalText(`${name}: ${result.message}`));
         process.exitCode = result.delivered ? 0 : 1;
       });
     });

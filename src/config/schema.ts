@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { identifierProblem } from '../identifiers.ts';
 import { describeValue } from '../input/describe-value.ts';
@@ -45,6 +46,36 @@ const accountBase = z.looseObject({
   retry: retrySchema.optional(),
   rateLimited: rateLimitedSchema.optional(),
 });
+
+/** An address, a CIDR range (address/bits) or one of proxy-addr's names for ranges. */
+function proxyAddressProblem(entry: string): string | undefined {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return undefined;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return `'${entry}' is not an IP address or CIDR range`;
+  if (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))) return `'${entry}' has a bad prefix length`;
+  return undefined;
+}
+
+/**
+ * Which proxies are trusted: false (none, the default) or their addresses and ranges. No `true` (it would let
+ * any client claim any address and protocol) and no hop count (it trusts whatever sits that many hops away).
+ */
+const trustProxySchema = z.union(
+  [
+    z.literal(false),
+    z
+      .array(z.string())
+      .min(1)
+      .superRefine((entries, ctx) => {
+        for (const [i, entry] of entries.entries()) {
+          const problem = proxyAddressProblem(entry);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: problem });
+        }
+      }),
+  ],
+  { error: 'must be false or a list of proxy addresses / CIDR ranges' },
+);
 
 /** Event types a webhook endpoint can subscribe to: every event on the stream, and the endpoint's own disabling. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -132,6 +163,14 @@ export const configSchema = z.strictObject({
         .default(12),
       /** Failed and successful logins allowed per client address per minute. */
       loginsPerMinute: positiveInt.default(10),
+      /** Wrong bearer tokens allowed per client address per minute; then 429 (a right token is never held). */
+      failedTokensPerMinute: positiveInt.default(10),
+      /**
+       * The proxies whose X-Forwarded-For / -Proto / -Host are believed (fastify's trustProxy): addresses or CIDR
+       * ranges (or loopback, linklocal, uniquelocal). Behind a TLS-terminating proxy
+       * it makes the session cookie Secure and the per-address limits count clients, not the proxy.
+       */
+      trustProxy: trustProxySchema.default(false),
       bodyLimitBytes: positiveInt.default(8 * 1024 * 1024),
       /**
        * bull-board at /dashboard. Read-only by default: its write API (add, edit, retry, clean, empty, pause)

@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ApiTokens, endSession, startSession, tokenAccess } from '../api/auth.ts';
+import { CONSOLE_HELMET } from '../api/security-headers.ts';
+import type { SessionStore } from '../api/sessions.ts';
 import { checkBatch } from '../batch-check.ts';
 import { batchStatus } from '../batches.ts';
 import { identifierProblem } from '../identifiers.ts';
@@ -16,17 +18,13 @@ import { peopleReport } from '../onboarding/people.ts';
 import type { Producer } from '../producer.ts';
 import { accountsView, batchesView, failuresView } from './data.ts';
 import { esc, page } from './html.ts';
+import { safeNextPath } from './next-path.ts';
 import { accountsSection, batchesSection, batchPage, batchProgress, failuresSection, personPage } from './views.ts';
 
 const ASSETS: Record<string, { type: string; body: string }> = {
   'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./assets/console.js', import.meta.url), 'utf8') },
   'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/console.css', import.meta.url), 'utf8') },
 };
-
-/** Where to go after logging in: only a path on this server, never another site. */
-function nextPath(value: unknown): string {
-  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : '/console';
-}
 
 function loginPage(csrf: string, next: string, problem?: string): string {
   return page({
@@ -42,7 +40,11 @@ ${problem ? `<p class="error" role="alert">${esc(problem)}</p>` : ''}
   });
 }
 
-export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: ApiTokens): void {
+/** Every console route: hidden from the OpenAPI document, served with the console's CSP. */
+const route = { schema: { hide: true }, helmet: CONSOLE_HELMET };
+
+export function consoleRoutes(app: FastifyInstance, producer: Producer, door: { tokens: ApiTokens; sessions: SessionStore }): void {
+  const { tokens, sessions } = door;
   const hours = producer.config.api.sessionHours;
   // Keeps a status set before (a 404 page stays a 404).
   const html = (reply: FastifyReply, body: string, code?: number) =>
@@ -51,20 +53,20 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
   const shell = (request: FastifyRequest, reply: FastifyReply, title: string, body: string) =>
     html(reply, page({ title, csrf: reply.generateCsrf(), body, access: request.access ?? '' }));
 
-  app.get('/console/assets/:file', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/console/assets/:file', route, async (request, reply) => {
     const asset = ASSETS[(request.params as { file: string }).file];
     if (asset === undefined) return reply.code(404).send({ error: 'not_found', message: 'no such asset' });
     return reply.type(asset.type).header('cache-control', 'public, max-age=300').send(asset.body);
   });
 
-  app.get<{ Querystring: { next?: string } }>('/login', { schema: { hide: true } }, async (request, reply) =>
-    html(reply, loginPage(reply.generateCsrf(), nextPath(request.query.next))),
+  app.get<{ Querystring: { next?: string } }>('/login', route, async (request, reply) =>
+    html(reply, loginPage(reply.generateCsrf(), safeNextPath(request.query.next))),
   );
 
   app.post<{ Body: { token?: string; next?: string } }>(
     '/login',
     {
-      schema: { hide: true },
+      ...route,
       config: { rateLimit: { max: producer.config.api.loginsPerMinute, timeWindow: 60_000 } },
       preHandler: app.csrfProtection,
     },
@@ -72,15 +74,17 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
       // A JSON body can carry an object here: never converted, it is simply not a token.
       const token = request.body?.token;
       const access = tokenAccess(typeof token === 'string' ? token : '', tokens);
-      const next = nextPath(request.body?.next);
+      const next = safeNextPath(request.body?.next);
       if (access === undefined) return html(reply, loginPage(reply.generateCsrf(), next, 'That token is not valid.'), 401);
-      startSession(request, reply, access, hours);
+      await startSession(request, reply, sessions, access, hours);
       return reply.redirect(next, 303);
     },
   );
 
-  app.post('/logout', { schema: { hide: true } }, async (_request, reply) => {
-    endSession(reply);
+  // Open to every session (read-only too) and to none: it only ever ends one. The CSRF token keeps other sites
+  // from logging people out.
+  app.post('/logout', { ...route, preHandler: app.csrfProtection }, async (request, reply) => {
+    await endSession(request, reply, sessions);
     return reply.redirect('/login', 303);
   });
 
@@ -90,12 +94,12 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
     failures: async (request: FastifyRequest) => failuresSection(await failuresView(producer), canWrite(request)),
   };
 
-  app.get('/console', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/console', route, async (request, reply) => {
     const [accounts, batches, failures] = await Promise.all([sections.accounts(request), sections.batches(), sections.failures(request)]);
     return shell(request, reply, 'Console', `<div class="live" data-live aria-live="polite"></div>${accounts}${batches}${failures}`);
   });
 
-  app.get<{ Params: { name: string } }>('/console/fragments/:name', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { name: string } }>('/console/fragments/:name', route, async (request, reply) => {
     const render = (sections as Record<string, ((r: FastifyRequest) => Promise<string>) | undefined>)[request.params.name];
     if (render === undefined) return reply.code(404).send({ error: 'not_found', message: 'no such section' });
     return html(reply, await render(request));
@@ -104,25 +108,21 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, tokens: 
   const onboarding = async (id: string) =>
     identifierProblem('batch id', id) === undefined ? batchStatus(producer.redis, producer.config.redis.prefix, id) : undefined;
 
-  app.get<{ Params: { id: string } }>('/console/fragments/batch/:id/progress', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/console/fragments/batch/:id/progress', route, async (request, reply) => {
     const status = await onboarding(request.params.id);
     return status ? html(reply, batchProgress(status)) : reply.code(404).send({ error: 'not_found', message: 'no such onboarding' });
   });
 
-  app.get<{ Params: { id: string }; Querystring: { summary?: string; q?: string } }>(
-    '/console/batches/:id',
-    { schema: { hide: true } },
-    async (request, reply) => {
-      const status = await onboarding(request.params.id);
-      const people = status ? await peopleReport(producer, request.params.id) : undefined;
-      if (!status || !people) return shell(request, reply.code(404), 'Not found', `<p class="empty">No onboarding '${esc(request.params.id)}'.</p>`);
-      // Checked on every view: the page reads every person of the batch anyway, and drift must not go unseen.
-      const check = await checkBatch(producer, status.batchId).catch(() => undefined);
-      return shell(request, reply, `Onboarding ${status.batchId}`, batchPage(status, people, request.query, check));
-    },
-  );
+  app.get<{ Params: { id: string }; Querystring: { summary?: string; q?: string } }>('/console/batches/:id', route, async (request, reply) => {
+    const status = await onboarding(request.params.id);
+    const people = status ? await peopleReport(producer, request.params.id) : undefined;
+    if (!status || !people) return shell(request, reply.code(404), 'Not found', `<p class="empty">No onboarding '${esc(request.params.id)}'.</p>`);
+    // Checked on every view: the page reads every person of the batch anyway, and drift must not go unseen.
+    const check = await checkBatch(producer, status.batchId).catch(() => undefined);
+    return shell(request, reply, `Onboarding ${status.batchId}`, batchPage(status, people, request.query, check));
+  });
 
-  app.get<{ Querystring: { email?: string } }>('/console/people', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { email?: string } }>('/console/people', route, async (request, reply) => {
     const email = emailField.safeParse(request.query.email ?? '');
     if (!email.success)
       return shell(request, reply.code(400), 'Find a person', `<p class="error">${esc(email.error.issues[0]?.message ?? 'not an address')}</p>`);

@@ -29,6 +29,8 @@ beforeAll(async () => {
   const config = parseConfig({
     redis: { url: redis.url, prefix: redis.prefix },
     defaults: { retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } },
+    // Every route's wrong-token check comes from one address here; the limit itself is tested in test/console/door.test.ts.
+    api: { failedTokensPerMinute: 1_000 },
     accounts: { acme: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'T' } } } },
   });
   producer = new Producer(config, { redis: conns[0] });
