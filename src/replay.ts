@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { reasonOf } from './batches.ts';
-import { endAction, type MoveResult, moveFailure, startAction } from './commands/move-failure.ts';
+import { type Action, endAction, type MoveResult, moveFailure, startAction } from './commands/move-failure.ts';
 import { type AccountConfig, accountOf, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { checkIdentifier } from './identifiers.ts';
@@ -27,6 +27,8 @@ export interface ReplayResult {
    * replay takes it).
    */
   skipped: Record<Exclude<MoveResult, 'moved'>, number>;
+  /** The action this replay was: its id in the actions zset and its start in Redis ms. */
+  action?: Action;
 }
 
 /** Parses "90s", "15m", "1h", "2d" (or plain ms) into milliseconds. */
@@ -91,6 +93,8 @@ export async function replayFailed(
     dryRun?: boolean;
     /** Fields to change on every replayed invite (e.g. { role: 'member' }), validated before anything moves. */
     set?: Record<string, unknown>;
+    /** Told of each invite moved ("account/jobId"), as it moves. */
+    onMoved?: (ref: string) => void;
   } = {},
 ): Promise<ReplayResult> {
   const set = options.set !== undefined && Object.keys(options.set).length > 0 ? options.set : undefined;
@@ -115,7 +119,7 @@ export async function replayFailed(
   const action = await startAction(producer.redis);
   const writer = `replay-${action.id}`;
   const skipped: ReplayResult['skipped'] = { not_failed: 0, failed_since_start: 0, not_recorded: 0 };
-  const result: ReplayResult = { matched: 0, replayed: 0, byAccount: {}, skipped };
+  const result: ReplayResult = { matched: 0, replayed: 0, byAccount: {}, skipped, action };
   // Collect every account's matches first: retrying moves jobs out of the failed set while we page through
   // it, and with changed fields every selected invite is checked before any of them moves.
   const selections: Array<{ account: string; selected: Job<InviteJobData>[] }> = [];
@@ -169,6 +173,7 @@ export async function replayFailed(
         });
         if (moved === 'moved') {
           replayed += 1;
+          options.onMoved?.(`${account}/${job.id}`);
           if (batchId !== '') batches.add(batchId);
         } else skipped[moved] += 1;
       }
