@@ -10,12 +10,18 @@
  *   done(B)     = |members(B) with a recorded result| (record-terminal HSETNX: once per member and run;
  *                 unrecord-terminal takes a result back before a replay or a correction re-runs the invite);
  *   done <= total, and the per-outcome counts sum to done;
+ *   refused, duplicates, alreadyInBatch count input rows that did not become a new member, as each enqueue
+ *                 run read them (a rerun counts its rows again; none of them ever moves total): refused rows
+ *                 failed validation, duplicates are people whose invite belongs to another batch (or none) or
+ *                 who came earlier in the same input (mark-seen, per run), alreadyInBatch are people already
+ *                 members of B (a rerun, or two enqueues of B at once) — never counted as duplicates;
  *   batch.completed is published once per round, by maybe-complete, when B is sealed, no writer (an enqueue
  *   or replay still adding, heartbeat WRITER_HEARTBEAT_MS) is live, and done >= total.
  * An invite belongs to one batch at a time (its job names one); a failed invite is moved back (replay or
  * correction) at most once per failure (claim-replay). Every script is idempotent, so a crash or an outage
  * between two of them is repaired by running the same command again.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
@@ -33,11 +39,17 @@ const SCRIPTS = {
   claimReplay: { file: 'claim-replay', keys: 1 },
   paceCall: { file: 'pace-call', keys: 4 },
   claimPause: { file: 'claim-pause', keys: 1 },
+  markSeen: { file: 'mark-seen', keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
 
 const sources = Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, load(s.file)])) as Record<ScriptName, string>;
+
+/** The SHA1 a script is called by (EVALSHA): a test can recognise one on the wire. */
+export function scriptSha(name: ScriptName): string {
+  return createHash('sha1').update(sources[name]).digest('hex');
+}
 
 /** A connection's scripts, callable as `scripts(redis).recordTerminal(...keys, ...args)`. */
 export type Scripts = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;

@@ -2,7 +2,7 @@
 -- whose heartbeat has not expired), and every member has a recorded result (done >= total). Publishes one
 -- batch.completed with the totals and the round (1, then 2 after a replay or a later enqueue reopened it).
 local function maybeComplete(batchKey, writersKey, stream, maxLen, batchId)
-  local b = redis.call('HMGET', batchKey, 'sealed', 'total', 'done', 'succeeded', 'failed', 'completedAt', 'refused', 'duplicates')
+  local b = redis.call('HMGET', batchKey, 'sealed', 'total', 'done', 'succeeded', 'failed', 'completedAt', 'refused', 'duplicates', 'alreadyInBatch')
   if b[1] ~= '1' or tonumber(b[3] or '0') < tonumber(b[2] or '0') or b[6] then return end
   local nowParts = redis.call('TIME')
   local now = nowParts[1] * 1000 + math.floor(nowParts[2] / 1000)
@@ -13,5 +13,6 @@ local function maybeComplete(batchKey, writersKey, stream, maxLen, batchId)
   redis.call('HSET', batchKey, 'completedAt', at)
   redis.call('XADD', stream, 'MAXLEN', '~', maxLen, '*', 'type', 'batch.completed', 'batchId', batchId,
     'total', b[2] or '0', 'succeeded', b[4] or '0', 'failed', b[5] or '0', 'refused', b[7] or '0', 'duplicates', b[8] or '0',
+    'alreadyInBatch', b[9] or '0',
     'round', tostring(round), 'at', at)
 end
