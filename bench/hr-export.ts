@@ -23,7 +23,7 @@ export async function writeHrCsv(path: string, rows: number, profile = 'staff'):
   let block = '';
   for (let i = 0; i < rows; i++) {
     const d = DEPARTMENTS[i % DEPARTMENTS.length];
-    block += `p${i}@example.com,Ann${i % 997},Lee${i % 9973},E${100000 + i},${d},${TITLES[i % TITLES.length]},2025-0${1 + (i % 9)}-1${i % 10},${profile}\n`;
+    block += `person${i}@example.com,Ann${i % 997},Lee${i % 9973},E${100000 + i},${d},${TITLES[i % TITLES.length]},2025-0${1 + (i % 9)}-1${i % 10},${profile}\n`;
     if (block.length > 64_000) {
       await write(block);
       block = '';

@@ -113,7 +113,13 @@ describe('invitebus enqueue, told honestly', () => {
     const file = csv(5_000, 'twice');
     const args = ['enqueue', '--account', 'acme', '--file', file, '--batch', 'twice'];
     const [a, b] = await Promise.all([cli(...args), cli(...args)]);
-    const counts = [a, b].map((r) => /accepted (\d+)(?:, already in this batch (\d+))?, duplicates (\d+)/.exec(r.stdout)?.slice(1).map(Number) ?? []);
+    const counts = [a, b].map(
+      (r) =>
+        /accepted (\d+)(?:, already in this batch (\d+))?, duplicates (\d+)/
+          .exec(r.stdout)
+          ?.slice(1)
+          .map((v) => Number(v ?? 0)) ?? [],
+    );
     expect(counts.map(([accepted = 0, again = 0]) => accepted + again)).toEqual([5_000, 5_000]);
     expect(counts.map(([accepted = 0]) => accepted).reduce((x, y) => x + y)).toBe(5_000);
     expect(counts.map(([, , duplicates]) => duplicates)).toEqual([0, 0]);
