@@ -264,8 +264,8 @@ export class Producer {
 
   /**
    * Enqueues invites that may span accounts, all in one batch (an onboarding: each person into each of their
-   * tools). Each account's valid invites go in chunks of `chunkSize` (one round trip for the duplicate checks and
-   * enrolment, one addBulk per chunk); invalid ones are reported by index and account; the valid rest is queued.
+   * tools). Each account's valid invites go in chunks of `chunkSize` (a duplicate check, an enrolment and one
+   * addBulk per chunk); invalid ones are reported by index and account; the valid rest is queued.
    * One writer holds the batch open until every account's invites are in, so it completes once, when the last
    * of them finishes. Memory does not grow with the input: the in-file duplicate check lives in Redis for the
    * run (src/commands/mark-seen.lua), and with `onNotQueued` no row is kept.
@@ -390,7 +390,7 @@ export class Producer {
 
   /**
    * Queues one chunk (see src/commands/enroll-invites.lua): drop the invites this run has already seen
-   * (src/commands/mark-seen.lua, in the same round trip), enrol the invites whose jobs exist for this batch,
+   * (src/commands/mark-seen.lua), enrol the invites whose jobs exist for this batch,
    * addBulk the ones without a job, enrol those. An invite whose job exists for another batch (or none) is a
    * duplicate, one whose job is this batch's is already in it, unless that job failed and the new fields
    * differ: then it is a correction and replaces the failed job (#replaceFailed). Every step is idempotent,
@@ -426,16 +426,18 @@ export class Producer {
         ? undefined
         : ((await this.#scripts.markSeen(runKey, String(RUN_SEEN_TTL_MS), ...chunk.flatMap(({ id, index }) => [id, String(index)]))) as number[]);
 
-    // Both in one round trip. Enrolling a second occurrence does nothing (its first is a member, or has no job
-    // yet), and its code is ignored.
-    const [firsts, codes] = await Promise.all([markSeen(), enroll(chunk, 'enroll')]);
+    // Second occurrences are dropped before anything is enrolled: enrolling one could make its first occurrence's
+    // job (just added by a chunk still in flight) a member before that chunk's own enrolment counts it as added.
+    const firsts = await markSeen();
     const inFile: Array<ChunkEntry & { ofIndex: number }> = [];
-    const fresh: Array<{ entry: ChunkEntry; code: number | undefined }> = [];
+    const unseen: ChunkEntry[] = [];
     chunk.forEach((entry, i) => {
       const first = firsts?.[i] ?? -1;
       if (first >= 0) inFile.push({ ...entry, ofIndex: first });
-      else fresh.push({ entry, code: codes[i] });
+      else unseen.push(entry);
     });
+    const codes = unseen.length > 0 ? await enroll(unseen, 'enroll') : [];
+    const fresh = unseen.map((entry, i) => ({ entry, code: codes[i] }));
     const missing = fresh.filter((f) => f.code === ENROLL.noJob).map((f) => f.entry);
     let accepted = fresh.filter((f) => f.code === ENROLL.enrolled).length;
     let inBatch = fresh.filter((f) => f.code === ENROLL.member).length;
