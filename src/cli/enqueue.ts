@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Config } from '../config/load.ts';
-import { csvLine } from '../csv.ts';
 import { type CsvDelimiter, readInvites } from '../input/readers.ts';
 import { type IntakeRow, type OnboardTargets, onboardRows } from '../onboarding/onboard.ts';
 import { EnqueueInterruptedError, type NotQueued, type Producer } from '../producer.ts';
@@ -194,34 +192,4 @@ export async function enqueueFile(producer: Producer, options: EnqueueOptions): 
     if (check.rejected > 0) return { ...check, accepted: 0, replaced: 0, duplicates: 0, alreadyInBatch: 0, aborted: true, dryRun: false };
   }
   return run(options.dryRun ?? false, () => true);
-}
-
-/** A refused row as the CLI prints it: `line N: account: field: reason` (the account only when it matters). */
-export function rowProblem(r: RejectedRow): string {
-  return `line ${r.line}: ${r.account ? `${r.account}: ` : ''}${r.field === 'email' && r.message.startsWith('duplicate') ? '' : `${r.field}: `}${r.message}`;
-}
-
-/**
- * The --rejects file, written as rows are found (line,[account,]field,message): in the order found, so refusals
- * in line order and each duplicate a little after the lines that follow it. Constant memory.
- */
-export class RejectsFile {
-  readonly #out: WriteStream;
-  readonly #columns: readonly ('line' | 'account' | 'field' | 'message')[];
-
-  /** `withAccount`: the file may go to several accounts (see spansAccounts), so rows name theirs. */
-  constructor(path: string, withAccount: boolean) {
-    this.#out = createWriteStream(path);
-    this.#columns = withAccount ? ['line', 'account', 'field', 'message'] : ['line', 'field', 'message'];
-    this.#out.write(`${this.#columns.join(',')}\n`);
-  }
-
-  /** Appends one row; waits while the disk is behind. */
-  async write(row: RejectedRow): Promise<void> {
-    if (!this.#out.write(csvLine({ ...row, account: row.account ?? '' }, this.#columns))) await once(this.#out, 'drain');
-  }
-
-  async close(): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.#out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  }
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runWorkerProcess } from '../../workers/invite-worker.ts';
@@ -13,17 +12,17 @@ import { CSV_DELIMITERS } from '../input/readers.ts';
 import { emailField } from '../invites/fields.ts';
 import { findInvitesByEmail } from '../invites/lookup.ts';
 import { createLogger } from '../logger.ts';
-import { checkTargets } from '../onboarding/onboard.ts';
 import { peopleCsv, peopleReport } from '../onboarding/people.ts';
 import { EnqueueInterruptedError, Producer } from '../producer.ts';
 import { isRedisUnreachable, openCommandRedis, redisUnavailable } from '../redis.ts';
 import { parseDuration, type ReplayFilter, replayFailed } from '../replay.ts';
-import { exitOnSignal, logUnhandledRejections, stopOnSignal } from '../signals.ts';
+import { exitOnSignal, logUnhandledRejections } from '../signals.ts';
 import { accountStats } from '../stats.ts';
 import { REPLAYABLE_REASONS, type ReasonClass } from '../types.ts';
 import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../webhooks/admin.ts';
 import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
-import { type EnqueueFlags, type EnqueueProgress, enqueueFile, type RejectedRow, RejectsFile, rowProblem, spansAccounts } from './enqueue.ts';
+import type { EnqueueFlags } from './enqueue.ts';
+import { enqueueCommand } from './enqueue-command.ts';
 import { printEvents } from './events.ts';
 import { formatStatus, watchBatch } from './watch.ts';
 
@@ -60,9 +59,6 @@ async function withProducer<T>(cmd: Command, fn: (producer: Producer, cfg: Confi
 
 /** Time a stop may take beyond the in-flight deadline (closing queues and connections). */
 const CLOSE_GRACE_MS = 5_000;
-
-/** After Ctrl-C, an enqueue lets its chunks in flight finish (milliseconds, normally) for at most this long. */
-const STOP_GRACE_MS = 3_000;
 
 const duration = (value: string) => {
   try {
@@ -202,61 +198,7 @@ export function buildCli(): Command {
     .addOption(new Option('--delimiter <char>', 'CSV separator (default: detected from the header row)').choices(Object.keys(CSV_DELIMITERS)))
     .action(async (opts: EnqueueFlags, cmd: Command) => {
       await withProducer(cmd, async (producer, cfg) => {
-        const accounts = opts.account ?? [];
-        const targets = { ...(opts.profile ? { profile: opts.profile } : {}), accounts };
-        checkTargets(cfg, targets);
-        const rejects = opts.rejects ? new RejectsFile(opts.rejects, spansAccounts(cfg, targets)) : undefined;
-        // Ctrl-C: chunks in flight finish and the command says what was confirmed (EnqueueInterruptedError,
-        // stage 'stopped'); if that takes too long (Redis gone), this line says what was confirmed so far.
-        let confirmed: EnqueueProgress | undefined;
-        const stop = stopOnSignal({
-          deadlineMs: STOP_GRACE_MS,
-          onLate: () => {
-            const c = confirmed ?? { batchId: opts.batch ?? '(none yet)', rows: 0, accepted: 0, alreadyInBatch: 0, duplicates: 0 };
-            const result = { batchId: c.batchId, accepted: c.accepted, replaced: 0, duplicates: c.duplicates, alreadyInBatch: c.alreadyInBatch, rejected: [] };
-            console.error(new EnqueueInterruptedError(result, c.rows, undefined, 'stopped').message);
-          },
-        });
-        // Rows not queued are told as they are found, never held: a file of any size runs in constant memory.
-        const tty = process.stderr.isTTY;
-        const onRow = async (r: RejectedRow) => {
-          // Over a progress bar (TTY): clear its line first; it redraws below.
-          if (!process.stderr.write(`${tty ? '\r\x1b[K' : ''}${rowProblem(r)}\n`)) await once(process.stderr, 'drain');
-          await rejects?.write(r);
-        };
-        try {
-          const summary = await enqueueFile(producer, {
-            ...(accounts.length > 0 ? { accounts } : {}),
-            ...(opts.profile ? { profile: opts.profile } : {}),
-            file: opts.file,
-            ...(opts.batch ? { batchId: opts.batch } : {}),
-            dryRun: opts.dryRun ?? false,
-            strict: opts.strict ?? false,
-            ...(opts.delimiter ? { delimiter: opts.delimiter } : {}),
-            progress: tty ? 'bar' : 'lines',
-            onRow,
-            onProgress: (p) => (confirmed = p),
-            signal: stop.signal,
-          });
-          const verb = summary.aborted
-            ? 'nothing queued (--strict)'
-            : summary.dryRun
-              ? 'dry run, nothing queued'
-              : summary.accepted === 0
-                ? 'nothing new to queue'
-                : 'queued';
-          // People this batch already has (the same file again) are a count, not a line each.
-          const again = summary.alreadyInBatch > 0 ? `, already in this batch ${summary.alreadyInBatch}` : '';
-          console.log(
-            `batch ${summary.batchId}: ${summary.rows} rows, accepted ${summary.accepted}${again}, duplicates ${summary.duplicates}, rejected ${summary.rejected} (${verb})${
-              summary.replaced > 0 ? `; corrections replacing failed invites: ${summary.replaced}` : ''
-            }`,
-          );
-          process.exitCode = summary.rejected > 0 ? 1 : 0;
-        } finally {
-          stop.dispose();
-          await rejects?.close();
-        }
+        process.exitCode = await enqueueCommand(producer, cfg, opts);
       });
     });
 

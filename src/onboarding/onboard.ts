@@ -122,7 +122,7 @@ export async function onboard(
 
 /**
  * `onboard` of rows that carry their own position (a file's line numbers) and may be unreadable. Every row not
- * queued goes to the batch's intake log as it is found (not with a real run's dry run); with `onNotQueued` the
+ * queued goes to the batch's intake log as it is found (not in a dry run); with `onNotQueued` the
  * caller gets it too and nothing is kept, so a file of any size is onboarded in constant memory. Without it,
  * `rejected` (and `duplicateRows`, when asked for) list them, in input order.
  */
