@@ -62,38 +62,43 @@ export async function recordIntake(producer: Producer, batchId: string, entries:
 
 /**
  * A batch's intake log as an enqueue writes it: entries are buffered and appended INTAKE_CHUNK at a time with
- * at most one append in flight, so an input with any number of bad rows is logged in constant memory.
+ * at most one append in flight, so an input with any number of bad rows is logged in constant memory. A failed
+ * append is kept and thrown by `close` (before the batch is sealed): the rows go on being read meanwhile, and a
+ * Redis that is really gone stops the enqueue's own chunks first.
  */
 export class IntakeLog {
   readonly #producer: Producer;
   readonly #batchId: string;
   #buffer: IntakeEntry[] = [];
   #writing: Promise<void> = Promise.resolve();
+  #failure: unknown;
 
   constructor(producer: Producer, batchId: string) {
     this.#producer = producer;
     this.#batchId = batchId;
   }
 
-  /** Adds one entry; waits only while the previous append is still being written (and rethrows its failure). */
+  /** Adds one entry; waits only while the previous append is still being written. */
   async add(entry: IntakeEntry): Promise<void> {
     this.#buffer.push(entry);
     if (this.#buffer.length >= INTAKE_CHUNK) await this.#append(0);
   }
 
-  /** Writes what is buffered and the run's count of rows already in the batch; resolves once all is written. */
+  /** Writes what is buffered and the run's count of rows already in the batch; throws if any append failed. */
   async close(alreadyInBatch: number): Promise<void> {
     await this.#append(alreadyInBatch);
     await this.#writing;
+    if (this.#failure !== undefined) throw this.#failure;
   }
 
   async #append(alreadyInBatch: number): Promise<void> {
     await this.#writing;
     const entries = this.#buffer;
     this.#buffer = [];
-    this.#writing = recordIntake(this.#producer, this.#batchId, entries, alreadyInBatch);
-    // Awaited by the next add or close; a run that stops before then must not leave the rejection unhandled.
-    this.#writing.catch(() => undefined);
+    if (this.#failure !== undefined) return;
+    this.#writing = recordIntake(this.#producer, this.#batchId, entries, alreadyInBatch).catch((error: unknown) => {
+      this.#failure ??= error;
+    });
   }
 }
 
