@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
@@ -123,4 +123,28 @@ export async function resetRedisStats(url: string): Promise<void> {
   const c = new Redis(url);
   await c.config('RESETSTAT');
   await c.quit();
+}
+
+/** Runs a child to completion, sampling its peak RSS from /proc; returns wall time and peak. */
+export function timed(args: string[], env: Record<string, string> = {}): Promise<{ ms: number; peakMB: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let peak = 0;
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const sampler = setInterval(() => {
+      if (child.pid !== undefined) peak = Math.max(peak, treeRss(child.pid)?.peakMB ?? 0);
+    }, 20);
+    child.on('exit', (code) => {
+      clearInterval(sampler);
+      if (code !== 0 && code !== 1) reject(new Error(`${args.join(' ')} exited ${code}: ${out}`));
+      else resolve({ ms: Date.now() - started, peakMB: peak, out });
+    });
+  });
 }

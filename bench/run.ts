@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine, print, type Result } from './lib.ts';
 import { enqueueScenario } from './scenarios/enqueue.ts';
+import { intakeScenario } from './scenarios/intake.ts';
 import { latencyScenario } from './scenarios/latency.ts';
 import { massScenario } from './scenarios/mass.ts';
 import { overheadScenario } from './scenarios/overhead.ts';
@@ -23,6 +24,7 @@ const scenarios: Record<string, () => Promise<Result[]>> = {
   scaling: scalingScenario,
   webhooks: webhooksScenario,
   tail: tailScenario,
+  intake: intakeScenario,
 };
 
 const chosen = process.argv.slice(2).filter((a) => a !== '--');

@@ -15,11 +15,15 @@ import { fileURLToPath } from 'node:url';
 // that cap: INVITEBUS_HEAP_MB changes it (many accounts, huge Stellas member lists); a --max-old-space-size in
 // NODE_OPTIONS wins. Flags are set when V8 starts, so the CLI re-runs itself with those it lacks.
 const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-const capped = ['worker', 'enqueue'].includes(process.argv[2] ?? '');
+// The command is the first argument that is neither an option nor a global option's value (`-c FILE enqueue`).
+const withValue = new Set(['-c', '--config', '--redis-url']);
+const command = process.argv.slice(2).find((a, i, all) => !a.startsWith('-') && !withValue.has(all[i - 1] ?? ''));
+const capped = ['worker', 'enqueue'].includes(command ?? '');
 const heapMb = Number(process.env.INVITEBUS_HEAP_MB) > 0 ? Number(process.env.INVITEBUS_HEAP_MB) : 128;
 const wanted = [['--max-semi-space-size', '--max-semi-space-size=8'], ...(capped ? [['--max-old-space-size', `--max-old-space-size=${heapMb}`]] : [])];
 const missing = wanted.filter(([name]) => !given.some((a) => a.startsWith(name))).map(([, flag]) => flag);
-const flagged = missing.length === 0;
+// A re-run never re-runs again, whatever it lacks: no chain of processes.
+const flagged = missing.length === 0 || process.env.INVITEBUS_WRAPPER_PID !== undefined;
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 const recent = major > 22 || (major === 22 && minor >= 18);
@@ -41,7 +45,9 @@ if (recent && flagged) {
     );
     process.exit(2);
   }
-  const child = spawn(pinned, [...missing, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  // The flags it was started with too: without them, `node --max-old-space-size=256 bin/invitebus.js worker` re-ran
+  // with only the semi-space flag, which re-ran with only the old-space one, and so on (thousands of processes).
+  const child = spawn(pinned, [...process.execArgv, ...missing, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, INVITEBUS_WRAPPER_PID: String(process.pid) },
   });

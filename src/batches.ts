@@ -17,6 +17,8 @@ export interface BatchStatus {
   /** Rows (or person-tool pairs) refused at intake, and duplicates: never invites, told so the story is whole. */
   refused: number;
   duplicates: number;
+  /** Rows naming people already in this batch (a rerun, or two enqueues of it at once): not duplicates. */
+  alreadyInBatch: number;
   /** Every invite of the batch is enqueued and has finished. */
   complete: boolean;
   sealed: boolean;
@@ -73,6 +75,7 @@ export async function batchStatus(redis: Redis, prefix: string, batchId: string)
     failed: num('failed'),
     refused: num('refused'),
     duplicates: num('duplicates'),
+    alreadyInBatch: num('alreadyInBatch'),
     complete: hash.completedAt !== undefined,
     sealed: hash.sealed === '1',
     outcomes: pick('outcome:'),

@@ -35,6 +35,9 @@ export interface DuplicateInvite {
   id: string;
 }
 
+/** A row not queued, as an enqueue finds it: refused by validation, or a duplicate. */
+export type NotQueued = ({ kind: 'rejected' } & RejectedInvite) | ({ kind: 'duplicate' } & DuplicateInvite);
+
 /** One invite of an enqueue that may span accounts: the account, its raw fields, its position in the input. */
 export interface EnqueueItem {
   account: string;
@@ -53,6 +56,13 @@ export interface EnqueueOptions {
   dryRun?: boolean;
   /** List each duplicate in `duplicateRows`, not only count them. */
   reportDuplicates?: boolean;
+  /**
+   * Takes each row not queued (rejected, duplicate) as it is found, instead of `rejected` and `duplicateRows`
+   * collecting them, so an input of any size is reported in constant memory. Awaited: it can hold the enqueue back.
+   */
+  onNotQueued?: (row: NotQueued) => void | Promise<void>;
+  /** Stops the reading when aborted: chunks already sent finish, then EnqueueInterruptedError (stage 'stopped'). */
+  signal?: AbortSignal;
   onProgress?: (progress: InviteManyResult & { seen: number }) => void;
   /** Runs after every invite is in and before the batch is sealed (so before it can complete). */
   beforeSeal?: (result: InviteManyResult) => Promise<void>;
@@ -64,6 +74,12 @@ export interface InviteManyResult {
   /** Of the accepted: corrections that replaced a failed invite of the same person (different fields). */
   replaced: number;
   duplicates: number;
+  /**
+   * Invites of people already in this very batch (a rerun, or another enqueue of the same batch at the same
+   * time): neither queued again nor duplicates.
+   */
+  alreadyInBatch: number;
+  /** Each refused invite (empty when `onNotQueued` takes them). */
   rejected: RejectedInvite[];
   /** Each duplicate, when asked for with `reportDuplicates` (in no particular order). */
   duplicateRows?: DuplicateInvite[];
@@ -91,24 +107,46 @@ export function inviteIdentity(invite: InviteFields): string {
 }
 
 /**
- * Redis failed in the middle of `inviteMany`. `result` counts what was confirmed queued before that; the rest
- * is unknown. Running the same enqueue again is safe: nothing is counted or delivered twice.
+ * Where an enqueue stopped short: Redis failed while queueing (`queue`: the rest is unknown), after every
+ * invite was queued but while closing the batch (`seal`), or the caller stopped it (`stopped`, Ctrl-C).
+ */
+export type InterruptedStage = 'queue' | 'seal' | 'stopped';
+
+/** The one line an interrupted enqueue says: what was confirmed, and that running it again is safe. */
+function interruptedMessage(result: InviteManyResult, read: number, rejected: number, stage: InterruptedStage, cause: unknown): string {
+  const b = result.batchId;
+  const others = `${result.alreadyInBatch > 0 ? `${result.alreadyInBatch} already in this batch, ` : ''}${result.duplicates} duplicates, ${rejected} rejected`;
+  if (stage === 'seal') {
+    const why = (cause as { message?: unknown } | undefined)?.message;
+    return `batch ${b}: all ${result.accepted + result.alreadyInBatch} queued (${result.accepted} new; ${others}), but Redis failed while closing the batch${typeof why === 'string' ? ` (${why})` : ''}; run the same command again to close the batch: nothing is counted or sent twice`;
+  }
+  const confirmed = `${result.accepted} invites confirmed queued (${others}) of ${read} read`;
+  if (stage === 'stopped') {
+    return `stopped: batch ${b}: ${confirmed}. Running the same command again is safe: it queues the rest, and nothing is counted or sent twice`;
+  }
+  return `Redis failed during the enqueue of batch ${b}: ${confirmed}; the rest is unknown. Running the same enqueue again is safe: nothing is counted or sent twice`;
+}
+
+/**
+ * An enqueue stopped short (see InterruptedStage). `result` counts what was confirmed queued before that.
+ * Running the same enqueue again is safe: nothing is counted or delivered twice.
  */
 export class EnqueueInterruptedError extends InvitebusError {
   readonly result: InviteManyResult;
-  /** Input items read before the failure. */
+  /** Input rows read before it stopped. */
   readonly read: number;
+  readonly stage: InterruptedStage;
 
-  constructor(result: InviteManyResult, read: number, cause: unknown) {
-    super(
-      'ENQUEUE_INTERRUPTED',
-      `Redis failed during the enqueue of batch ${result.batchId}: ${result.accepted} invites confirmed queued (${result.duplicates} duplicates, ${result.rejected.length} rejected) of ${read} read; the rest is unknown. Running the same enqueue again is safe: nothing is counted or sent twice`,
-      { cause },
-    );
+  constructor(result: InviteManyResult, read: number, cause: unknown, stage: InterruptedStage = 'queue', rejected = result.rejected.length) {
+    super('ENQUEUE_INTERRUPTED', interruptedMessage(result, read, rejected, stage, cause), { cause });
     this.result = result;
     this.read = read;
+    this.stage = stage;
   }
 }
+
+/** How long a run's in-file duplicate check outlives its last chunk (src/commands/mark-seen.lua): a crashed run's is dropped then. */
+const RUN_SEEN_TTL_MS = 60 * 60_000;
 
 /** Name of the BullMQ job carrying an invite. */
 export const INVITE_JOB = 'invite';
@@ -225,32 +263,45 @@ export class Producer {
 
   /**
    * Enqueues invites that may span accounts, all in one batch (an onboarding: each person into each of their
-   * tools). Each account's valid invites go in chunks of `chunkSize` (one EXISTS pipeline and one addBulk per
-   * chunk); invalid ones are reported by index and account; the valid rest is queued. One writer holds the
-   * batch open until every account's invites are in, so it completes once, when the last of them finishes.
+   * tools). Each account's valid invites go in chunks of `chunkSize` (a duplicate check, an enrolment and one
+   * addBulk per chunk); invalid ones are reported by index and account; the valid rest is queued.
+   * One writer holds the batch open until every account's invites are in, so it completes once, when the last
+   * of them finishes. Memory does not grow with the input: the in-file duplicate check lives in Redis for the
+   * run (src/commands/mark-seen.lua), and with `onNotQueued` no row is kept.
    */
   async enqueue(items: Iterable<EnqueueItem> | AsyncIterable<EnqueueItem>, options: EnqueueOptions = {}): Promise<InviteManyResult> {
     const batchId = options.batchId === undefined ? randomUUID() : checkIdentifier('batch id', options.batchId);
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    const duplicateRows: DuplicateInvite[] | undefined = options.reportDuplicates ? [] : undefined;
+    const sink = options.onNotQueued;
+    const duplicateRows: DuplicateInvite[] | undefined = options.reportDuplicates && sink === undefined ? [] : undefined;
     const result: InviteManyResult = {
       batchId,
       accepted: 0,
       replaced: 0,
       duplicates: 0,
+      alreadyInBatch: 0,
       rejected: [],
       ...(duplicateRows ? { duplicateRows } : {}),
     };
     const byAccount: NonNullable<InviteManyResult['byAccount']> = {};
     const tally = (account: string) => (byAccount[account] ??= { accepted: 0, duplicates: 0, rejected: 0 });
     result.byAccount = byAccount;
-    // Index of each id's first occurrence in the input, to name what a later occurrence duplicates.
-    const seenIds = new Map<string, number>();
+    let rejected = 0;
+    const report = async (row: NotQueued) => {
+      if (row.kind === 'rejected') rejected += 1;
+      if (sink !== undefined) return sink(row);
+      const { kind, ...rest } = row;
+      if (kind === 'rejected') result.rejected.push(rest as RejectedInvite);
+      else duplicateRows?.push(rest as DuplicateInvite);
+    };
     const chunks = new Map<string, ChunkEntry[]>();
+    // Input positions read (an input row may give several items, one per account, one after the other).
     let seen = 0;
+    let lastIndex: number | undefined;
 
     // This enqueue is a writer of the batch until it seals: the batch cannot complete while one is running.
     const writer = randomUUID();
+    const runKey = invitebusKeys(this.config.redis.prefix).runSeen(writer);
     // Up to two chunks travel to Redis while the next is read and validated: I/O and CPU overlap. Every chunk's
     // promise is handled at once (a failure is kept, never left unhandled), and a failure stops the reading.
     const inFlight: Promise<void>[] = [];
@@ -263,19 +314,22 @@ export class Producer {
       if (failure !== undefined) return;
       const account = accountOf(this.config, accountName);
       inFlight.push(
-        this.#addChunk(account, sending, batchId, writer, options.dryRun ?? false).then(
-          (added) => {
+        this.#addChunk(account, sending, batchId, writer, options.dryRun ?? false, runKey)
+          .then(async (added) => {
             const t = tally(accountName);
             result.accepted += added.accepted;
             t.accepted += added.accepted;
             result.replaced += added.replaced;
-            result.duplicates += added.known.length;
-            t.duplicates += added.known.length;
-            for (const known of added.known)
-              duplicateRows?.push({ index: known.index, account: accountName, id: known.id, ...(known.who ? { who: known.who } : {}) });
+            result.alreadyInBatch += added.inBatch;
+            result.duplicates += added.known.length + added.inFile.length;
+            t.duplicates += added.known.length + added.inFile.length;
+            const who = (e: ChunkEntry) => (e.who ? { who: e.who } : {});
+            for (const e of added.inFile) await report({ kind: 'duplicate', index: e.index, account: accountName, ofIndex: e.ofIndex, id: e.id, ...who(e) });
+            for (const e of added.known) await report({ kind: 'duplicate', index: e.index, account: accountName, id: e.id, ...who(e) });
             for (const lost of added.lost) {
               t.rejected += 1;
-              result.rejected.push({
+              await report({
+                kind: 'rejected',
                 index: lost.index,
                 account: accountName,
                 field: '(invite)',
@@ -283,58 +337,65 @@ export class Producer {
               });
             }
             options.onProgress?.({ ...result, seen });
-          },
-          (error: unknown) => {
+          })
+          .catch((error: unknown) => {
             failure ??= error;
-          },
-        ),
+          }),
       );
     };
 
     for await (const item of items) {
-      if (failure !== undefined) break;
-      seen = item.index + 1;
+      if (failure !== undefined || options.signal?.aborted) break;
+      if (item.index !== lastIndex) {
+        seen += 1;
+        lastIndex = item.index;
+      }
       const account = accountOf(this.config, item.account);
       const who = item.who === undefined ? {} : { who: item.who };
       const checked = validateInvite(account, item.invite);
       if (!checked.ok) {
         tally(account.name).rejected += 1;
-        result.rejected.push({ index: item.index, account: account.name, ...who, field: checked.field, message: checked.message });
+        await report({ kind: 'rejected', index: item.index, account: account.name, ...who, field: checked.field, message: checked.message });
         continue;
       }
-      const id = inviteJobId(account.name, checked.invite.email);
-      const first = seenIds.get(id);
-      if (first !== undefined) {
-        result.duplicates += 1; // the same person twice in one input
-        tally(account.name).duplicates += 1;
-        duplicateRows?.push({ index: item.index, account: account.name, ofIndex: first, id, ...who });
-        continue;
-      }
-      seenIds.set(id, item.index);
       const chunk = chunks.get(account.name) ?? [];
       chunks.set(account.name, chunk);
-      chunk.push({ id, invite: checked.invite, index: item.index, ...who });
+      chunk.push({ id: inviteJobId(account.name, checked.invite.email), invite: checked.invite, index: item.index, ...who });
       if (chunk.length >= chunkSize) await flush(account.name);
     }
-    if (failure === undefined) for (const account of [...chunks.keys()]) await flush(account);
+    const stopped = options.signal?.aborted === true;
+    if (failure === undefined && !stopped) for (const account of [...chunks.keys()]) await flush(account);
     await Promise.all(inFlight);
-    if (failure !== undefined) throw new EnqueueInterruptedError(result, seen, failure);
-    // Sealed: every invite of this enqueue is in; the batch completes when its last invite finishes.
-    if (!options.dryRun) {
-      await options.beforeSeal?.(result);
-      await this.sealBatch(batchId, writer);
+    // The run's duplicate check is of no further use; its TTL drops it if Redis cannot be told now.
+    const forget = () => this.#redis.del(runKey).catch(() => undefined);
+    if (failure !== undefined || stopped) {
+      void forget();
+      throw new EnqueueInterruptedError(result, seen, failure ?? options.signal?.reason, failure === undefined ? 'stopped' : 'queue', rejected);
     }
+    // Sealed: every invite of this enqueue is in; the batch completes when its last invite finishes. A failure
+    // here leaves every invite queued and the batch open: the error says so, and a rerun closes it.
+    if (!options.dryRun) {
+      try {
+        await options.beforeSeal?.(result);
+        await this.sealBatch(batchId, writer);
+      } catch (error) {
+        void forget();
+        throw new EnqueueInterruptedError(result, seen, error, 'seal', rejected);
+      }
+    }
+    await forget();
     return result;
   }
 
   /**
-   * Queues one chunk (see src/commands/enroll-invites.lua): enrol the invites whose jobs exist for this
-   * batch, addBulk the ones without a job, enrol those. An invite whose job exists for another batch (or
-   * none) is a duplicate, unless that job failed and the new fields differ: then it is a correction and
-   * replaces the failed job (#replaceFailed). Every step is idempotent, so a rerun after a failure counts
-   * nothing twice.
+   * Queues one chunk (see src/commands/enroll-invites.lua): drop the invites this run has already seen
+   * (src/commands/mark-seen.lua), enrol the invites whose jobs exist for this batch,
+   * addBulk the ones without a job, enrol those. An invite whose job exists for another batch (or none) is a
+   * duplicate, one whose job is this batch's is already in it, unless that job failed and the new fields
+   * differ: then it is a correction and replaces the failed job (#replaceFailed). Every step is idempotent,
+   * so a rerun after a failure counts nothing twice.
    */
-  async #addChunk(account: AccountConfig, chunk: ChunkEntry[], batchId: string | undefined, writer: string | undefined, dryRun: boolean) {
+  async #addChunk(account: AccountConfig, chunk: ChunkEntry[], batchId: string | undefined, writer: string | undefined, dryRun: boolean, runKey?: string) {
     const queue = this.queue(account.name);
     const keys = invitebusKeys(this.config.redis.prefix);
     const ttlMs = retentionMs(this.config);
@@ -359,20 +420,38 @@ export class Producer {
         batchId === undefined || dryRun ? 'check' : mode,
         ...entries.map(({ id }) => `${account.name}/${id}`),
       )) as number[];
+    const markSeen = async () =>
+      runKey === undefined
+        ? undefined
+        : ((await this.#scripts.markSeen(runKey, String(RUN_SEEN_TTL_MS), ...chunk.flatMap(({ id, index }) => [id, String(index)]))) as number[]);
 
-    const before = await enroll(chunk, 'enroll');
-    const missing = chunk.filter((_, i) => before[i] === ENROLL.noJob);
-    let accepted = chunk.filter((_, i) => before[i] === ENROLL.enrolled).length;
-    const known = chunk.filter((_, i) => before[i] === ENROLL.member || before[i] === ENROLL.otherBatch);
+    // Second occurrences are dropped before anything is enrolled: enrolling one could make its first occurrence's
+    // job (just added by a chunk still in flight) a member before that chunk's own enrolment counts it as added.
+    const firsts = await markSeen();
+    const inFile: Array<ChunkEntry & { ofIndex: number }> = [];
+    const unseen: ChunkEntry[] = [];
+    chunk.forEach((entry, i) => {
+      const first = firsts?.[i] ?? -1;
+      if (first >= 0) inFile.push({ ...entry, ofIndex: first });
+      else unseen.push(entry);
+    });
+    const codes = unseen.length > 0 ? await enroll(unseen, 'enroll') : [];
+    const fresh = unseen.map((entry, i) => ({ entry, code: codes[i] }));
+    const missing = fresh.filter((f) => f.code === ENROLL.noJob).map((f) => f.entry);
+    let accepted = fresh.filter((f) => f.code === ENROLL.enrolled).length;
+    let inBatch = fresh.filter((f) => f.code === ENROLL.member).length;
+    const known = fresh.filter((f) => f.code === ENROLL.otherBatch).map((f) => f.entry);
     const replaced = new Set<ChunkEntry>();
-    for (const entry of chunk.filter((_, i) => before[i] === ENROLL.failed)) {
-      if (await this.#replaceFailed(queue, entry, batchId, dryRun)) {
+    for (const { entry } of fresh.filter((f) => f.code === ENROLL.failed)) {
+      const verdict = await this.#replaceFailed(queue, entry, batchId, dryRun);
+      if (verdict === 'replace') {
         replaced.add(entry);
         missing.push(entry);
-      } else known.push(entry);
+      } else if (verdict === 'member') inBatch += 1;
+      else known.push(entry);
     }
     const lost: ChunkEntry[] = [];
-    if (dryRun) return { accepted: accepted + missing.length, replaced: replaced.size, known, lost };
+    if (dryRun) return { accepted: accepted + missing.length, replaced: replaced.size, inBatch, known, inFile, lost };
     if (missing.length > 0) {
       await queue.addBulk(
         missing.map(({ id, invite }) => {
@@ -395,26 +474,30 @@ export class Producer {
         else if (code === ENROLL.noJob) lost.push(entry);
         else {
           replaced.delete(entry);
-          known.push(entry); // another producer created it first, for another batch (or this one)
+          // Another enqueue created it first: of this batch (the same enqueue run twice at once), or of another.
+          if (code === ENROLL.member) inBatch += 1;
+          else known.push(entry);
         }
       });
     }
-    return { accepted, replaced: replaced.size, known, lost };
+    return { accepted, replaced: replaced.size, inBatch, known, inFile, lost };
   }
 
   /**
    * A correction: the invite's job failed and the new fields differ, so the failed job is removed for a new
-   * one (fresh attempts, its own events). Identical fields stay a duplicate. The failure is claimed first, as
-   * a replay claims it (src/commands/claim-replay.lua), so two corrections, or a correction and a replay, move
-   * it once. In the same batch its recorded failure is forgotten (the batch counts the new run instead); in
-   * another batch the old batch keeps it. Returns whether the caller should add the new job.
+   * one (fresh attempts, its own events). Identical fields are no correction: the invite is already in this
+   * batch ('member') or a duplicate. The failure is claimed first, as a replay claims it
+   * (src/commands/claim-replay.lua), so two corrections, or a correction and a replay, move it once. In the same
+   * batch its recorded failure is forgotten (the batch counts the new run instead); in another batch the old
+   * batch keeps it. 'replace': the caller adds the new job.
    */
-  async #replaceFailed(queue: Queue, entry: ChunkEntry, batchId: string | undefined, dryRun: boolean): Promise<boolean> {
+  async #replaceFailed(queue: Queue, entry: ChunkEntry, batchId: string | undefined, dryRun: boolean): Promise<'replace' | 'member' | 'duplicate'> {
     const job = (await queue.getJob(entry.id)) as Job<InviteJobData> | undefined;
-    if (job === undefined) return !dryRun; // removed meanwhile (retention): a plain new invite
+    if (job === undefined) return dryRun ? 'duplicate' : 'replace'; // removed meanwhile (retention): a plain new invite
+    const unchanged = (): 'member' | 'duplicate' => (batchId !== undefined && job.data?.batchId === batchId ? 'member' : 'duplicate');
     const old = job.data?.invite as InviteFields | undefined;
-    if (old !== undefined && typeof old.email === 'string' && inviteIdentity(old) === inviteIdentity(entry.invite)) return false;
-    if (dryRun) return true;
+    if (old !== undefined && typeof old.email === 'string' && inviteIdentity(old) === inviteIdentity(entry.invite)) return unchanged();
+    if (dryRun) return 'replace';
     const oldBatch = typeof job.data.batchId === 'string' ? job.data.batchId : '';
     const sameBatch = oldBatch !== '' && oldBatch === batchId;
     // One step (src/commands/move-failure.lua): the new fields, fresh attempts, and in the same batch the recorded
@@ -436,9 +519,8 @@ export class Producer {
       ttlMs: retentionMs(this.config),
       mode: sameBatch ? 'forget' : 'keep',
     });
-    return moved === 'moved';
+    return moved === 'moved' ? 'replace' : unchanged();
   }
-
   /**
    * Ends one enqueue of a batch (seals it: all its invites are in) and completes it if that was the last thing
    * missing. When another writer is still registered (running, or dead with a heartbeat not yet expired), a

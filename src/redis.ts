@@ -2,15 +2,33 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { InvitebusError } from './errors.ts';
 
 /**
+ * ioredis 6.0.0 keeps the commands in flight when a ready connection drops (`prevCommandQueue`) to resend them
+ * once it reconnects; when the client ends instead (its retryStrategy gives up, or disconnect() while it is
+ * reconnecting), nothing ever settles them (upstream: redis/ioredis#2197, #2169), and whoever awaits one hangs,
+ * or the process exits 13 on an unsettled await. Rejects them as a dropped connection is ('Connection is closed.').
+ */
+export function settleStrandedCommands(client: Redis): Redis {
+  type Stash = { shift(): { command: { reject(error: Error): void } } | undefined } | null | undefined;
+  client.on('end', () => {
+    const stash = (client as unknown as { prevCommandQueue: Stash }).prevCommandQueue;
+    const error = new Error('Connection is closed.');
+    for (let item = stash?.shift(); item !== undefined; item = stash?.shift()) item.command.reject(error);
+  });
+  return client;
+}
+
+/**
  * A connection for BullMQ workers and event writers: retries commands forever while Redis is away
  * (BullMQ requires `maxRetriesPerRequest: null` for blocking connections) and reconnects with backoff.
  */
 export function connectWorkerRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
-    maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-    ...options,
-  });
+  return settleStrandedCommands(
+    new Redis(url, {
+      maxRetriesPerRequest: null,
+      retryStrategy: (times) => Math.min(times * 200, 2_000),
+      ...options,
+    }),
+  );
 }
 
 /**
@@ -18,11 +36,13 @@ export function connectWorkerRedis(url: string, options: RedisOptions = {}): Red
  * producer is told about a long one instead of hanging, so it never reports an invite as queued that is not.
  */
 export function connectProducerRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
-    maxRetriesPerRequest: 20,
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-    ...options,
-  });
+  return settleStrandedCommands(
+    new Redis(url, {
+      maxRetriesPerRequest: 20,
+      retryStrategy: (times) => Math.min(times * 200, 2_000),
+      ...options,
+    }),
+  );
 }
 
 /** The URL with any password replaced, for messages and logs. */
@@ -75,15 +95,17 @@ export function redisUnavailable(url: string, cause?: unknown): InvitebusError {
 export async function openCommandRedis(url: string, deadlineMs = 3_000): Promise<Redis> {
   // Each outage (the first connection included) gets `deadlineMs` of reconnecting, then the client ends.
   let downSince: number | undefined = Date.now();
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: deadlineMs,
-    maxRetriesPerRequest: 2,
-    retryStrategy: () => {
-      downSince ??= Date.now();
-      return Date.now() - downSince > deadlineMs ? null : 250;
-    },
-  });
+  const client = settleStrandedCommands(
+    new Redis(url, {
+      lazyConnect: true,
+      connectTimeout: deadlineMs,
+      maxRetriesPerRequest: 2,
+      retryStrategy: () => {
+        downSince ??= Date.now();
+        return Date.now() - downSince > deadlineMs ? null : 250;
+      },
+    }),
+  );
   let lastError: unknown;
   client.on('error', (error: unknown) => {
     lastError = error;
@@ -173,6 +195,8 @@ export function invitebusKeys(prefix: string) {
     batchResults: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:results`,
     /** Enqueues of a batch still running (zset writer id → heartbeat expiry, ms): the batch waits for them. */
     batchWriters: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:writers`,
+    /** One enqueue run's in-file duplicate check (hash job id → first input position; src/commands/mark-seen.lua). */
+    runSeen: (writer: string) => `${prefix}:_invitebus:run:${writer}:seen`,
     /** Rows of a batch refused at intake and duplicates, as JSON entries (src/onboarding/intake.ts). */
     batchIntake: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:intake`,
     /** Terminal invites of an account per minute (hash: epoch minute → count), the last two hours. */

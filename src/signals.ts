@@ -30,3 +30,34 @@ export function logUnhandledRejections(logger: { error(obj: object, msg: string)
     logger.error({ err: reason }, 'unhandled promise rejection (kept running)');
   });
 }
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM during a command that can stop cleanly (an enqueue): the first aborts `signal`
+ * (its reason: the signal's name), so the command lets what is in flight finish and says what it did. If the
+ * command has not ended `deadlineMs` later, `onLate` says what is known and the process exits (130, or 143 for
+ * SIGTERM). Later signals change nothing: a terminal's Ctrl-C reaches both the CLI's wrapper process, which
+ * forwards it, and this one. `dispose` restores the default handling.
+ */
+export function stopOnSignal(options: { deadlineMs: number; onLate: () => void }): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  let late: NodeJS.Timeout | undefined;
+  const stop = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    controller.abort(name);
+    late = setTimeout(() => {
+      options.onLate();
+      process.exit(name === 'SIGTERM' ? 143 : 130);
+    }, options.deadlineMs);
+    late.unref();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(late);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}

@@ -80,6 +80,7 @@ describe('producer', () => {
       accepted: 1,
       replaced: 0,
       duplicates: 1,
+      alreadyInBatch: 0,
       rejected: [],
     });
   });

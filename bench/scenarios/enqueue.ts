@@ -1,35 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { betterstack, type Result, redis, treeRss } from '../lib.ts';
+import { betterstack, type Result, redis, timed } from '../lib.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/invitebus.js');
 const RAW = join(import.meta.dirname, 'raw-add-bulk.ts');
-
-/** Runs a child to completion, sampling its peak RSS from /proc; returns wall time and peak. */
-function timed(args: string[], env: Record<string, string> = {}): Promise<{ ms: number; peakMB: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let peak = 0;
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const sampler = setInterval(() => {
-      if (child.pid !== undefined) peak = Math.max(peak, treeRss(child.pid)?.peakMB ?? 0);
-    }, 20);
-    child.on('exit', (code) => {
-      clearInterval(sampler);
-      if (code !== 0 && code !== 1) reject(new Error(`${args.join(' ')} exited ${code}: ${out}`));
-      else resolve({ ms: Date.now() - started, peakMB: peak, out });
-    });
-  });
-}
 
 function csv(rows: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'ib-bench-'));

@@ -45,6 +45,7 @@ export const onboardingAccepted = z.object({
   accepted: z.number().int().describe('invites queued ((person, account) pairs)'),
   replaced: z.number().int().describe('of the accepted: corrections replacing a failed invite'),
   duplicates: z.number().int(),
+  alreadyInBatch: z.number().int().describe('pairs already in this onboarding (a repeated request): neither queued again nor duplicates'),
   rejected: z.array(
     z.object({
       index: z.number().int().describe('0-based position in people'),
@@ -69,6 +70,7 @@ export const onboardingStatus = progress.extend({
   batchId: z.string(),
   refused: z.number().int().describe('person-tool pairs refused at intake'),
   duplicates: z.number().int(),
+  alreadyInBatch: z.number().int().describe('person-tool pairs already in this onboarding (a repeated request): not duplicates'),
   complete: z.boolean(),
   sealed: z.boolean(),
   reasons: z.record(z.string(), z.number().int()),

@@ -21,6 +21,7 @@ export const invitesAccepted = z.object({
   accepted: z.number().int(),
   replaced: z.number().int().describe('of the accepted: corrections replacing a failed invite'),
   duplicates: z.number().int(),
+  alreadyInBatch: z.number().int().describe('invites already in this batch (a repeated request): neither queued again nor duplicates'),
   rejected: z.array(z.object({ index: z.number().int(), field: z.string(), message: z.string() })),
 });
 

@@ -1,22 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
-import { csvLine } from '../csv.ts';
-import { type CsvDelimiter, type InputRow, readInvites } from '../input/readers.ts';
-import type { IntakeEntry } from '../onboarding/intake.ts';
-import { type OnboardTargets, onboard } from '../onboarding/onboard.ts';
-import type { Producer } from '../producer.ts';
+import type { Config } from '../config/load.ts';
+import { type CsvDelimiter, readInvites } from '../input/readers.ts';
+import { type IntakeRow, type OnboardTargets, onboardRows } from '../onboarding/onboard.ts';
+import { EnqueueInterruptedError, type NotQueued, type Producer } from '../producer.ts';
 
 /** A row (or one of its tools) that was not queued, with where and why (duplicates: field `email`). */
 export interface RejectedRow {
   line: number;
-  /** The account the row was refused for, when it was valid for others (onboarding into several tools). */
+  /** The account the row was refused for, when the file may go to several accounts. */
   account?: string;
   field: string;
   message: string;
 }
 
+/** What an enqueue of a file did (counts only: each row not queued went to `onRow` as it was found). */
 export interface EnqueueSummary {
   batchId: string;
   rows: number;
@@ -26,9 +26,10 @@ export interface EnqueueSummary {
   /** Of the accepted: corrected rows that replace a failed invite of the same person. */
   replaced: number;
   duplicates: number;
-  rejected: RejectedRow[];
-  /** Each duplicate row: of an earlier line, or of an invite already queued or sent; in line order. */
-  duplicateRows: RejectedRow[];
+  /** Rows of people already in this batch (the same file enqueued again): neither queued again nor duplicates. */
+  alreadyInBatch: number;
+  /** Rows (or row-tool pairs) refused. */
+  rejected: number;
   /** --strict found bad rows, so nothing was queued. */
   aborted: boolean;
   dryRun: boolean;
@@ -47,6 +48,15 @@ export interface EnqueueFlags {
   delimiter?: CsvDelimiter;
 }
 
+/** What is confirmed so far, after each chunk: what Ctrl-C reports when the stop cannot wait. */
+export interface EnqueueProgress {
+  batchId: string;
+  rows: number;
+  accepted: number;
+  alreadyInBatch: number;
+  duplicates: number;
+}
+
 export interface EnqueueOptions extends OnboardTargets {
   file: string;
   batchId?: string;
@@ -57,76 +67,92 @@ export interface EnqueueOptions extends OnboardTargets {
   /** How to show progress: a bar (TTY), a line per 10,000 rows, or nothing. */
   progress?: 'bar' | 'lines' | 'none';
   log?: (line: string) => void;
+  /**
+   * Each row not queued (refused, or a duplicate), as it is found: refusals in line order, a duplicate when its
+   * chunk has been to Redis (a little after the lines that follow it). Awaited. Nothing is kept otherwise.
+   */
+  onRow?: (row: RejectedRow) => void | Promise<void>;
+  /** After each chunk: what is confirmed queued so far. */
+  onProgress?: (progress: EnqueueProgress) => void;
+  /** Stops the enqueue (Ctrl-C): chunks in flight finish, then EnqueueInterruptedError (stage 'stopped'). */
+  signal?: AbortSignal;
 }
 
-/** Runs one pass over the file through the producer; rows are streamed, never all held at once. */
-async function pass(producer: Producer, options: EnqueueOptions, batchId: string, dryRun: boolean, onRow: (row: InputRow) => void): Promise<EnqueueSummary> {
-  const rejected: RejectedRow[] = [];
-  // Line of each record handed to the producer, by its index there (4 bytes a row).
-  let lines = new Int32Array(1024);
-  let handed = 0;
+/**
+ * Whether rows of this enqueue may go to several accounts (then each refused row names its account): the
+ * accounts given, the profile's, and those of every profile a row may name in its own profile column.
+ */
+export function spansAccounts(config: Config, targets: OnboardTargets): boolean {
+  const accounts = new Set(targets.accounts ?? []);
+  for (const profile of Object.values(config.profiles)) for (const account of Object.keys(profile)) accounts.add(account);
+  return accounts.size > 1;
+}
+
+/** Runs one pass over the file through the onboarding; rows are streamed, and none is kept. */
+async function pass(
+  producer: Producer,
+  options: EnqueueOptions,
+  batchId: string,
+  dryRun: boolean,
+  onRead: (bytes: number) => void,
+  onRow: (row: RejectedRow, kind: NotQueued['kind']) => void | Promise<void>,
+): Promise<EnqueueSummary> {
   let rows = 0;
-  async function* records() {
+  let rejected = 0;
+  // The rows' own line numbers are their positions: a refusal or duplicate names its line without a table.
+  async function* records(): AsyncGenerator<IntakeRow> {
     for await (const row of readInvites(options.file, { delimiter: options.delimiter })) {
       rows += 1;
-      onRow(row);
-      if ('error' in row) {
-        rejected.push({ line: row.line, field: row.field, message: row.error });
-        continue;
-      }
-      if (handed === lines.length) {
-        const grown = new Int32Array(lines.length * 2);
-        grown.set(lines);
-        lines = grown;
-      }
-      lines[handed] = row.line;
-      handed += 1;
-      yield row.record;
+      onRead(row.bytes);
+      if ('error' in row) yield { index: row.line, field: row.field, message: row.error };
+      else yield { index: row.line, person: row.record };
     }
   }
   const targets = { ...(options.profile === undefined ? {} : { profile: options.profile }), ...(options.accounts ? { accounts: options.accounts } : {}) };
-  const lineOf = (index: number) => lines[index] ?? 0;
-  const source = basename(options.file);
-  // Rows the reader could not read never reached the onboarding: its intake log gets them too.
-  const refusedBefore = () =>
-    rejected.map((r): IntakeEntry => ({ kind: 'refused', at: Date.now(), position: `line ${r.line}`, source, field: r.field, message: r.message }));
-  const result = await onboard(producer, records(), targets, {
-    batchId,
-    dryRun,
-    reportDuplicates: true,
-    source,
-    positionOf: (i) => `line ${lineOf(i)}`,
-    refusedBefore,
-  });
-  // Rows name their account only when the file went to several: with one, it goes without saying.
-  const several = Object.keys(result.byAccount ?? {}).length > 1;
-  const accountOf = (account: string | undefined) => (several && account ? { account } : {});
-  for (const r of result.rejected) rejected.push({ line: lineOf(r.index), ...accountOf(r.account), field: r.field, message: r.message });
-  rejected.sort((a, b) => a.line - b.line);
-  const duplicateRows = (result.duplicateRows ?? []).map(({ index, account, ofIndex, id }) => ({
-    line: lineOf(index),
-    ...accountOf(account),
-    field: 'email',
-    message: ofIndex === undefined ? `duplicate: already queued or sent (invite ${id})` : `duplicate of line ${lineOf(ofIndex)} (same address)`,
-  }));
-  duplicateRows.sort((a, b) => a.line - b.line);
-  return {
-    batchId,
-    rows,
-    byAccount: result.byAccount ?? {},
-    accepted: result.accepted,
-    replaced: result.replaced,
-    duplicates: result.duplicates,
-    rejected,
-    duplicateRows,
-    aborted: false,
-    dryRun,
+  // Rows name their account only when the file may go to several: with one, it goes without saying.
+  const several = spansAccounts(producer.config, targets);
+  const named = (account: string | undefined) => (several && account ? { account } : {});
+  const onNotQueued = (row: NotQueued) => {
+    if (row.kind === 'rejected') {
+      rejected += 1;
+      return onRow({ line: row.index, ...named(row.account), field: row.field, message: row.message }, row.kind);
+    }
+    const message = row.ofIndex === undefined ? `duplicate: already queued or sent (invite ${row.id})` : `duplicate of line ${row.ofIndex} (same address)`;
+    return onRow({ line: row.index, ...named(row.account), field: 'email', message }, row.kind);
   };
+  try {
+    const result = await onboardRows(producer, records(), targets, {
+      batchId,
+      dryRun,
+      source: basename(options.file),
+      positionOf: (line) => `line ${line}`,
+      onNotQueued,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (p) => options.onProgress?.({ batchId, rows, accepted: p.accepted, alreadyInBatch: p.alreadyInBatch, duplicates: p.duplicates }),
+    });
+    return {
+      batchId,
+      rows,
+      byAccount: result.byAccount ?? {},
+      accepted: result.accepted,
+      replaced: result.replaced,
+      duplicates: result.duplicates,
+      alreadyInBatch: result.alreadyInBatch,
+      rejected,
+      aborted: false,
+      dryRun,
+    };
+  } catch (error) {
+    // Told in the file's terms: rows read, every refusal counted (unreadable lines included).
+    if (error instanceof EnqueueInterruptedError) throw new EnqueueInterruptedError(error.result, rows, error.cause, error.stage, rejected);
+    throw error;
+  }
 }
 
 /**
  * `invitebus enqueue`: validates every row, queues the valid ones (or, with `strict`, nothing when any row is
- * bad), reports every rejected row by line, field and reason.
+ * bad), reports every row not queued by line, field and reason as it is found. Memory does not grow with the
+ * file: rows are streamed and none is kept.
  */
 export async function enqueueFile(producer: Producer, options: EnqueueOptions): Promise<EnqueueSummary> {
   const batchId = options.batchId ?? randomUUID();
@@ -138,37 +164,32 @@ export async function enqueueFile(producer: Producer, options: EnqueueOptions): 
       ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {rows} rows', hideCursor: true }, cliProgress.Presets.shades_classic)
       : undefined;
 
-  const run = async (dryRun: boolean) => {
+  const run = async (dryRun: boolean, report: (kind: NotQueued['kind']) => boolean) => {
     bar?.start(size, 0, { rows: 0 });
     let count = 0;
-    const summary = await pass(producer, options, batchId, dryRun, (row) => {
-      count += 1;
-      bar?.update(row.bytes, { rows: count });
-      if (mode === 'lines' && count % 10_000 === 0) log(`${count} rows read (${Math.round((row.bytes / Math.max(1, size)) * 100)}%)`);
-    });
-    bar?.update(size, { rows: count });
-    bar?.stop();
-    return summary;
+    try {
+      return await pass(
+        producer,
+        options,
+        batchId,
+        dryRun,
+        (bytes) => {
+          count += 1;
+          bar?.update(bytes, { rows: count });
+          if (mode === 'lines' && count % 10_000 === 0) log(`${count} rows read (${Math.round((bytes / Math.max(1, size)) * 100)}%)`);
+        },
+        (row, kind) => (report(kind) ? options.onRow?.(row) : undefined),
+      );
+    } finally {
+      bar?.update(size, { rows: count });
+      bar?.stop();
+    }
   };
 
   if (options.strict && !options.dryRun) {
-    const check = await run(true);
-    if (check.rejected.length > 0) return { ...check, accepted: 0, replaced: 0, duplicates: 0, duplicateRows: [], aborted: true, dryRun: false };
+    // The check pass tells the refused rows only: its duplicates are told by the real pass, if one follows.
+    const check = await run(true, (kind) => kind === 'rejected');
+    if (check.rejected > 0) return { ...check, accepted: 0, replaced: 0, duplicates: 0, alreadyInBatch: 0, aborted: true, dryRun: false };
   }
-  return run(options.dryRun ?? false);
-}
-
-/** A refused row as the CLI prints it: `line N: account: field: reason` (the account only when it matters). */
-export function rowProblem(r: RejectedRow): string {
-  return `line ${r.line}: ${r.account ? `${r.account}: ` : ''}${r.field === 'email' && r.message.startsWith('duplicate') ? '' : `${r.field}: `}${r.message}`;
-}
-
-/** Writes rows that were not queued (rejected, duplicates) as CSV (line,[account,]field,message), in line order. */
-export async function writeRejects(path: string, rows: readonly RejectedRow[]): Promise<void> {
-  const out = createWriteStream(path);
-  // The account column only when the file went to several accounts.
-  const columns = rows.some((r) => r.account !== undefined) ? (['line', 'account', 'field', 'message'] as const) : (['line', 'field', 'message'] as const);
-  out.write(`${columns.join(',')}\n`);
-  for (const r of rows.toSorted((a, b) => a.line - b.line)) out.write(csvLine({ ...r, account: r.account ?? '' }, columns));
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return run(options.dryRun ?? false, () => true);
 }

@@ -13,9 +13,8 @@ import { CSV_DELIMITERS } from '../input/readers.ts';
 import { emailField } from '../invites/fields.ts';
 import { findInvitesByEmail } from '../invites/lookup.ts';
 import { createLogger } from '../logger.ts';
-import { checkTargets } from '../onboarding/onboard.ts';
 import { peopleCsv, peopleReport } from '../onboarding/people.ts';
-import { Producer } from '../producer.ts';
+import { EnqueueInterruptedError, Producer } from '../producer.ts';
 import { isRedisUnreachable, openCommandRedis, redisUnavailable } from '../redis.ts';
 import { parseDuration, type ReplayFilter, replayFailed } from '../replay.ts';
 import { exitOnSignal, logUnhandledRejections } from '../signals.ts';
@@ -25,7 +24,8 @@ import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../web
 import { CLAIM_IDLE_MS } from '../webhooks/fanout.ts';
 import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
 import { formatBatchCheck } from './batch-check.ts';
-import { type EnqueueFlags, enqueueFile, rowProblem, writeRejects } from './enqueue.ts';
+import type { EnqueueFlags } from './enqueue.ts';
+import { enqueueCommand } from './enqueue-command.ts';
 import { printEvents } from './events.ts';
 import { replaySummary } from './replay-summary.ts';
 import { terminalJson, terminalText, terminalValues } from './terminal-text.ts';
@@ -212,33 +212,7 @@ export function buildCli(): Command {
     .addOption(new Option('--delimiter <char>', 'CSV separator (default: detected from the header row)').choices(Object.keys(CSV_DELIMITERS)))
     .action(async (opts: EnqueueFlags, cmd: Command) => {
       await withProducer(cmd, async (producer, cfg) => {
-        const accounts = opts.account ?? [];
-        checkTargets(cfg, { ...(opts.profile ? { profile: opts.profile } : {}), accounts });
-        const summary = await enqueueFile(producer, {
-          ...(accounts.length > 0 ? { accounts } : {}),
-          ...(opts.profile ? { profile: opts.profile } : {}),
-          file: opts.file,
-          ...(opts.batch ? { batchId: opts.batch } : {}),
-          dryRun: opts.dryRun ?? false,
-          strict: opts.strict ?? false,
-          ...(opts.delimiter ? { delimiter: opts.delimiter } : {}),
-          progress: process.stderr.isTTY ? 'bar' : 'lines',
-        });
-        for (const r of [...summary.rejected, ...summary.duplicateRows]) console.error(rowProblem(r));
-        if (opts.rejects) await writeRejects(opts.rejects, [...summary.rejected, ...summary.duplicateRows]);
-        const verb = summary.aborted
-          ? 'nothing queued (--strict)'
-          : summary.dryRun
-            ? 'dry run, nothing queued'
-            : summary.accepted === 0
-              ? 'nothing new to queue'
-              : 'queued';
-        console.log(
-          `batch ${summary.batchId}: ${summary.rows} rows, accepted ${summary.accepted}, duplicates ${summary.duplicates}, rejected ${summary.rejected.length} (${verb})${
-            summary.replaced > 0 ? `; corrections replacing failed invites: ${summary.replaced}` : ''
-          }`,
-        );
-        process.exitCode = summary.rejected.length > 0 ? 1 : 0;
+        process.exitCode = await enqueueCommand(producer, cfg, opts);
       });
     });
 
@@ -556,10 +530,17 @@ export function buildCli(): Command {
   return program;
 }
 
+/** The exit code of an enqueue that stopped short: 3 for Redis, 128 + the signal's number when the user stopped it. */
+function interruptedExit(error: EnqueueInterruptedError): number {
+  if (error.stage !== 'stopped') return 3;
+  return error.cause === 'SIGTERM' ? 143 : 130;
+}
+
 /**
  * Runs the CLI. Exit codes: 0 done; 1 some input rows were rejected (enqueue) or a batch is unknown; 2 usage,
  * configuration, credentials or Redis unreachable (one line on stderr saying what to do); 3 Redis failed during
- * an enqueue (the confirmed count is printed; the same command can be rerun safely).
+ * an enqueue, or after it queued everything but before it closed the batch (the confirmed count is printed; the
+ * same command can be rerun safely); 130 an enqueue stopped by Ctrl-C (the same line).
  */
 export async function main(argv = process.argv): Promise<void> {
   // `invitebus report | head`: the reader left, so stop quietly.
@@ -576,7 +557,8 @@ export async function main(argv = process.argv): Promise<void> {
     }
     console.error(error instanceof InvitebusError || error instanceof Error ? error.message : String(error));
     // Exit now: a failed start (missing credentials, no Redis) must not linger on open handles. 3: an enqueue
-    // stopped part-way (what was confirmed is printed; rerunning it is safe).
-    process.exit(error instanceof InvitebusError && error.code === 'ENQUEUE_INTERRUPTED' ? 3 : 2);
+    // stopped part-way by Redis, or queued everything but could not close its batch (what was confirmed is
+    // printed; rerunning it is safe). 130 (143): an enqueue stopped by Ctrl-C (SIGTERM), with the same line.
+    process.exit(error instanceof EnqueueInterruptedError ? interruptedExit(error) : 2);
   }
 }

@@ -14,7 +14,7 @@ export function formatStatus(s: BatchStatus): string {
     `batch ${s.batchId}: ${s.done}/${s.total} done (${pct}%)${s.complete ? ', complete' : s.sealed ? '' : ', still being enqueued'}`,
     `  succeeded ${s.succeeded}, failed ${s.failed}, pending ${Math.max(0, s.total - s.done)}${
       s.refused + s.duplicates > 0 ? `; not queued: refused at intake ${s.refused}, duplicates ${s.duplicates} (see report)` : ''
-    }`,
+    }${s.alreadyInBatch > 0 ? `; rows already in this batch (reruns): ${s.alreadyInBatch}` : ''}`,
     ...(outcomes ? [`  outcomes: ${outcomes}`] : []),
     ...(reasons ? [`  failure reasons: ${reasons}`] : []),
     // An onboarding spans accounts: each tool's progress on its own line.

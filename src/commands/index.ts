@@ -10,6 +10,11 @@
  *   done(B)     = |members(B) with a recorded result| (record-terminal HSETNX: once per member and run;
  *                 unrecord-terminal takes a result back before a replay or a correction re-runs the invite);
  *   done <= total, and the per-outcome counts sum to done;
+ *   refused, duplicates, alreadyInBatch count input rows that did not become a new member, as each enqueue
+ *                 run read them (a rerun counts its rows again; none of them ever moves total): refused rows
+ *                 failed validation, duplicates are people whose invite belongs to another batch (or none) or
+ *                 who came earlier in the same input (mark-seen, per run), alreadyInBatch are people already
+ *                 members of B (a rerun, or two enqueues of B at once) — never counted as duplicates;
  *   batch.completed is published once per round, by maybe-complete, when B is sealed, no writer (an enqueue
  *   or replay still adding, heartbeat WRITER_HEARTBEAT_MS) is live, and done >= total.
  * An invite belongs to one batch at a time (its job names one). An operator action (a replay, a correction)
@@ -22,6 +27,7 @@
  * when a failure was recorded, call slots) is read from Redis `TIME` inside the script (includes/redis-now);
  * clients pass durations, never their own clock, because a writer's or a worker's clock may be off by minutes.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
@@ -70,11 +76,17 @@ const SCRIPTS = {
   sealBatch: { file: 'seal-batch', keys: 3 },
   paceCall: { file: 'pace-call', keys: 4 },
   claimPause: { file: 'claim-pause', keys: 1 },
+  markSeen: { file: 'mark-seen', keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
 
 const sources = Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, load(s.file)])) as Record<ScriptName, string>;
+
+/** The SHA1 a script is called by (EVALSHA): a test can recognise one on the wire. */
+export function scriptSha(name: ScriptName): string {
+  return createHash('sha1').update(sources[name]).digest('hex');
+}
 
 /** A connection's scripts, callable as `scripts(redis).recordTerminal(...keys, ...args)`. */
 export type Scripts = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;

@@ -112,7 +112,8 @@ export function batchProgress(status: BatchStatus): string {
     status.refused + status.duplicates > 0
       ? ` <span class="muted">not queued: ${status.refused} refused at intake, ${status.duplicates} duplicates</span>`
       : '';
-  return `<p class="big">${progress(status.done, status.total, status.failed)} <span class="count">${status.done}/${status.total}</span> ${finished}${notQueued}</p>`;
+  const again = status.alreadyInBatch > 0 ? ` <span class="muted">${status.alreadyInBatch} rows already in this batch (reruns)</span>` : '';
+  return `<p class="big">${progress(status.done, status.total, status.failed)} <span class="count">${status.done}/${status.total}</span> ${finished}${notQueued}${again}</p>`;
 }
 
 export function personPage(email: string, invites: readonly FoundInvite[]): string {

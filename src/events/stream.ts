@@ -70,6 +70,7 @@ const NUMERIC_FIELDS = new Set([
   'since',
   'refused',
   'duplicates',
+  'alreadyInBatch',
 ]);
 
 /** A stream entry as typed JSON: numeric fields as numbers (an unparsable one stays a string). */

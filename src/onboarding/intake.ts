@@ -27,26 +27,78 @@ export interface IntakeEntry {
 /** Entries kept per batch: a file of garbage must not fill Redis. The count beyond is still reported. */
 export const INTAKE_KEEP = 100_000;
 
-/** Appends entries to a batch's intake log (pipelined in chunks; trimmed to the newest INTAKE_KEEP). */
-export async function recordIntake(producer: Producer, batchId: string, entries: readonly IntakeEntry[]): Promise<void> {
-  if (entries.length === 0) return;
+/** Entries appended to the intake log per round trip. */
+const INTAKE_CHUNK = 1_000;
+
+/**
+ * Appends entries to a batch's intake log and counts them on the batch (pipelined in chunks of INTAKE_CHUNK,
+ * each chunk's entries and counts in one MULTI; the log trimmed to the newest INTAKE_KEEP). `alreadyInBatch`:
+ * rows of this run that named people already in the batch, counted beside them.
+ */
+export async function recordIntake(producer: Producer, batchId: string, entries: readonly IntakeEntry[], alreadyInBatch = 0): Promise<void> {
+  if (entries.length === 0 && alreadyInBatch === 0) return;
   const keys = invitebusKeys(producer.config.redis.prefix);
   const key = keys.batchIntake(batchId);
-  // Counted on the batch too: status and batch.completed tell an HR system what never became an invite.
-  const refused = entries.filter((e) => e.kind === 'refused').length;
-  await producer.redis
-    .multi()
-    .hincrby(keys.batch(batchId), 'refused', refused)
-    .hincrby(keys.batch(batchId), 'duplicates', entries.length - refused)
-    .pexpire(keys.batch(batchId), retentionMs(producer.config))
-    .exec();
-  for (let i = 0; i < entries.length; i += 1000) {
-    await producer.redis
+  const ttl = retentionMs(producer.config);
+  for (let i = 0; i === 0 || i < entries.length; i += INTAKE_CHUNK) {
+    const slice = entries.slice(i, i + INTAKE_CHUNK);
+    // Counted on the batch too: status and batch.completed tell an HR system what never became an invite.
+    const refused = slice.filter((e) => e.kind === 'refused').length;
+    const multi = producer.redis
       .multi()
-      .rpush(key, ...entries.slice(i, i + 1000).map((e) => JSON.stringify(e)))
-      .ltrim(key, -INTAKE_KEEP, -1)
-      .pexpire(key, retentionMs(producer.config))
-      .exec();
+      .hincrby(keys.batch(batchId), 'refused', refused)
+      .hincrby(keys.batch(batchId), 'duplicates', slice.length - refused);
+    if (i === 0 && alreadyInBatch > 0) multi.hincrby(keys.batch(batchId), 'alreadyInBatch', alreadyInBatch);
+    multi.pexpire(keys.batch(batchId), ttl);
+    if (slice.length > 0) {
+      multi
+        .rpush(key, ...slice.map((e) => JSON.stringify(e)))
+        .ltrim(key, -INTAKE_KEEP, -1)
+        .pexpire(key, ttl);
+    }
+    await multi.exec();
+  }
+}
+
+/**
+ * A batch's intake log as an enqueue writes it: entries are buffered and appended INTAKE_CHUNK at a time with
+ * at most one append in flight, so an input with any number of bad rows is logged in constant memory. A failed
+ * append is kept and thrown by `close` (before the batch is sealed): the rows go on being read meanwhile, and a
+ * Redis that is really gone stops the enqueue's own chunks first.
+ */
+export class IntakeLog {
+  readonly #producer: Producer;
+  readonly #batchId: string;
+  #buffer: IntakeEntry[] = [];
+  #writing: Promise<void> = Promise.resolve();
+  #failure: unknown;
+
+  constructor(producer: Producer, batchId: string) {
+    this.#producer = producer;
+    this.#batchId = batchId;
+  }
+
+  /** Adds one entry; waits only while the previous append is still being written. */
+  async add(entry: IntakeEntry): Promise<void> {
+    this.#buffer.push(entry);
+    if (this.#buffer.length >= INTAKE_CHUNK) await this.#append(0);
+  }
+
+  /** Writes what is buffered and the run's count of rows already in the batch; throws if any append failed. */
+  async close(alreadyInBatch: number): Promise<void> {
+    await this.#append(alreadyInBatch);
+    await this.#writing;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  async #append(alreadyInBatch: number): Promise<void> {
+    await this.#writing;
+    const entries = this.#buffer;
+    this.#buffer = [];
+    if (this.#failure !== undefined) return;
+    this.#writing = recordIntake(this.#producer, this.#batchId, entries, alreadyInBatch).catch((error: unknown) => {
+      this.#failure ??= error;
+    });
   }
 }
 

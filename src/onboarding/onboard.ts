@@ -5,13 +5,14 @@
  * account that takes them. A person valid for one tool and not another has the valid pairs queued and the
  * rest reported by account and field.
  */
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load.ts';
 import { accountOf } from '../config/load.ts';
 import { InvitebusError } from '../errors.ts';
 import { wrongType } from '../input/describe-value.ts';
 import { UNREADABLE } from '../input/zod-messages.ts';
-import type { EnqueueItem, EnqueueOptions, InviteManyResult, Producer, RejectedInvite } from '../producer.ts';
-import { type IntakeEntry, recordIntake } from './intake.ts';
+import type { DuplicateInvite, EnqueueItem, EnqueueOptions, InviteManyResult, NotQueued, Producer, RejectedInvite } from '../producer.ts';
+import { type IntakeEntry, IntakeLog } from './intake.ts';
 
 /** The column (or field) of a person naming their profiles, several separated by `;` or `|`. */
 export const PROFILE_FIELD = 'profile';
@@ -30,8 +31,6 @@ export interface IntakeOptions {
   source?: string;
   /** Where a person was in the input (default "person N", 1-based). */
   positionOf?: (index: number) => string;
-  /** Rows refused before they reached the onboarding (a file's unreadable lines), for the intake log. */
-  refusedBefore?: () => IntakeEntry[];
 }
 
 export interface OnboardResult extends InviteManyResult {
@@ -117,6 +116,9 @@ export function personInvites(
   return { invites: [...fieldsByAccount].map(([account, fields]) => ({ account, invite: { ...fields, ...own } })) };
 }
 
+/** One row of an onboarding's input: a person at a position, or a row that could not be read there (a file's broken line). */
+export type IntakeRow = { index: number; person: unknown } | { index: number; field: string; message: string };
+
 /**
  * Onboards people (objects with `email`, optional `profile` and any invite fields), streamed: every valid
  * (person, account) pair is queued in one batch (the onboarding id), the rest reported by index, account and
@@ -128,64 +130,85 @@ export async function onboard(
   targets: OnboardTargets,
   options: EnqueueOptions & IntakeOptions = {},
 ): Promise<OnboardResult> {
-  checkTargets(producer.config, targets);
-  const at = Date.now();
-  const refused: RejectedInvite[] = [];
-  let count = 0;
-  function* plan(person: unknown): Generator<EnqueueItem> {
-    const index = count++;
-    let planned: ReturnType<typeof personInvites>;
-    let who: string | undefined;
-    try {
-      planned = personInvites(producer.config, person, targets);
-      who = person !== null && typeof person === 'object' ? whoOf(person as Record<string, unknown>) : undefined;
-    } catch {
-      // Only an object handed to the library can throw when read (a getter, a proxy); JSON and CSV cannot.
-      planned = { field: '(row)', message: `its fields ${UNREADABLE}` };
-    }
-    if ('field' in planned) {
-      refused.push({ index, ...(who ? { who } : {}), field: planned.field, message: planned.message });
-      return;
-    }
-    for (const { account, invite } of planned.invites) yield { account, invite, index, ...(who ? { who } : {}) };
-  }
-  async function* items(): AsyncGenerator<EnqueueItem> {
+  async function* rows(): AsyncGenerator<IntakeRow> {
+    let index = 0;
     // A list is read as a list: `for await` would await each person, reading its `then` (a getter could throw).
-    if (Symbol.iterator in Object(people)) for (const person of people as Iterable<unknown>) yield* plan(person);
-    else for await (const person of people) yield* plan(person);
+    if (Symbol.iterator in Object(people)) for (const person of people as Iterable<unknown>) yield { index: index++, person };
+    else for await (const person of people) yield { index: index++, person };
   }
-  // The intake log (and the batch's refused/duplicates counts) is written before the batch is sealed, so its
-  // batch.completed already tells them.
-  const beforeSeal = async (result: InviteManyResult) => {
-    const all = { ...result, rejected: [...result.rejected, ...refused].sort((a, b) => a.index - b.index) };
-    await recordIntake(producer, result.batchId, [...(options.refusedBefore?.() ?? []), ...intakeEntries(all, at, options)]);
-  };
-  const result = await producer.enqueue(items(), { ...options, reportDuplicates: true, beforeSeal });
-  result.rejected.push(...refused);
-  result.rejected.sort((a, b) => a.index - b.index);
-  if (!options.reportDuplicates) delete result.duplicateRows;
-  return { ...result, people: count };
+  return onboardRows(producer, rows(), targets, options);
 }
 
-/** The intake log entries of an onboarding's refusals and duplicates. */
-function intakeEntries(result: InviteManyResult, at: number, options: IntakeOptions): IntakeEntry[] {
+/**
+ * `onboard` of rows that carry their own position (a file's line numbers) and may be unreadable. Every row not
+ * queued goes to the batch's intake log as it is found (not in a dry run); with `onNotQueued` the
+ * caller gets it too and nothing is kept, so a file of any size is onboarded in constant memory. Without it,
+ * `rejected` (and `duplicateRows`, when asked for) list them, in input order.
+ */
+export async function onboardRows(
+  producer: Producer,
+  rows: Iterable<IntakeRow> | AsyncIterable<IntakeRow>,
+  targets: OnboardTargets,
+  options: EnqueueOptions & IntakeOptions = {},
+): Promise<OnboardResult> {
+  checkTargets(producer.config, targets);
+  const batchId = options.batchId ?? randomUUID();
+  const at = Date.now();
   const position = options.positionOf ?? ((index: number) => `person ${index + 1}`);
   const source = options.source ?? 'library';
-  const base = (index: number, account: string | undefined, who: string | undefined) => ({
-    at,
-    position: position(index),
-    source,
-    ...(account ? { account } : {}),
-    ...(who ? { who } : {}),
-  });
-  return [
-    ...result.rejected.map((r): IntakeEntry => ({ kind: 'refused', ...base(r.index, r.account, r.who), field: r.field, message: r.message })),
-    ...(result.duplicateRows ?? []).map(
-      (d): IntakeEntry => ({
-        kind: 'duplicate',
-        ...base(d.index, d.account, d.who),
-        message: d.ofIndex === undefined ? `already queued or sent (invite ${d.id})` : `duplicate of ${position(d.ofIndex)} (same address)`,
-      }),
-    ),
-  ];
+  const log = options.dryRun ? undefined : new IntakeLog(producer, batchId);
+  const caller = options.onNotQueued;
+  const kept = caller === undefined ? { rejected: [] as RejectedInvite[], duplicates: [] as DuplicateInvite[] } : undefined;
+  const notQueued = async (row: NotQueued) => {
+    await log?.add(intakeEntry(row, at, position, source));
+    if (caller !== undefined) return caller(row);
+    const { kind, ...rest } = row;
+    if (kind === 'rejected') kept?.rejected.push(rest as RejectedInvite);
+    else kept?.duplicates.push(rest as DuplicateInvite);
+  };
+  let people = 0;
+  async function* items(): AsyncGenerator<EnqueueItem> {
+    for await (const row of rows) {
+      if (!('person' in row)) {
+        await notQueued({ kind: 'rejected', index: row.index, field: row.field, message: row.message });
+        continue;
+      }
+      people += 1;
+      const { person } = row;
+      let planned: ReturnType<typeof personInvites>;
+      let who: string | undefined;
+      try {
+        planned = personInvites(producer.config, person, targets);
+        who = person !== null && typeof person === 'object' ? whoOf(person as Record<string, unknown>) : undefined;
+      } catch {
+        // Only an object handed to the library can throw when read (a getter, a proxy); JSON and CSV cannot.
+        planned = { field: '(row)', message: `its fields ${UNREADABLE}` };
+      }
+      if ('field' in planned) {
+        await notQueued({ kind: 'rejected', index: row.index, ...(who ? { who } : {}), field: planned.field, message: planned.message });
+        continue;
+      }
+      for (const { account, invite } of planned.invites) yield { account, invite, index: row.index, ...(who ? { who } : {}) };
+    }
+  }
+  // The intake log (and the batch's refused/duplicates/alreadyInBatch counts) is written before the batch is
+  // sealed, so its batch.completed already tells them.
+  const beforeSeal = async (result: InviteManyResult) => {
+    await log?.close(result.alreadyInBatch);
+    await options.beforeSeal?.(result);
+  };
+  const result = await producer.enqueue(items(), { ...options, batchId, reportDuplicates: true, onNotQueued: notQueued, beforeSeal });
+  if (kept !== undefined) {
+    result.rejected = kept.rejected.sort((a, b) => a.index - b.index);
+    if (options.reportDuplicates) result.duplicateRows = kept.duplicates;
+  }
+  return { ...result, people };
+}
+
+/** The intake log entry of a row not queued. */
+function intakeEntry(row: NotQueued, at: number, position: (index: number) => string, source: string): IntakeEntry {
+  const base = { at, position: position(row.index), source, ...(row.account ? { account: row.account } : {}), ...(row.who ? { who: row.who } : {}) };
+  if (row.kind === 'rejected') return { kind: 'refused', ...base, field: row.field, message: row.message };
+  const message = row.ofIndex === undefined ? `already queued or sent (invite ${row.id})` : `duplicate of ${position(row.ofIndex)} (same address)`;
+  return { kind: 'duplicate', ...base, message };
 }

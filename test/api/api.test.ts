@@ -96,7 +96,15 @@ describe('routes', () => {
       payload: { account: 'acme', invite: { email: 'one@example.com' }, batchId: 'api-one' },
     });
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ batchId: 'api-one', accepted: 1, replaced: 0, duplicates: 0, rejected: [] });
+    expect(res.json()).toEqual({ batchId: 'api-one', accepted: 1, replaced: 0, duplicates: 0, alreadyInBatch: 0, rejected: [] });
+    // A client that retries the same request (a timeout, say) learns it is already in, not a duplicate.
+    const again = await app.inject({
+      method: 'POST',
+      url: '/v1/invites',
+      headers: auth,
+      payload: { account: 'acme', invite: { email: 'one@example.com' }, batchId: 'api-one' },
+    });
+    expect(again.json()).toEqual({ batchId: 'api-one', accepted: 0, replaced: 0, duplicates: 0, alreadyInBatch: 1, rejected: [] });
   });
 
   it('POST /v1/invites takes many, reporting bad ones by index and field', async () => {

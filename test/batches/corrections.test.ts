@@ -10,7 +10,7 @@ import { betterstackBodies as B, betterstackHandler } from '../../src/providers/
 import { replayFailed } from '../../src/replay.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { useCleanups } from '../support/cleanups.ts';
-import { startPipeline, waitFor } from '../support/pipeline.ts';
+import { finishedJob, startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
@@ -54,9 +54,9 @@ describe('a corrected invite', () => {
     const failed = await p.producer.queue('acme').getJob((await p.producer.queue('acme').getFailed())[0]?.id as string);
     expect(failed?.attemptsMade).toBe(1);
 
-    // The same fields again: still a duplicate, nothing sent.
+    // The same fields again: no correction, nothing sent; the person is already in this batch (not a duplicate).
     const same = await p.producer.inviteMany('acme', [{ email: 'ann@example.com', role: 'responder' }], { batchId: 'fix' });
-    expect(same).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(same).toMatchObject({ accepted: 0, duplicates: 0, alreadyInBatch: 1 });
 
     const fixed = await p.producer.inviteMany('acme', [{ email: 'Ann@Example.com', role: 'member' }], { batchId: 'fix' });
     expect(fixed).toMatchObject({ accepted: 1, duplicates: 0, replaced: 1 });
@@ -67,8 +67,8 @@ describe('a corrected invite', () => {
     expect(done).toMatchObject({ total: 1, done: 1, succeeded: 1, failed: 0 });
     expect(roleSent('Ann@Example.com')).toEqual(['member']);
     expect(roleSent('ann@example.com')).toEqual(['responder']);
-    // Its result is counted just before BullMQ moves the job to completed: read it once moved.
-    await waitFor(async () => (await p.producer.queue('acme').getJob(failed?.id as string))?.finishedOn !== undefined, 5_000, 'the move');
+    // The outcome is recorded (and the batch completes) just before BullMQ moves the job: wait for the move.
+    await finishedJob(p.producer.queue('acme'), failed?.id as string);
     const job = await p.producer.queue('acme').getJob(failed?.id as string);
     expect(job?.data.invite).toMatchObject({ role: 'member' });
     expect(job?.attemptsMade).toBe(1);
@@ -92,13 +92,19 @@ describe('a corrected invite', () => {
     expect(roleSent('bob@example.com')).toEqual(['responder', 'member']);
   });
 
-  it('pending and succeeded invites stay duplicates, whatever their fields', async () => {
+  it('pending and succeeded invites are never replaced, whatever their fields: already in the batch, or duplicates of another', async () => {
     const { p, status } = await pipeline(0, { workers: false });
     await p.producer.inviteMany('acme', [{ email: 'cy@example.com', role: 'responder' }], { batchId: 'pending' });
     expect(await p.producer.inviteMany('acme', [{ email: 'cy@example.com', role: 'member' }], { batchId: 'pending' })).toMatchObject({
       accepted: 0,
-      duplicates: 1,
+      duplicates: 0,
+      alreadyInBatch: 1,
       replaced: 0,
+    });
+    expect(await p.producer.inviteMany('acme', [{ email: 'cy@example.com', role: 'member' }], { batchId: 'pending-2' })).toMatchObject({
+      accepted: 0,
+      duplicates: 1,
+      alreadyInBatch: 0,
     });
     expect(await status('pending')).toMatchObject({ total: 1 });
     const { p: q, settled: s2settled } = await pipeline(0);
@@ -106,7 +112,7 @@ describe('a corrected invite', () => {
     await waitFor(() => s2settled('ok'), 15_000, 'ok');
     expect(await q.producer.inviteMany('acme', [{ email: 'di@example.com', role: 'member' }], { batchId: 'ok' })).toMatchObject({
       accepted: 0,
-      duplicates: 1,
+      alreadyInBatch: 1,
     });
   });
 
