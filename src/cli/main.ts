@@ -51,20 +51,11 @@ async function withProducer<T>(cmd: Command, fn: (producer: Producer, cfg: Confi
   const cfg = config(cmd);
   const redis = await openCommandRedis(cfg.redis.url);
   const producer = new Producer(cfg, { redis });
-  // A connection that gave up (Redis gone longer than its deadline) can leave a library's promise pending for
-  // good: the command ends with that outage instead of hanging or exiting with an unsettled await.
-  let onEnd: (() => void) | undefined;
-  const ended = new Promise<never>((_, reject) => {
-    onEnd = () => reject(redisUnavailable(cfg.redis.url, new Error('the connection to Redis was lost')));
-    redis.once('end', onEnd);
-  });
-  ended.catch(() => undefined);
   try {
-    return await Promise.race([fn(producer, cfg), ended]);
+    return await fn(producer, cfg);
   } catch (error) {
     throw isRedisUnreachable(error) ? redisUnavailable(cfg.redis.url, error) : error;
   } finally {
-    if (onEnd) redis.off('end', onEnd);
     const closed = producer.close().then(() => redis.quit());
     await Promise.race([closed.catch(() => undefined), new Promise((r) => setTimeout(r, CLOSE_TIMEOUT_MS).unref())]);
     redis.disconnect();
