@@ -10,7 +10,7 @@
  *   - every batch's counters equal the truth recomputed from its jobs (batches check: no drift, nothing stranded);
  *   - every batch completes, with one batch.completed per round (rounds 1..n, each once) whose last totals are final;
  *   - nothing is left waiting or failed without its result.
- * Seeds are printed; MODEL_SEED=<n> replays one; MODEL_BUDGET_MS bounds the time (default 45 s).
+ * Seeds are printed; MODEL_SEED=<n> replays one; MODEL_BUDGET_MS bounds the time (default 30 s).
  */
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -220,7 +220,7 @@ async function runModel(seed: number) {
 describe('operator actions under a seeded model', () => {
   it('keep every invariant whatever the interleaving and wherever Redis fails', async () => {
     const fixed = process.env.MODEL_SEED;
-    const budget = Number(process.env.MODEL_BUDGET_MS ?? 45_000);
+    const budget = Number(process.env.MODEL_BUDGET_MS ?? 30_000);
     const started = Date.now();
     const seeds: number[] = fixed ? [Number(fixed)] : [];
     let base = Number(process.env.MODEL_SEED_BASE ?? Date.now() % 1_000_000);
