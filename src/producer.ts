@@ -12,7 +12,7 @@ import { inviteJobId, normaliseEmail } from './policies/job-id.ts';
 import { adapterOf } from './providers/index.ts';
 import { connectProducerRedis, invitebusKeys, type OutageReporter } from './redis.ts';
 import type { InviteFields, InviteJobData } from './types.ts';
-import { checkBatchLater, controlQueue } from './worker/control.ts';
+import { checkBatchLater, controlQueue } from './worker/control-queue.ts';
 
 /** One invite that failed validation: its position in the input, the account it was for, the field and why. */
 export interface RejectedInvite {

@@ -6,16 +6,10 @@ import { InvitebusError } from './errors.ts';
 import { checkIdentifier } from './identifiers.ts';
 import { type Producer, validateInvite } from './producer.ts';
 import { adapterOf, fieldProblems } from './providers/index.ts';
-import type { InviteFields, InviteJobData, ReasonClass } from './types.ts';
+import type { InviteFields, InviteJobData, ReplayFilter } from './types.ts';
 
-/** Which failed invites to replay. Every field narrows; none means every failed invite. */
-export interface ReplayFilter {
-  accounts?: string[];
-  batchId?: string;
-  reason?: ReasonClass;
-  /** Only invites that failed within this many ms. */
-  sinceMs?: number;
-}
+export type { ReplayFilter } from './types.ts';
+
 
 export interface ReplayResult {
   matched: number;

@@ -74,3 +74,12 @@ export interface InviteResult {
   outcome: Extract<Outcome, { kind: 'invited' | 'already_member' }>;
   finishedAt: number;
 }
+
+/** Which failed invites to replay. Every field narrows; none means every failed invite. */
+export interface ReplayFilter {
+  accounts?: string[];
+  batchId?: string;
+  reason?: ReasonClass;
+  /** Only invites that failed within this many ms. */
+  sinceMs?: number;
+}

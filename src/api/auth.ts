@@ -12,12 +12,12 @@ import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { SessionStore } from './sessions.ts';
+import type { Access, SessionStore } from './sessions.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** What a caller may do: everything, or only look. */
-export type Access = 'admin' | 'read';
+export type { Access } from './sessions.ts';
 
 export interface ApiTokens {
   admin: string;

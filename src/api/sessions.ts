@@ -6,7 +6,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { invitebusKeys } from '../redis.ts';
-import type { Access } from './auth.ts';
+
+/** What a token or a session may do: everything, or read only. */
+export type Access = 'admin' | 'read';
 
 const hashOf = (id: string) => createHash('sha256').update(id).digest('hex');
 

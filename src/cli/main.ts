@@ -22,7 +22,7 @@ import { accountStats } from '../stats.ts';
 import { REPLAYABLE_REASONS, type ReasonClass } from '../types.ts';
 import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../webhooks/admin.ts';
 import { CLAIM_IDLE_MS } from '../webhooks/fanout.ts';
-import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control.ts';
+import { controlQueue, scheduleReplay, unscheduleReplay } from '../worker/control-queue.ts';
 import { formatBatchCheck } from './batch-check.ts';
 import type { EnqueueFlags } from './enqueue.ts';
 import { enqueueCommand } from './enqueue-command.ts';

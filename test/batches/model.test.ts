@@ -20,7 +20,7 @@ import { Producer } from '../../src/producer.ts';
 import { betterstackBodies as B, betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { replayFailed } from '../../src/replay.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
-import { controlQueue, scheduleReplay, unscheduleReplay } from '../../src/worker/control.ts';
+import { controlQueue, scheduleReplay, unscheduleReplay } from '../../src/worker/control-queue.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { startCutProxy } from '../support/cut-proxy.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';

@@ -8,7 +8,7 @@ import { inviteJobId } from '../../src/policies/job-id.ts';
 import { Producer } from '../../src/producer.ts';
 import { betterstackBodies as B, betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
-import { controlQueue, replaySchedule } from '../../src/worker/control.ts';
+import { controlQueue, replaySchedule } from '../../src/worker/control-queue.ts';
 import { useCli } from '../support/cli.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
