@@ -10,7 +10,6 @@ import type { InviteFields, InviteJobData, ReplayFilter } from './types.ts';
 
 export type { ReplayFilter } from './types.ts';
 
-
 export interface ReplayResult {
   matched: number;
   replayed: number;

@@ -6,9 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Config } from '../config/load.ts';
+import type { Invitebus } from '../core/invitebus.ts';
 import { csvLine } from '../csv.ts';
 import { checkTargets } from '../onboarding/onboard.ts';
-import { EnqueueInterruptedError, type Producer } from '../producer.ts';
+import { EnqueueInterruptedError } from '../producer.ts';
 import { stopOnSignal } from '../signals.ts';
 import { type EnqueueFlags, type EnqueueProgress, enqueueFile, type RejectedRow, spansAccounts } from './enqueue.ts';
 
@@ -16,7 +17,7 @@ import { type EnqueueFlags, type EnqueueProgress, enqueueFile, type RejectedRow,
 const STOP_GRACE_MS = 3_000;
 
 /** Runs `invitebus enqueue`: 0 every row queued (or known), 1 some rows refused. Throws EnqueueInterruptedError when stopped short. */
-export async function enqueueCommand(producer: Producer, config: Config, opts: EnqueueFlags): Promise<number> {
+export async function enqueueCommand(ib: Invitebus, config: Config, opts: EnqueueFlags): Promise<number> {
   const accounts = opts.account ?? [];
   const targets = { ...(opts.profile ? { profile: opts.profile } : {}), accounts };
   checkTargets(config, targets);
@@ -41,7 +42,7 @@ export async function enqueueCommand(producer: Producer, config: Config, opts: E
     await rejects?.write(r);
   };
   try {
-    const summary = await enqueueFile(producer, {
+    const summary = await enqueueFile(ib.producer, {
       ...(accounts.length > 0 ? { accounts } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
       file: opts.file,

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
-import { type BatchStatus, batchStatus } from '../batches.ts';
-import type { Producer } from '../producer.ts';
+import type { BatchStatus } from '../batches.ts';
+import type { Invitebus } from '../core/invitebus.ts';
 
 export function formatStatus(s: BatchStatus): string {
   const pct = s.total === 0 ? 100 : Math.floor((s.done / s.total) * 100);
@@ -35,7 +35,7 @@ export function formatStatus(s: BatchStatus): string {
 
 /** Follows a batch until it completes: live bars on a TTY, a line per change otherwise. */
 export async function watchBatch(
-  producer: Producer,
+  ib: Invitebus,
   batchId: string,
   options: { tty: boolean; intervalMs?: number; out?: (s: string) => void },
 ): Promise<BatchStatus | undefined> {
@@ -46,7 +46,7 @@ export async function watchBatch(
   const bars = new Map<string, cliProgress.SingleBar>();
   let last = '';
   for (;;) {
-    const s = await batchStatus(producer.redis, producer.config.redis.prefix, batchId);
+    const s = await ib.batches.status(batchId);
     if (s === undefined) {
       multi?.stop();
       return undefined;

@@ -59,4 +59,3 @@ export async function replaySchedule(queue: Queue): Promise<{ every?: number; fi
     ...(s.next ? { next: s.next } : {}),
   };
 }
-

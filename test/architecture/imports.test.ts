@@ -15,18 +15,21 @@ function files(dir: string): string[] {
 }
 
 /** Each source file's relative imports within src/. */
-export function importGraph(dir = join(ROOT, 'src')): Map<string, string[]> {
+function importGraph(dir = join(ROOT, 'src')): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of files(dir)) {
     const text = readFileSync(file, 'utf8');
     const targets = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gms)].map((m) => resolve(dirname(file), m[1] as string));
-    graph.set(file, targets.filter((t) => t.startsWith(dir)));
+    graph.set(
+      file,
+      targets.filter((t) => t.startsWith(dir)),
+    );
   }
   return graph;
 }
 
 /** The strongly connected components with more than one module (or a module importing itself): Tarjan's. */
-export function circles(graph: Map<string, string[]>): string[][] {
+function circles(graph: Map<string, string[]>): string[][] {
   let index = 0;
   const stack: string[] = [];
   const on = new Set<string>();

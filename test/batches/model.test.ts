@@ -179,7 +179,7 @@ async function runModel(seed: number) {
   }
   // Invariant 2: replays whose spans overlap never move the same invite (an interrupted one's span is unknown: it
   // counts as overlapping every other).
-  const actions = p.config.redis.prefix + ':_invitebus:actions';
+  const actions = `${p.config.redis.prefix}:_invitebus:actions`;
   const spans = await Promise.all(
     replays.map(async (a) => ({ ...a, end: a.id === '' ? Number.POSITIVE_INFINITY : Number(await p.producer.redis.zscore(actions, a.id)) })),
   );

@@ -1,0 +1,151 @@
+/**
+ * The operations core: one object per process that owns its Redis connection and does every operation invitebus
+ * offers. The CLI, the HTTP API and the console are thin adapters around it (they parse, call and format); the
+ * TypeScript library is this object. Built on the Producer (which only enqueues) and the batch, replay, lookup and
+ * webhook modules; nothing here is specific to one surface.
+ */
+import type { Redis } from 'ioredis';
+import { pauseAccount, resumeAccount } from '../accounts.ts';
+import { type BatchCheck, checkBatch } from '../batch-check.ts';
+import { type BatchStatus, batchReport, batchStatus, type ReportLine } from '../batches.ts';
+import { accountOf, type Config } from '../config/load.ts';
+import type { EventStream } from '../events/stream.ts';
+import { checkIdentifier } from '../identifiers.ts';
+import { type FoundInvite, findInvite, findInvitesByEmail } from '../invites/lookup.ts';
+import { type OnboardResult, type OnboardTargets, onboard } from '../onboarding/onboard.ts';
+import { type PersonRow, peopleReport } from '../onboarding/people.ts';
+import { type EnqueueOptions, type InviteManyResult, type InviteResultOne, Producer } from '../producer.ts';
+import { connectProducerRedis } from '../redis.ts';
+import { type ReplayResult, replayFailed } from '../replay.ts';
+import { type AccountStats, accountStats } from '../stats.ts';
+import type { ReplayFilter } from '../types.ts';
+import { enableWebhook, replayWebhook, testWebhook, type WebhookStatus, webhookStatus } from '../webhooks/admin.ts';
+import { controlQueue, replaySchedule, scheduleReplay, unscheduleReplay } from '../worker/control-queue.ts';
+
+/** Who paused or resumed an account: told in its `account.paused` / `account.resumed` event. */
+export type Operator = 'cli' | 'api' | 'console' | 'library';
+
+/** Options of `createInvitebus`. */
+export interface InvitebusOptions {
+  /** A connection to use (not closed by `close()`); default: one made from `config.redis`. */
+  redis?: Redis;
+}
+
+/** One process's invitebus: every operation, over one Redis connection. */
+export class Invitebus {
+  readonly config: Config;
+  /** The enqueue engine (queues and batch enrolment). */
+  readonly producer: Producer;
+  readonly #ownsRedis: boolean;
+
+  constructor(config: Config, options: InvitebusOptions & { producer?: Producer } = {}) {
+    this.config = config;
+    this.#ownsRedis = options.redis === undefined && options.producer === undefined;
+    this.producer = options.producer ?? new Producer(config, { redis: options.redis ?? connectProducerRedis(config.redis.url) });
+  }
+
+  /** The core over a Producer someone else owns (its connection is closed by its owner). */
+  static over(producer: Producer): Invitebus {
+    return new Invitebus(producer.config, { producer });
+  }
+
+  get redis(): Redis {
+    return this.producer.redis;
+  }
+
+  /** The event stream (completion, batch and account events). */
+  get events(): EventStream {
+    return this.producer.events();
+  }
+
+  /** Queues invites into one account (validated by its provider's schema first; the valid rest is queued). */
+  enqueue(account: string, invites: Iterable<unknown> | AsyncIterable<unknown>, options: EnqueueOptions = {}): Promise<InviteManyResult> {
+    return this.producer.inviteMany(account, invites, options);
+  }
+
+  /** Queues one invite. */
+  invite(account: string, invite: unknown, options: { batchId?: string } = {}): Promise<InviteResultOne> {
+    return this.producer.invite(account, invite, options);
+  }
+
+  /** Onboards people into the tools of their profiles (or the given accounts), as one batch. */
+  onboard(people: Iterable<unknown> | AsyncIterable<unknown>, targets: OnboardTargets, options: Parameters<typeof onboard>[3] = {}): Promise<OnboardResult> {
+    return onboard(this.producer, people, targets, options);
+  }
+
+  readonly batches = {
+    /** A batch's counters, or undefined when there is no such batch. */
+    status: (batchId: string): Promise<BatchStatus | undefined> => batchStatus(this.redis, this.config.redis.prefix, batchId),
+    /** One line per invite of the batch, then its rows refused at intake and its duplicates. */
+    report: (batchId: string): AsyncGenerator<ReportLine> => batchReport(this.producer, batchId),
+    /** One row per person, one column per account. */
+    people: (batchId: string): Promise<{ accounts: string[]; people: PersonRow[] } | undefined> => peopleReport(this.producer, batchId),
+    /** Counters recomputed from the jobs; with `repair`, drift repaired (idempotent). */
+    check: (batchId: string, options: { repair?: boolean } = {}): Promise<BatchCheck> => checkBatch(this.producer, batchId, options),
+  };
+
+  readonly accounts = {
+    /** Every configured account: job counts, paused, rate-limit wait. */
+    list: (): Promise<AccountStats[]> => accountStats(this.producer),
+    /** Pauses an account in every process; false if it already was. */
+    pause: (name: string): Promise<boolean> => {
+      const account = accountOf(this.config, name);
+      return pauseAccount(this.producer.queue(name), this.events, { account: name, provider: account.provider, reason: 'operator' });
+    },
+    /** Resumes an account; false if it was not paused. */
+    resume: (name: string, by?: Operator): Promise<boolean> => {
+      const account = accountOf(this.config, name);
+      return resumeAccount(this.producer.queue(name), this.events, { account: name, provider: account.provider, ...(by === undefined ? {} : { by }) });
+    },
+  };
+
+  /** Moves matching failed invites back to waiting (each failure once, atomically; see src/replay.ts). */
+  replay(filter: ReplayFilter, options: Parameters<typeof replayFailed>[2] = {}): Promise<ReplayResult> {
+    if (filter.batchId !== undefined) checkIdentifier('batch id', filter.batchId);
+    return replayFailed(this.producer, filter, options);
+  }
+
+  readonly replays = {
+    /** Replays matching failures every `everyMs`, run by whichever worker process takes the job. */
+    schedule: (everyMs: number, filter: ReplayFilter) => this.#withControl((q) => scheduleReplay(q, everyMs, filter)),
+    unschedule: () => this.#withControl((q) => unscheduleReplay(q)),
+    scheduled: () => this.#withControl((q) => replaySchedule(q)),
+  };
+
+  /** Invites of a person (by address), across accounts. */
+  find(email: string): Promise<FoundInvite[]> {
+    return findInvitesByEmail(this.producer, email);
+  }
+
+  /** One invite by its id. */
+  findInvite(id: string): Promise<FoundInvite | undefined> {
+    return findInvite(this.producer, id);
+  }
+
+  readonly webhooks = {
+    list: (): Promise<WebhookStatus[]> => webhookStatus(this.producer),
+    test: (name: string) => testWebhook(this.producer, name),
+    replay: (name: string, sinceMs: number) => replayWebhook(this.producer, name, sinceMs),
+    enable: (name: string) => enableWebhook(this.producer, name),
+  };
+
+  async #withControl<T>(fn: (queue: ReturnType<typeof controlQueue>) => Promise<T>): Promise<T> {
+    const queue = controlQueue(this.config, this.redis);
+    try {
+      return await fn(queue);
+    } finally {
+      await queue.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    const redis = this.redis;
+    await this.producer.close();
+    if (this.#ownsRedis) await redis.quit().catch(() => redis.disconnect());
+  }
+}
+
+/** Builds the core once per process (graphile-worker's makeWorkerUtils). */
+export async function createInvitebus(config: Config, options: InvitebusOptions = {}): Promise<Invitebus> {
+  return new Invitebus(config, options);
+}
