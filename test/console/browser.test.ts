@@ -69,7 +69,7 @@ describe.skipIf(browserMissing)('the console in a browser', () => {
     });
 
     await step(page, 'page weight and first paint', async () => {
-      // Figures for the README (printed, not asserted): what the console's first load costs.
+      // Figures for the docs (printed, not asserted): what the console's first load costs.
       await page.reload({ waitUntil: 'load' });
       // Evaluated in the page (a string: the test's TypeScript has no DOM types).
       const figures = (await page.evaluate(`(() => {
@@ -130,7 +130,7 @@ describe.skipIf(browserMissing)('the console in a browser', () => {
       await page.locator('#failures').getByText('No failed invites.').waitFor({ timeout: 15_000 });
     });
 
-    await step(page, 'screenshot for the README', async () => {
+    await step(page, 'screenshot for the docs', async () => {
       const shots = join(import.meta.dirname, '../../.tmp');
       mkdirSync(shots, { recursive: true });
       await page.screenshot({ path: join(shots, 'console.png') });
