@@ -5,22 +5,17 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
-import { pauseAccount, resumeAccount } from '../accounts.ts';
-import { checkBatch } from '../batch-check.ts';
-import { batchReport, batchStatus, REPORT_COLUMNS, type ReportLine } from '../batches.ts';
-import { accountOf } from '../config/load.ts';
+import { REPORT_COLUMNS, type ReportLine } from '../batches.ts';
 import { consoleRoutes } from '../console/routes.ts';
+import { Invitebus, replayFilter } from '../core/invitebus.ts';
 import { csvLine } from '../csv.ts';
 import { InvitebusError } from '../errors.ts';
 import { identifierProblem } from '../identifiers.ts';
 import { inputErrors } from '../input/zod-messages.ts';
-import { findInvite, findInvitesByEmail } from '../invites/lookup.ts';
 import { EnqueueInterruptedError, type Producer } from '../producer.ts';
 import { connectionLost, isRedisUnreachable, safeRedisUrl } from '../redis.ts';
-import { parseDuration, replayFailed } from '../replay.ts';
-import { accountStats } from '../stats.ts';
+import { parseDuration } from '../replay.ts';
 import { withTimeout } from '../timeout.ts';
-import type { ReasonClass } from '../types.ts';
 import { registerAuth } from './auth.ts';
 import { BodyRefused, useJsonBodyParser } from './json-body.ts';
 import { onboardingRoutes } from './onboardings.ts';
@@ -55,7 +50,8 @@ function toCsv(lines: ReportLine[]): string {
 
 /** The HTTP API: invites, batches, replays, accounts, stats, metrics, OpenAPI at /docs, bull-board at /dashboard. */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
-  const { producer } = options;
+  const producer = options.producer;
+  const ib = Invitebus.over(producer);
   // Long enough for any identifier (128) and a hostile one, so a bad id is a 404 that says why, not a 414.
   // Requests are not logged one by one; errors are, through the process's logger.
   const app = Fastify({
@@ -133,25 +129,25 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       const email = request.query.email;
       if (typeof email !== 'string' || email.trim() === '' || email.length > 254)
         return reply.code(400).send({ error: 'bad_request', message: 'give ?email=ADDRESS' });
-      return { email, invites: await findInvitesByEmail(producer, email) };
+      return { email, invites: await ib.find(email) };
     },
   );
 
-  onboardingRoutes(app, producer);
-  consoleRoutes(app, producer, { tokens, sessions });
-  webhookRoutes(app, producer);
+  onboardingRoutes(app, ib);
+  consoleRoutes(app, ib, { tokens, sessions });
+  webhookRoutes(app, ib);
 
   app.get<{ Params: { id: string } }>('/v1/invites/:id', { schema: { summary: 'One invite: state, outcome, reason, attempts' } }, async (request, reply) => {
     const { id } = request.params;
     const problem = identifierProblem('invite id', id);
     if (problem !== undefined) return notFound(reply, `no invite ${problem}`);
-    return (await findInvite(producer, id)) ?? notFound(reply, `no invite '${id}' (unknown, or removed after retention)`);
+    return (await ib.findInvite(id)) ?? notFound(reply, `no invite '${id}' (unknown, or removed after retention)`);
   });
 
   app.get<{ Params: { id: string } }>('/v1/batches/:id', { schema: { summary: 'Batch counters and progress' } }, async (request, reply) => {
     const problem = identifierProblem('batch id', request.params.id);
     if (problem !== undefined) return notFound(reply, `no batch: ${problem}`);
-    const status = await batchStatus(producer.redis, producer.config.redis.prefix, request.params.id);
+    const status = await ib.batches.status(request.params.id);
     return status ?? notFound(reply, `no batch '${request.params.id}'`);
   });
 
@@ -161,10 +157,10 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     async (request, reply) => {
       const problem = identifierProblem('batch id', request.params.id);
       if (problem !== undefined) return notFound(reply, `no batch: ${problem}`);
-      const status = await batchStatus(producer.redis, producer.config.redis.prefix, request.params.id);
+      const status = await ib.batches.status(request.params.id);
       if (!status) return notFound(reply, `no batch '${request.params.id}'`);
       const lines: ReportLine[] = [];
-      for await (const line of batchReport(producer, request.params.id)) lines.push(line);
+      for await (const line of ib.batches.report(request.params.id)) lines.push(line);
       if (request.query.format === 'csv') return reply.type('text/csv').send(toCsv(lines));
       return { batchId: status.batchId, invites: lines };
     },
@@ -173,13 +169,13 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.get<{ Params: { id: string } }>(
     '/v1/batches/:id/check',
     { schema: { summary: "Recompute a batch's counters from its jobs and report any drift" } },
-    async (request) => checkBatch(producer, request.params.id),
+    async (request) => ib.batches.check(request.params.id),
   );
 
   app.post<{ Params: { id: string } }>(
     '/v1/batches/:id/repair',
     { schema: { summary: 'Record stranded results and rewrite drifted counters of a batch (idempotent)' } },
-    async (request) => checkBatch(producer, request.params.id, { repair: true }),
+    async (request) => ib.batches.check(request.params.id, { repair: true }),
   );
 
   app.post(
@@ -189,34 +185,22 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       const parsed = replayBody.safeParse(request.body ?? {}, { error: inputErrors });
       if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
       const b = parsed.data;
-      return replayFailed(
-        producer,
-        {
-          ...(b.accounts ? { accounts: b.accounts } : {}),
-          ...(b.batchId ? { batchId: b.batchId } : {}),
-          ...(b.reason ? { reason: b.reason as ReasonClass } : {}),
-          ...(b.since ? { sinceMs: parseDuration(b.since) } : {}),
-        },
-        { dryRun: b.dryRun ?? false, ...(b.set ? { set: b.set } : {}) },
-      );
+      return ib.replay(replayFilter({ ...b, ...(b.since ? { sinceMs: parseDuration(b.since) } : {}) }), {
+        dryRun: b.dryRun ?? false,
+        ...(b.set ? { set: b.set } : {}),
+      });
     },
   );
 
   for (const action of ['pause', 'resume'] as const) {
     app.post<{ Params: { name: string } }>(`/v1/accounts/:name/${action}`, { schema: { summary: `${action} an account` } }, async (request) => {
       const name = request.params.name;
-      const account = accountOf(producer.config, name);
-      const queue = producer.queue(name);
-      const info = { account: name, provider: account.provider };
-      const changed =
-        action === 'pause'
-          ? await pauseAccount(queue, producer.events(), { ...info, reason: 'operator' })
-          : await resumeAccount(queue, producer.events(), { ...info, by: 'api' });
+      const changed = action === 'pause' ? await ib.accounts.pause(name) : await ib.accounts.resume(name, 'api');
       return { account: name, paused: action === 'pause', changed };
     });
   }
 
-  app.get('/v1/stats', { schema: { summary: 'Per account: job counts, paused, rate-limit wait' } }, async () => ({ accounts: await accountStats(producer) }));
+  app.get('/v1/stats', { schema: { summary: 'Per account: job counts, paused, rate-limit wait' } }, async () => ({ accounts: await ib.accounts.list() }));
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
 

@@ -6,14 +6,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { batchStatus } from '../batches.ts';
+import type { Invitebus } from '../core/invitebus.ts';
 import { identifierProblem, identifierSchema } from '../identifiers.ts';
 import { inputErrors } from '../input/zod-messages.ts';
 import { emailField } from '../invites/fields.ts';
-import { findInvitesByEmail } from '../invites/lookup.ts';
-import { onboard } from '../onboarding/onboard.ts';
-import { peopleCsv, peopleReport } from '../onboarding/people.ts';
-import type { Producer } from '../producer.ts';
+import { peopleCsv } from '../onboarding/people.ts';
 import { errorBody, fieldErrors, jsonSchema, MAX_INVITES_PER_REQUEST } from './schemas.ts';
 
 /** POST /v1/onboardings: people, each into the tools of their profile (their own `profile` field, or the body's) or of `accounts`. */
@@ -113,7 +110,7 @@ export const personInvites = z.object({ email: z.string(), invites: z.array(foun
 const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] };
 const notFound = { 404: jsonSchema(errorBody) };
 
-export function onboardingRoutes(app: FastifyInstance, producer: Producer): void {
+export function onboardingRoutes(app: FastifyInstance, ib: Invitebus): void {
   app.post(
     '/v1/onboardings',
     {
@@ -127,8 +124,7 @@ export function onboardingRoutes(app: FastifyInstance, producer: Producer): void
       const parsed = onboardingBody.safeParse(request.body, { error: inputErrors });
       if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
       const b = parsed.data;
-      const result = await onboard(
-        producer,
+      const result = await ib.onboard(
         b.people,
         { ...(b.profile ? { profile: b.profile } : {}), ...(b.accounts ? { accounts: b.accounts } : {}) },
         { ...(b.onboardingId ? { batchId: b.onboardingId } : {}), source: 'api' },
@@ -149,7 +145,7 @@ export function onboardingRoutes(app: FastifyInstance, producer: Producer): void
     },
     async (request, reply) => {
       const problem = identifierProblem('batch id', request.params.id);
-      const status = problem === undefined ? await batchStatus(producer.redis, producer.config.redis.prefix, request.params.id) : undefined;
+      const status = problem === undefined ? await ib.batches.status(request.params.id) : undefined;
       return status ?? reply.code(404).send({ error: 'not_found', message: problem ?? `no onboarding '${request.params.id}'` });
     },
   );
@@ -165,7 +161,7 @@ export function onboardingRoutes(app: FastifyInstance, producer: Producer): void
     },
     async (request, reply) => {
       const problem = identifierProblem('batch id', request.params.id);
-      const report = problem === undefined ? await peopleReport(producer, request.params.id) : undefined;
+      const report = problem === undefined ? await ib.batches.people(request.params.id) : undefined;
       if (report === undefined) return reply.code(404).send({ error: 'not_found', message: problem ?? `no onboarding '${request.params.id}'` });
       if (request.query.format === 'csv') {
         return reply
@@ -189,7 +185,7 @@ export function onboardingRoutes(app: FastifyInstance, producer: Producer): void
     async (request, reply) => {
       const email = emailField.safeParse(request.params.email);
       if (!email.success) return reply.code(400).send({ error: 'bad_request', message: email.error.issues[0]?.message ?? 'not an email address' });
-      const invites = await findInvitesByEmail(producer, email.data);
+      const invites = await ib.find(email.data);
       if (invites.length === 0) return reply.code(404).send({ error: 'not_found', message: `no invite of ${email.data} in any account` });
       return { email: email.data, invites };
     },

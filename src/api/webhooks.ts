@@ -5,13 +5,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Invitebus } from '../core/invitebus.ts';
 import { EventFeed, type FeedSink } from '../events/feed.ts';
 import { typedEvent } from '../events/stream.ts';
 import { inputErrors } from '../input/zod-messages.ts';
-import type { Producer } from '../producer.ts';
-import { invitebusKeys } from '../redis.ts';
 import { parseDuration } from '../replay.ts';
-import { enableWebhook, replayWebhook, testWebhook, webhookStatus } from '../webhooks/admin.ts';
 import { CLAIM_IDLE_MS } from '../webhooks/fanout.ts';
 import { errorBody, fieldErrors, jsonSchema } from './schemas.ts';
 
@@ -54,10 +52,10 @@ const HEARTBEAT_MS = 15_000;
 /** Unsent bytes a listener may leave queued before it is dropped as too slow. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
-export function webhookRoutes(app: FastifyInstance, producer: Producer): void {
+export function webhookRoutes(app: FastifyInstance, ib: Invitebus): void {
   // One Redis reader for every event listener of this server (src/events/feed.ts). Listeners hold their
   // responses open: the server's close ends them first, or it would wait forever.
-  const feed = new EventFeed(producer.redis, invitebusKeys(producer.config.redis.prefix).events);
+  const feed = new EventFeed(ib.redis, ib.events.key);
   app.addHook('preClose', async () => feed.close());
   app.get(
     '/v1/webhooks',
@@ -67,7 +65,7 @@ export function webhookRoutes(app: FastifyInstance, producer: Producer): void {
         response: { 200: jsonSchema(z.object({ webhooks: z.array(webhookInfo) }), 'output') },
       },
     },
-    async () => ({ webhooks: await webhookStatus(producer) }),
+    async () => ({ webhooks: await ib.webhooks.list() }),
   );
 
   app.post<{ Params: { name: string } }>(
@@ -82,7 +80,7 @@ export function webhookRoutes(app: FastifyInstance, producer: Producer): void {
         },
       },
     },
-    async (request) => testWebhook(producer, request.params.name),
+    async (request) => ib.webhooks.test(request.params.name),
   );
 
   app.post<{ Params: { name: string } }>(
@@ -98,7 +96,7 @@ export function webhookRoutes(app: FastifyInstance, producer: Producer): void {
     async (request, reply) => {
       const parsed = webhookReplayBody.safeParse(request.body ?? {}, { error: inputErrors });
       if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
-      return replayWebhook(producer, request.params.name, parseDuration(parsed.data.since));
+      return ib.webhooks.replay(request.params.name, parseDuration(parsed.data.since));
     },
   );
 
@@ -111,7 +109,7 @@ export function webhookRoutes(app: FastifyInstance, producer: Producer): void {
         response: { 200: jsonSchema(z.object({ wasDisabled: z.boolean(), sentNow: z.number().int() }), 'output'), 404: jsonSchema(errorBody) },
       },
     },
-    async (request) => enableWebhook(producer, request.params.name),
+    async (request) => ib.webhooks.enable(request.params.name),
   );
 
   app.get<{ Querystring: { since?: string; types?: string } }>(

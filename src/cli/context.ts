@@ -1,12 +1,12 @@
 /** What every command shares: the global options, the core for a short command, and argument parsers. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Config, configOverrides, configPath, loadConfig } from '../config/load.ts';
-import { createInvitebus, type Invitebus } from '../core/invitebus.ts';
+import { createInvitebus, type Invitebus, replayFilter } from '../core/invitebus.ts';
 import { identifierProblem } from '../identifiers.ts';
 import { emailField } from '../invites/fields.ts';
 import { isRedisUnreachable, openCommandRedis, redisUnavailable } from '../redis.ts';
 import { parseDuration } from '../replay.ts';
-import { REPLAYABLE_REASONS, type ReasonClass, type ReplayFilter } from '../types.ts';
+import { REPLAYABLE_REASONS, type ReplayFilter } from '../types.ts';
 
 export type Globals = { config?: string; redisUrl?: string };
 
@@ -93,13 +93,8 @@ export const setField = (value: string, previous: Record<string, unknown> = {}) 
   return { ...previous, [field]: parsed };
 };
 
-export function replayFilter(opts: { account?: string[]; batch?: string; reason?: string; since?: number }): ReplayFilter {
-  return {
-    ...(opts.account ? { accounts: opts.account } : {}),
-    ...(opts.batch ? { batchId: opts.batch } : {}),
-    ...(opts.reason ? { reason: opts.reason as ReasonClass } : {}),
-    ...(opts.since !== undefined ? { sinceMs: opts.since } : {}),
-  };
+export function replayFilterOf(opts: { account?: string[]; batch?: string; reason?: string; since?: number }): ReplayFilter {
+  return replayFilter({ accounts: opts.account, batchId: opts.batch, reason: opts.reason, sinceMs: opts.since });
 }
 
 export function addReplayFilters(cmd: Command): Command {

@@ -2,10 +2,10 @@
  * What the console shows, read from Redis: accounts (state, queue counts, invites per minute over the last
  * hour, rate), onboardings newest first, failures grouped by account and reason class.
  */
-import { type BatchStatus, batchStatus, reasonOf } from '../batches.ts';
-import type { Producer } from '../producer.ts';
+import { type BatchStatus, reasonOf } from '../batches.ts';
+import type { Invitebus } from '../core/invitebus.ts';
 import { invitebusKeys } from '../redis.ts';
-import { type AccountStats, accountStats } from '../stats.ts';
+import type { AccountStats } from '../stats.ts';
 
 export interface AccountView extends AccountStats {
   /** Since when it is paused (ms), when it is. */
@@ -18,17 +18,17 @@ export interface AccountView extends AccountStats {
   paced?: string;
 }
 
-export async function accountsView(producer: Producer): Promise<AccountView[]> {
-  const keys = invitebusKeys(producer.config.redis.prefix);
-  const stats = await accountStats(producer);
+export async function accountsView(ib: Invitebus): Promise<AccountView[]> {
+  const keys = invitebusKeys(ib.config.redis.prefix);
+  const stats = await ib.accounts.list();
   const minute = Math.floor(Date.now() / 60_000);
   return Promise.all(
     stats.map(async (s) => {
-      const account = producer.config.accounts[s.account];
+      const account = ib.config.accounts[s.account];
       const [state, counts, paced] = await Promise.all([
-        producer.redis.hgetall(keys.accountState(s.account)),
-        producer.redis.hgetall(keys.throughput(s.account)),
-        producer.redis.get(keys.pacedRate(s.account)),
+        ib.redis.hgetall(keys.accountState(s.account)),
+        ib.redis.hgetall(keys.throughput(s.account)),
+        ib.redis.get(keys.pacedRate(s.account)),
       ]);
       const limit = account?.rateLimit;
       return {
@@ -43,9 +43,9 @@ export async function accountsView(producer: Producer): Promise<AccountView[]> {
 }
 
 /** The newest batches (onboardings) with their counters. */
-export async function batchesView(producer: Producer, count = 20): Promise<BatchStatus[]> {
-  const ids = await producer.redis.zrevrange(invitebusKeys(producer.config.redis.prefix).batches, 0, count - 1);
-  const statuses = await Promise.all(ids.map((id) => batchStatus(producer.redis, producer.config.redis.prefix, id)));
+export async function batchesView(ib: Invitebus, count = 20): Promise<BatchStatus[]> {
+  const ids = await ib.batches.recent(count);
+  const statuses = await Promise.all(ids.map((id) => ib.batches.status(id)));
   return statuses.filter((s): s is BatchStatus => s !== undefined);
 }
 
@@ -59,10 +59,10 @@ export interface FailureGroup {
 }
 
 /** Failed invites grouped by account and reason class (the newest `perAccount` of each account are read). */
-export async function failuresView(producer: Producer, perAccount = 500): Promise<FailureGroup[]> {
+export async function failuresView(ib: Invitebus, perAccount = 500): Promise<FailureGroup[]> {
   const groups = new Map<string, FailureGroup>();
-  for (const account of Object.keys(producer.config.accounts)) {
-    const failed = await producer.queue(account).getFailed(0, perAccount - 1);
+  for (const account of Object.keys(ib.config.accounts)) {
+    const failed = await ib.accounts.failed(account, perAccount);
     for (const job of failed) {
       if (!job) continue;
       const reason = reasonOf(job.failedReason) || 'unknown';

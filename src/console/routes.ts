@@ -9,13 +9,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ApiTokens, endSession, startSession, tokenAccess } from '../api/auth.ts';
 import { CONSOLE_HELMET } from '../api/security-headers.ts';
 import type { SessionStore } from '../api/sessions.ts';
-import { checkBatch } from '../batch-check.ts';
-import { batchStatus } from '../batches.ts';
+import type { Invitebus } from '../core/invitebus.ts';
 import { identifierProblem } from '../identifiers.ts';
 import { emailField } from '../invites/fields.ts';
-import { findInvitesByEmail } from '../invites/lookup.ts';
-import { peopleReport } from '../onboarding/people.ts';
-import type { Producer } from '../producer.ts';
 import { accountsView, batchesView, failuresView } from './data.ts';
 import { esc, page } from './html.ts';
 import { safeNextPath } from './next-path.ts';
@@ -43,9 +39,9 @@ ${problem ? `<p class="error" role="alert">${esc(problem)}</p>` : ''}
 /** Every console route: hidden from the OpenAPI document, served with the console's CSP. */
 const route = { schema: { hide: true }, helmet: CONSOLE_HELMET };
 
-export function consoleRoutes(app: FastifyInstance, producer: Producer, door: { tokens: ApiTokens; sessions: SessionStore }): void {
+export function consoleRoutes(app: FastifyInstance, ib: Invitebus, door: { tokens: ApiTokens; sessions: SessionStore }): void {
   const { tokens, sessions } = door;
-  const hours = producer.config.api.sessionHours;
+  const hours = ib.config.api.sessionHours;
   // Keeps a status set before (a 404 page stays a 404).
   const html = (reply: FastifyReply, body: string, code?: number) =>
     (code === undefined ? reply : reply.code(code)).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
@@ -67,7 +63,7 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, door: { 
     '/login',
     {
       ...route,
-      config: { rateLimit: { max: producer.config.api.loginsPerMinute, timeWindow: 60_000 } },
+      config: { rateLimit: { max: ib.config.api.loginsPerMinute, timeWindow: 60_000 } },
       preHandler: app.csrfProtection,
     },
     async (request, reply) => {
@@ -89,9 +85,9 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, door: { 
   });
 
   const sections = {
-    accounts: async (request: FastifyRequest) => accountsSection(await accountsView(producer), canWrite(request)),
-    batches: async () => batchesSection(await batchesView(producer)),
-    failures: async (request: FastifyRequest) => failuresSection(await failuresView(producer), canWrite(request)),
+    accounts: async (request: FastifyRequest) => accountsSection(await accountsView(ib), canWrite(request)),
+    batches: async () => batchesSection(await batchesView(ib)),
+    failures: async (request: FastifyRequest) => failuresSection(await failuresView(ib), canWrite(request)),
   };
 
   app.get('/console', route, async (request, reply) => {
@@ -105,8 +101,7 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, door: { 
     return html(reply, await render(request));
   });
 
-  const onboarding = async (id: string) =>
-    identifierProblem('batch id', id) === undefined ? batchStatus(producer.redis, producer.config.redis.prefix, id) : undefined;
+  const onboarding = async (id: string) => (identifierProblem('batch id', id) === undefined ? ib.batches.status(id) : undefined);
 
   app.get<{ Params: { id: string } }>('/console/fragments/batch/:id/progress', route, async (request, reply) => {
     const status = await onboarding(request.params.id);
@@ -115,10 +110,10 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, door: { 
 
   app.get<{ Params: { id: string }; Querystring: { summary?: string; q?: string } }>('/console/batches/:id', route, async (request, reply) => {
     const status = await onboarding(request.params.id);
-    const people = status ? await peopleReport(producer, request.params.id) : undefined;
+    const people = status ? await ib.batches.people(request.params.id) : undefined;
     if (!status || !people) return shell(request, reply.code(404), 'Not found', `<p class="empty">No onboarding '${esc(request.params.id)}'.</p>`);
     // Checked on every view: the page reads every person of the batch anyway, and drift must not go unseen.
-    const check = await checkBatch(producer, status.batchId).catch(() => undefined);
+    const check = await ib.batches.check(status.batchId).catch(() => undefined);
     return shell(request, reply, `Onboarding ${status.batchId}`, batchPage(status, people, request.query, check));
   });
 
@@ -126,6 +121,6 @@ export function consoleRoutes(app: FastifyInstance, producer: Producer, door: { 
     const email = emailField.safeParse(request.query.email ?? '');
     if (!email.success)
       return shell(request, reply.code(400), 'Find a person', `<p class="error">${esc(email.error.issues[0]?.message ?? 'not an address')}</p>`);
-    return shell(request, reply, email.data, personPage(email.data, await findInvitesByEmail(producer, email.data)));
+    return shell(request, reply, email.data, personPage(email.data, await ib.find(email.data)));
   });
 }

@@ -4,6 +4,7 @@
  * TypeScript library is this object. Built on the Producer (which only enqueues) and the batch, replay, lookup and
  * webhook modules; nothing here is specific to one surface.
  */
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
 import { type BatchCheck, checkBatch } from '../batch-check.ts';
@@ -15,15 +16,33 @@ import { type FoundInvite, findInvite, findInvitesByEmail } from '../invites/loo
 import { type OnboardResult, type OnboardTargets, onboard } from '../onboarding/onboard.ts';
 import { type PersonRow, peopleReport } from '../onboarding/people.ts';
 import { type EnqueueOptions, type InviteManyResult, type InviteResultOne, Producer } from '../producer.ts';
-import { connectProducerRedis } from '../redis.ts';
+import { connectProducerRedis, invitebusKeys } from '../redis.ts';
 import { type ReplayResult, replayFailed } from '../replay.ts';
 import { type AccountStats, accountStats } from '../stats.ts';
-import type { ReplayFilter } from '../types.ts';
+import type { InviteJobData, ReasonClass, ReplayFilter } from '../types.ts';
 import { enableWebhook, replayWebhook, testWebhook, type WebhookStatus, webhookStatus } from '../webhooks/admin.ts';
 import { controlQueue, replaySchedule, scheduleReplay, unscheduleReplay } from '../worker/control-queue.ts';
 
 /** Who paused or resumed an account: told in its `account.paused` / `account.resumed` event. */
 export type Operator = 'cli' | 'api' | 'console' | 'library';
+
+/**
+ * The one reading of a replay's filter, for every surface (CLI flags, API body, scheduled job data): each field
+ * narrows; an absent or empty one does not.
+ */
+export function replayFilter(input: {
+  accounts?: readonly string[] | undefined;
+  batchId?: string | undefined;
+  reason?: string | undefined;
+  sinceMs?: number | undefined;
+}): ReplayFilter {
+  return {
+    ...(input.accounts && input.accounts.length > 0 ? { accounts: [...input.accounts] } : {}),
+    ...(input.batchId ? { batchId: input.batchId } : {}),
+    ...(input.reason ? { reason: input.reason as ReasonClass } : {}),
+    ...(input.sinceMs !== undefined ? { sinceMs: input.sinceMs } : {}),
+  };
+}
 
 /** Options of `createInvitebus`. */
 export interface InvitebusOptions {
@@ -82,11 +101,15 @@ export class Invitebus {
     people: (batchId: string): Promise<{ accounts: string[]; people: PersonRow[] } | undefined> => peopleReport(this.producer, batchId),
     /** Counters recomputed from the jobs; with `repair`, drift repaired (idempotent). */
     check: (batchId: string, options: { repair?: boolean } = {}): Promise<BatchCheck> => checkBatch(this.producer, batchId, options),
+    /** The newest batches' ids, newest first (the index keeps them for the retention). */
+    recent: (count: number): Promise<string[]> => this.redis.zrevrange(invitebusKeys(this.config.redis.prefix).batches, 0, count - 1),
   };
 
   readonly accounts = {
     /** Every configured account: job counts, paused, rate-limit wait. */
     list: (): Promise<AccountStats[]> => accountStats(this.producer),
+    /** An account's failed invites, newest first. */
+    failed: (name: string, count: number): Promise<Job<InviteJobData>[]> => this.producer.queue(accountOf(this.config, name).name).getFailed(0, count - 1),
     /** Pauses an account in every process; false if it already was. */
     pause: (name: string): Promise<boolean> => {
       const account = accountOf(this.config, name);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { InvitebusError } from '../../errors.ts';
 import { isRedisUnreachable } from '../../redis.ts';
-import { addReplayFilters, duration, replayFilter, setField, withInvitebus } from '../context.ts';
+import { addReplayFilters, duration, replayFilterOf, setField, withInvitebus } from '../context.ts';
 import { replaySummary } from '../replay-summary.ts';
 
 export function registerReplay(program: Command): void {
@@ -12,7 +12,7 @@ export function registerReplay(program: Command): void {
     .action(
       async (opts: { account?: string[]; batch?: string; reason?: string; since?: number; dryRun?: boolean; set?: Record<string, unknown> }, cmd: Command) => {
         await withInvitebus(cmd, async (ib) => {
-          const result = await ib.replay(replayFilter(opts), { dryRun: opts.dryRun ?? false, ...(opts.set ? { set: opts.set } : {}) });
+          const result = await ib.replay(replayFilterOf(opts), { dryRun: opts.dryRun ?? false, ...(opts.set ? { set: opts.set } : {}) });
           console.log(replaySummary(result, opts.dryRun ?? false));
         }).catch((error: unknown) => {
           if (!isRedisUnreachable(error)) throw error;
@@ -31,7 +31,7 @@ export function registerReplay(program: Command): void {
       // Filters given after `schedule` may have been parsed as `replay`'s own: read both.
       const opts = cmd.optsWithGlobals<{ every: number; account?: string[]; batch?: string; reason?: string; since?: number }>();
       await withInvitebus(cmd, async (ib) => {
-        await ib.replays.schedule(opts.every, replayFilter(opts));
+        await ib.replays.schedule(opts.every, replayFilterOf(opts));
         console.log(`replay scheduled every ${opts.every / 1000} s`);
       });
     });
