@@ -7,9 +7,8 @@ import { type AccountConfig, accountOf, type Config, retentionMs } from './confi
 import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
 import { checkIdentifier } from './identifiers.ts';
-import { safeParseInput } from './input/zod-messages.ts';
+import { validateInvite } from './invites/validate.ts';
 import { inviteJobId, normaliseEmail } from './policies/job-id.ts';
-import { adapterOf } from './providers/index.ts';
 import { connectProducerRedis, invitebusKeys, type OutageReporter } from './redis.ts';
 import type { InviteFields, InviteJobData } from './types.ts';
 import { checkBatchLater, controlQueue } from './worker/control-queue.ts';
@@ -154,15 +153,7 @@ export const INVITE_JOB = 'invite';
 /** Largest number of jobs sent to Redis in one addBulk call. */
 export const DEFAULT_CHUNK_SIZE = 1_000;
 
-/** Validates one raw invite with the provider's schema. */
-export function validateInvite(account: AccountConfig, raw: unknown): { ok: true; invite: InviteFields } | { ok: false; field: string; message: string } {
-  const result = safeParseInput(adapterOf(account.provider).inviteSchema, raw);
-  if (result.success) return { ok: true, invite: result.data };
-  const [first, ...rest] = result.error.issues;
-  const field = first?.path.map(String).join('.') || '(invite)';
-  const more = rest.map((i) => `${i.path.map(String).join('.') || '(invite)'}: ${i.message}`);
-  return { ok: false, field, message: [first?.message ?? 'invalid', ...more].join('; ') };
-}
+export { validateInvite };
 
 /** BullMQ options every invite job gets: its idempotent id, attempts, our backoff and retention. */
 export function jobOptions(config: Config, account: AccountConfig, jobId: string): JobsOptions {

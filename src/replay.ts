@@ -4,7 +4,8 @@ import { type Action, endAction, type MoveResult, moveFailure, startAction } fro
 import { type AccountConfig, accountOf, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { checkIdentifier } from './identifiers.ts';
-import { type Producer, validateInvite } from './producer.ts';
+import { validateInvite } from './invites/validate.ts';
+import type { Producer } from './producer.ts';
 import { adapterOf, fieldProblems } from './providers/index.ts';
 import type { InviteFields, InviteJobData, ReplayFilter } from './types.ts';
 
