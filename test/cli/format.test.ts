@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { formatFound, formatStats, formatWebhook } from '../../src/cli/format.ts';
+
+const stats = { account: 'acme', provider: 'betterstack', waiting: 3, active: 1, delayed: 0, completed: 10, failed: 2, rateLimitWaitMs: 0, oldestWaitingMs: 0 };
+const hook = {
+  name: 'hr',
+  url: 'https://hr.example/hook',
+  events: ['invite.failed'],
+  disabled: false,
+  waiting: 0,
+  delayed: 0,
+  active: 0,
+  failed: 0,
+  completed: 4,
+  pending: 0,
+  notStarted: 0,
+};
+
+describe('the CLI output', () => {
+  it('stats: a header and one aligned line per account, its state last', () => {
+    const lines = formatStats(
+      [
+        stats,
+        { ...stats, account: 'beta', paused: true, pausedReason: 'auth_failed', pausedMessage: '401' },
+        { ...stats, account: 'gamma', paused: false, rateLimitWaitMs: 1500 },
+      ].map((s) => ({ paused: false, ...s })),
+    );
+    expect(lines[0]).toMatch(/^account\s+provider\s+waiting\s+active\s+delayed\s+completed\s+failed\s+state$/);
+    expect(lines[1]).toMatch(/^acme\s+betterstack\s+3\s+1\s+0\s+10\s+2\s+running$/);
+    expect(lines[2]).toMatch(/paused \(auth_failed: 401\)$/);
+    expect(lines[3]).toMatch(/rate-limited 1\.5 s$/);
+  });
+
+  it('webhooks: health first, then the counts', () => {
+    expect(formatWebhook(hook)).toBe(
+      'hr: https://hr.example/hook (invite.failed) ok; last answer -; waiting 0, delayed 0, failed 0, delivered 4, not yet delivered or queued 0',
+    );
+    expect(formatWebhook({ ...hook, notStarted: 2 })).toContain('failing: 2 deliveries could not be started');
+    expect(formatWebhook({ ...hook, disabled: true, disabledAt: 0 })).toContain('DISABLED since 1970-01-01T00:00:00.000Z');
+  });
+
+  it('find: one readable line, with nothing that acts on the terminal', () => {
+    const line = formatFound({
+      inviteId: 'x',
+      account: 'acme',
+      email: 'ann@example.com',
+      state: 'failed',
+      outcome: 'rejected',
+      reason: 'rejected',
+      attempts: 1,
+      status: 422,
+      requestId: 'r-1',
+      message: 'bad \x1b[2Jrole',
+      at: '',
+      finishedAt: Date.UTC(2026, 10, 25),
+    } as never);
+    expect(line).toBe('acme: failed (rejected, reason rejected, attempts 1, HTTP 422, request r-1) finished 2026-11-25T00:00:00.000Z — bad role');
+  });
+});
