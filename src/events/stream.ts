@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { type Scripts, scripts } from '../commands/index.ts';
 import { invitebusKeys } from '../redis.ts';
+import { type Scripts, scripts } from '../redis-scripts/index.ts';
 import type { Outcome, ReasonClass } from '../types.ts';
 
 /** Event types on the stream. */
@@ -89,6 +89,7 @@ export class EventStream {
   readonly #scripts: Scripts;
   readonly #keys: ReturnType<typeof invitebusKeys>;
   readonly #maxLen: number;
+  readonly #prefix: string;
 
   constructor(redis: Redis, prefix: string, maxLen: number) {
     this.#redis = redis;
@@ -96,6 +97,7 @@ export class EventStream {
     this.#scripts = scripts(redis);
     this.#keys = invitebusKeys(prefix);
     this.#maxLen = maxLen;
+    this.#prefix = prefix;
     this.key = this.#keys.events;
   }
 
@@ -105,33 +107,26 @@ export class EventStream {
 
   /**
    * Appends an invite's terminal event and counts it in its batch, unless that was already done
-   * (src/commands/record-terminal.lua). Returns whether it wrote.
+   * (src/redis-scripts/record-terminal.lua). Returns whether it wrote.
    * @param ttlMs how long the marker and batch counters live: the job's retention.
    */
   async recordTerminal(event: InviteEvent, recorded: Outcome, ttlMs: number): Promise<{ written: boolean; writerLiveMs: number }> {
     const stored: RecordedOutcome = event.reasonClass === undefined ? recorded : { ...recorded, reasonClass: event.reasonClass };
-    const batchId = event.batchId ?? '';
-    const written = (await this.#scripts.recordTerminal(
-      this.#marker(event),
-      this.key,
-      this.#keys.batch(batchId),
-      this.#keys.batchMembers(batchId),
-      this.#keys.batchResults(batchId),
-      this.#keys.batchWriters(batchId),
-      this.#keys.throughput(event.account),
-      JSON.stringify(stored),
-      String(ttlMs),
-      String(this.#maxLen),
-      batchId,
-      `${event.account}/${event.inviteId}`,
-      String(ttlMs),
-      String(Math.floor(Date.now() / 60_000)),
-      stored.kind,
-      stored.reasonClass ?? '',
-      ...flatten(event),
-    )) as number;
     // > 1: written, and a live writer (an enqueue or replay) still holds the batch open for that many ms.
-    return { written: written >= 1, writerLiveMs: written > 1 ? written : 0 };
+    return this.#scripts.recordTerminal({
+      prefix: this.#prefix,
+      account: event.account,
+      inviteId: event.inviteId,
+      enqueuedAt: event.enqueuedAt,
+      batchId: event.batchId ?? '',
+      recordedJson: JSON.stringify(stored),
+      kind: stored.kind,
+      reasonClass: stored.reasonClass ?? '',
+      ttlMs,
+      maxLen: this.#maxLen,
+      minute: Math.floor(Date.now() / 60_000),
+      eventFields: flatten(event),
+    });
   }
 
   /** The outcome recorded for an invite whose terminal event was already written, if any. */
@@ -145,14 +140,13 @@ export class EventStream {
 
   /** Forgets a recorded terminal outcome (and un-counts it from its batch) before a replay. */
   async unrecord(event: Pick<InviteEvent, 'account' | 'inviteId' | 'enqueuedAt' | 'batchId'>): Promise<RecordedOutcome | undefined> {
-    const batchId = event.batchId ?? '';
-    const value = (await this.#scripts.unrecordTerminal(
-      this.#marker(event),
-      this.#keys.batch(batchId),
-      this.#keys.batchMembers(batchId),
-      this.#keys.batchResults(batchId),
-      `${event.account}/${event.inviteId}`,
-    )) as string | null;
+    const value = await this.#scripts.unrecordTerminal({
+      prefix: this.#prefix,
+      account: event.account,
+      inviteId: event.inviteId,
+      enqueuedAt: event.enqueuedAt,
+      batchId: event.batchId ?? '',
+    });
     return value === null ? undefined : (JSON.parse(value) as RecordedOutcome);
   }
 
@@ -161,17 +155,15 @@ export class EventStream {
    * completes it. With writer '' it only checks. Returns for how long (ms) another writer still holds it, or 0.
    */
   async sealBatch(batchId: string, writerId: string, mode: 'seal' | 'release' = 'seal'): Promise<number> {
-    return Number(
-      await this.#scripts.sealBatch(this.#keys.batch(batchId), this.#keys.batchWriters(batchId), this.key, String(this.#maxLen), batchId, writerId, mode),
-    );
+    return this.#scripts.sealBatch({ prefix: this.#prefix, batchId, writerId, mode, maxLen: this.#maxLen });
   }
 
   /**
    * Records why an account is paused, unless it already is: returns true for the one caller (of any process)
-   * that paused it, so only that one announces it. Atomic (src/commands/claim-pause.lua).
+   * that paused it, so only that one announces it. Atomic (src/redis-scripts/claim-pause.lua).
    */
   async claimPause(account: string, fields: Record<string, string>): Promise<boolean> {
-    return (await this.#scripts.claimPause(this.#keys.accountState(account), JSON.stringify(Object.entries(fields).flat()))) === 1;
+    return this.#scripts.claimPause({ prefix: this.#prefix, account, fields });
   }
 
   /** Forgets why an account was paused: true for the one caller that resumed it. */
