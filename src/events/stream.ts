@@ -2,39 +2,18 @@ import type { Redis } from 'ioredis';
 import { invitebusKeys } from '../redis.ts';
 import { type Scripts, scripts } from '../redis-scripts/index.ts';
 import type { Outcome, ReasonClass } from '../types.ts';
+import { type EventPayload, NUMERIC_FIELDS } from './catalogue.ts';
 
-/** Event types on the stream. */
-export type EventType = 'invite.succeeded' | 'invite.failed' | 'batch.completed' | 'account.paused' | 'account.resumed' | 'account.rate_limited';
+export type { EventType } from './catalogue.ts';
 
 /** A completion event: one per invite reaching a terminal state. All values are strings on the stream. */
-export interface InviteEvent {
-  type: 'invite.succeeded' | 'invite.failed';
-  inviteId: string;
-  account: string;
-  provider: string;
-  email: string;
-  outcome: Outcome['kind'];
-  reasonClass?: ReasonClass;
-  message?: string;
-  status?: number;
-  requestId?: string;
-  providerId?: string;
-  attempts: number;
-  batchId?: string;
-  enqueuedAt: number;
-  finishedAt: number;
-}
+export type InviteEvent = EventPayload<'invite.succeeded' | 'invite.failed'>;
 
-export interface AccountEvent {
-  type: 'account.paused' | 'account.resumed' | 'account.rate_limited';
-  account: string;
-  provider: string;
-  reason?: string;
-  message?: string;
-  waitMs?: number;
-  until?: number;
-  at: number;
-}
+/** An account paused, resumed or told to wait. */
+export type AccountEvent = EventPayload<'account.paused' | 'account.resumed' | 'account.rate_limited'>;
+
+/** A webhook endpoint disabled. */
+export type WebhookDisabledEvent = EventPayload<'webhook.disabled'>;
 
 /** What the terminal marker remembers: the outcome, and the reason class of a failure. */
 export type RecordedOutcome = Outcome & { reasonClass?: ReasonClass };
@@ -53,25 +32,6 @@ export function entryFields(fields: string[]): Record<string, string> {
   for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] as string] = fields[i + 1] as string;
   return out;
 }
-
-/** Event fields that are numbers: the stream stores strings, consumers get numbers back. */
-const NUMERIC_FIELDS = new Set([
-  'attempts',
-  'status',
-  'enqueuedAt',
-  'finishedAt',
-  'waitMs',
-  'until',
-  'at',
-  'total',
-  'succeeded',
-  'failed',
-  'round',
-  'since',
-  'refused',
-  'duplicates',
-  'alreadyInBatch',
-]);
 
 /** A stream entry as typed JSON: numeric fields as numbers (an unparsable one stays a string). */
 export function typedEvent(fields: Record<string, string>): Record<string, string | number> {
@@ -171,8 +131,17 @@ export class EventStream {
     return (await this.#redis.del(this.#keys.accountState(account))) === 1;
   }
 
-  async publishAccount(event: AccountEvent): Promise<void> {
+  /**
+   * The one writer of the events a client publishes (accounts, webhooks); invite events are written by
+   * record-terminal.lua and batch.completed by maybe-complete.lua, each atomically with what it counts.
+   */
+  async publish(event: AccountEvent | WebhookDisabledEvent): Promise<void> {
     await this.#redis.xadd(this.key, 'MAXLEN', '~', this.#maxLen, '*', ...flatten(event));
+  }
+
+  /** Publishes an account's event. */
+  async publishAccount(event: AccountEvent): Promise<void> {
+    await this.publish(event);
   }
 
   /** Reads events after `fromId` (exclusive); for tests, the CLI and simple consumers. */
