@@ -1,16 +1,16 @@
 /**
  * `batches check`: a batch's counters and membership recomputed from its jobs and their recorded results, any
- * drift reported, and on request repaired, idempotently. What the invariant of src/commands/index.ts promises is
+ * drift reported, and on request repaired, idempotently. What the invariant of src/redis-scripts/index.ts promises is
  * what this checks: counters derived from members and results, every finished member's result recorded.
  */
 import { reasonOf } from './batches.ts';
-import { scripts } from './commands/index.ts';
 import { retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import type { InviteEvent } from './events/stream.ts';
 import { checkIdentifier } from './identifiers.ts';
 import type { Producer } from './producer.ts';
 import { invitebusKeys } from './redis.ts';
+import { scripts } from './redis-scripts/index.ts';
 import type { InviteJobData, InviteResult, Outcome, ReasonClass } from './types.ts';
 
 /** A stored counter that differs from the one recomputed. */
@@ -77,18 +77,9 @@ export async function checkBatch(producer: Producer, batchId: string, options: {
     });
   } while (cursor !== '0');
 
-  const recount = (mode: 'check' | 'repair') =>
-    scripts(redis).recountBatch(
-      keys.batch(batchId),
-      keys.batchMembers(batchId),
-      keys.batchResults(batchId),
-      keys.batchWriters(batchId),
-      keys.events,
-      mode,
-      String(producer.config.events.maxLen),
-      batchId,
-    ) as Promise<string[]>;
-  const drift = triples(await recount('check'));
+  const recount = async (mode: 'check' | 'repair') =>
+    (await scripts(redis).recountBatch({ prefix, batchId, mode, maxLen: producer.config.events.maxLen })).sort((a, b) => a.field.localeCompare(b.field));
+  const drift = await recount('check');
   const found = stranded.map(({ ref, state }) => ({ ref, state }));
   if (!options.repair || (drift.length === 0 && stranded.length === 0)) return { batchId, members, drift, stranded: found, repaired: false };
 
@@ -112,12 +103,6 @@ function parseData(raw: string | null): InviteJobData | undefined {
   } catch {
     return undefined;
   }
-}
-
-function triples(flat: string[]): CounterDrift[] {
-  const out: CounterDrift[] = [];
-  for (let i = 0; i + 2 < flat.length; i += 3) out.push({ field: flat[i] as string, stored: Number(flat[i + 1]), expected: Number(flat[i + 2]) });
-  return out.sort((a, b) => a.field.localeCompare(b.field));
 }
 
 /** The terminal event a stranded job should have had, from what BullMQ kept of it. */

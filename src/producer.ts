@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
-import { type Scripts, scripts, WRITER_HEARTBEAT_MS } from './commands/index.ts';
-import { correctionAction, moveFailure } from './commands/move-failure.ts';
 import { type AccountConfig, accountOf, type Config, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
@@ -10,6 +8,10 @@ import { checkIdentifier } from './identifiers.ts';
 import { validateInvite } from './invites/validate.ts';
 import { inviteJobId, normaliseEmail } from './policies/job-id.ts';
 import { connectProducerRedis, invitebusKeys, type OutageReporter } from './redis.ts';
+import { ENROLL } from './redis-scripts/enroll-invites.ts';
+import { type Scripts, scripts, WRITER_HEARTBEAT_MS } from './redis-scripts/index.ts';
+import { FIRST_OCCURRENCE } from './redis-scripts/mark-seen.ts';
+import { correctionAction, moveFailure } from './redis-scripts/move-failure.ts';
 import type { InviteFields, InviteJobData } from './types.ts';
 import { checkBatchLater, controlQueue } from './worker/control-queue.ts';
 
@@ -94,9 +96,6 @@ export interface InviteResultOne {
 /** A valid invite on its way to Redis, with its job id and its position in the input. */
 type ChunkEntry = { id: string; invite: InviteFields; index: number; who?: string };
 
-/** The codes of src/commands/enroll-invites.lua. */
-const ENROLL = { member: 0, enrolled: 1, otherBatch: 2, failed: 3, noJob: 4 } as const;
-
 /** The fields of an invite as compared for corrections: keys sorted, the address normalised. */
 export function inviteIdentity(invite: InviteFields): string {
   const sorted = Object.keys(invite)
@@ -144,7 +143,7 @@ export class EnqueueInterruptedError extends InvitebusError {
   }
 }
 
-/** How long a run's in-file duplicate check outlives its last chunk (src/commands/mark-seen.lua): a crashed run's is dropped then. */
+/** How long a run's in-file duplicate check outlives its last chunk (src/redis-scripts/mark-seen.lua): a crashed run's is dropped then. */
 const RUN_SEEN_TTL_MS = 60 * 60_000;
 
 /** Name of the BullMQ job carrying an invite. */
@@ -258,7 +257,7 @@ export class Producer {
    * addBulk per chunk); invalid ones are reported by index and account; the valid rest is queued.
    * One writer holds the batch open until every account's invites are in, so it completes once, when the last
    * of them finishes. Memory does not grow with the input: the in-file duplicate check lives in Redis for the
-   * run (src/commands/mark-seen.lua), and with `onNotQueued` no row is kept.
+   * run (src/redis-scripts/mark-seen.lua), and with `onNotQueued` no row is kept.
    */
   async enqueue(items: Iterable<EnqueueItem> | AsyncIterable<EnqueueItem>, options: EnqueueOptions = {}): Promise<InviteManyResult> {
     const batchId = options.batchId === undefined ? randomUUID() : checkIdentifier('batch id', options.batchId);
@@ -379,8 +378,8 @@ export class Producer {
   }
 
   /**
-   * Queues one chunk (see src/commands/enroll-invites.lua): drop the invites this run has already seen
-   * (src/commands/mark-seen.lua), enrol the invites whose jobs exist for this batch,
+   * Queues one chunk (see src/redis-scripts/enroll-invites.lua): drop the invites this run has already seen
+   * (src/redis-scripts/mark-seen.lua), enrol the invites whose jobs exist for this batch,
    * addBulk the ones without a job, enrol those. An invite whose job exists for another batch (or none) is a
    * duplicate, one whose job is this batch's is already in it, unless that job failed and the new fields
    * differ: then it is a correction and replaces the failed job (#replaceFailed). Every step is idempotent,
@@ -388,33 +387,22 @@ export class Producer {
    */
   async #addChunk(account: AccountConfig, chunk: ChunkEntry[], batchId: string | undefined, writer: string | undefined, dryRun: boolean, runKey?: string) {
     const queue = this.queue(account.name);
-    const keys = invitebusKeys(this.config.redis.prefix);
     const ttlMs = retentionMs(this.config);
     const now = Date.now();
     const batch = batchId ?? '';
     const enroll = async (entries: ChunkEntry[], mode: 'enroll' | 'check') =>
-      (await this.#scripts.enrollInvites(
-        7 + entries.length,
-        keys.batch(batch),
-        keys.batchMembers(batch),
-        keys.batchResults(batch),
-        keys.batchJobs(batch),
-        keys.batchWriters(batch),
-        queue.keys.failed as string,
-        keys.batches,
-        ...entries.map(({ id }) => queue.toKey(id)),
-        batch,
-        String(ttlMs),
-        String(now),
-        writer ?? '',
-        String(WRITER_HEARTBEAT_MS),
-        batchId === undefined || dryRun ? 'check' : mode,
-        ...entries.map(({ id }) => `${account.name}/${id}`),
-      )) as number[];
-    const markSeen = async () =>
-      runKey === undefined
-        ? undefined
-        : ((await this.#scripts.markSeen(runKey, String(RUN_SEEN_TTL_MS), ...chunk.flatMap(({ id, index }) => [id, String(index)]))) as number[]);
+      this.#scripts.enrollInvites({
+        prefix: this.config.redis.prefix,
+        queue,
+        account: account.name,
+        batchId: batch,
+        ttlMs,
+        writerId: writer ?? '',
+        heartbeatMs: WRITER_HEARTBEAT_MS,
+        mode: batchId === undefined || dryRun ? 'check' : mode,
+        jobIds: entries.map(({ id }) => id),
+      });
+    const markSeen = async () => (runKey === undefined ? undefined : await this.#scripts.markSeen({ runKey, ttlMs: RUN_SEEN_TTL_MS, entries: chunk }));
 
     // Second occurrences are dropped before anything is enrolled: enrolling one could make its first occurrence's
     // job (just added by a chunk still in flight) a member before that chunk's own enrolment counts it as added.
@@ -422,8 +410,8 @@ export class Producer {
     const inFile: Array<ChunkEntry & { ofIndex: number }> = [];
     const unseen: ChunkEntry[] = [];
     chunk.forEach((entry, i) => {
-      const first = firsts?.[i] ?? -1;
-      if (first >= 0) inFile.push({ ...entry, ofIndex: first });
+      const first = firsts?.[i] ?? FIRST_OCCURRENCE;
+      if (first !== FIRST_OCCURRENCE) inFile.push({ ...entry, ofIndex: first });
       else unseen.push(entry);
     });
     const codes = unseen.length > 0 ? await enroll(unseen, 'enroll') : [];
@@ -478,7 +466,7 @@ export class Producer {
    * A correction: the invite's job failed and the new fields differ, so the failed job is removed for a new
    * one (fresh attempts, its own events). Identical fields are no correction: the invite is already in this
    * batch ('member') or a duplicate. The failure is claimed first, as a replay claims it
-   * (src/commands/claim-replay.lua), so two corrections, or a correction and a replay, move it once. In the same
+   * (src/redis-scripts/claim-replay.lua), so two corrections, or a correction and a replay, move it once. In the same
    * batch its recorded failure is forgotten (the batch counts the new run instead); in another batch the old
    * batch keeps it. 'replace': the caller adds the new job.
    */
@@ -491,7 +479,7 @@ export class Producer {
     if (dryRun) return 'replace';
     const oldBatch = typeof job.data.batchId === 'string' ? job.data.batchId : '';
     const sameBatch = oldBatch !== '' && oldBatch === batchId;
-    // One step (src/commands/move-failure.lua): the new fields, fresh attempts, and in the same batch the recorded
+    // One step (src/redis-scripts/move-failure.lua): the new fields, fresh attempts, and in the same batch the recorded
     // failure forgotten (the batch counts the new run instead); in another batch the old batch keeps it. Two
     // corrections, or a correction and a replay, move it once: the second finds it no longer failed.
     const moved = await moveFailure(this.#redis, this.config.redis.prefix, {

@@ -195,7 +195,7 @@ export function invitebusKeys(prefix: string) {
     batchResults: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:results`,
     /** Enqueues of a batch still running (zset writer id → heartbeat expiry, ms): the batch waits for them. */
     batchWriters: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:writers`,
-    /** One enqueue run's in-file duplicate check (hash job id → first input position; src/commands/mark-seen.lua). */
+    /** One enqueue run's in-file duplicate check (hash job id → first input position; src/redis-scripts/mark-seen.lua). */
     runSeen: (writer: string) => `${prefix}:_invitebus:run:${writer}:seen`,
     /** Rows of a batch refused at intake and duplicates, as JSON entries (src/onboarding/intake.ts). */
     batchIntake: (batchId: string) => `${prefix}:_invitebus:batch:${batchId}:intake`,
@@ -215,9 +215,9 @@ export function invitebusKeys(prefix: string) {
     actions: `${prefix}:_invitebus:actions`,
     /** Why an account is paused (hash: reason, message, at). */
     accountState: (account: string) => `${prefix}:_invitebus:account:${account}`,
-    /** An account's next free call slot (src/commands/pace-call.lua). */
+    /** An account's next free call slot (src/redis-scripts/pace-call.lua). */
     callSlot: (account: string) => `${prefix}:_invitebus:call-slot:${account}`,
-    /** An account's last `max` paced call starts (src/commands/pace-call.lua). */
+    /** An account's last `max` paced call starts (src/redis-scripts/pace-call.lua). */
     callStarted: (account: string) => `${prefix}:_invitebus:call-started:${account}`,
     /** The rate an account is paced at after adapting to its provider (calls/s; the pacer writes it). */
     pacedRate: (account: string) => `${prefix}:_invitebus:paced-rate:${account}`,

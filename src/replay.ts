@@ -1,12 +1,12 @@
 import type { Job } from 'bullmq';
 import { reasonOf } from './batches.ts';
-import { type Action, endAction, type MoveResult, moveFailure, startAction } from './commands/move-failure.ts';
 import { type AccountConfig, accountOf, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { checkIdentifier } from './identifiers.ts';
 import { validateInvite } from './invites/validate.ts';
 import type { Producer } from './producer.ts';
 import { adapterOf, fieldProblems } from './providers/index.ts';
+import { type Action, endAction, type MoveResult, moveFailure, startAction } from './redis-scripts/move-failure.ts';
 import type { InviteFields, InviteJobData, ReplayFilter } from './types.ts';
 
 export type { ReplayFilter } from './types.ts';
@@ -109,7 +109,7 @@ export async function replayFailed(
   const claimTtlMs = retentionMs(producer.config);
   const now = Date.now();
   // The failures this replay may move: those recorded before it started (Redis time), and not produced by the
-  // move of a concurrent replay (src/commands/move-failure.lua).
+  // move of a concurrent replay (src/redis-scripts/move-failure.lua).
   const action = await startAction(producer.redis);
   const writer = `replay-${action.id}`;
   const skipped: ReplayResult['skipped'] = { not_failed: 0, failed_since_start: 0, not_recorded: 0 };
@@ -152,7 +152,7 @@ export async function replayFailed(
       for (const job of selected) {
         const batchId = typeof job.data.batchId === 'string' ? job.data.batchId : '';
         const invite = changed.get(job);
-        // One step: the failure is forgotten by its batch and the job moved, or neither (src/commands/move-failure.lua).
+        // One step: the failure is forgotten by its batch and the job moved, or neither (src/redis-scripts/move-failure.lua).
         const moved = await moveFailure(producer.redis, producer.config.redis.prefix, {
           queue: producer.queue(account),
           account,

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { WEBHOOK_EVENT_TYPES } from '../events/catalogue.ts';
 import { identifierProblem } from '../identifiers.ts';
 import { describeValue } from '../input/describe-value.ts';
 import { adapterOf, fieldProblems, providerIds } from '../providers/index.ts';
@@ -77,16 +78,8 @@ const trustProxySchema = z.union(
   { error: 'must be false or a list of proxy addresses / CIDR ranges' },
 );
 
-/** Event types a webhook endpoint can subscribe to: every event on the stream, and the endpoint's own disabling. */
-export const WEBHOOK_EVENT_TYPES = [
-  'invite.succeeded',
-  'invite.failed',
-  'batch.completed',
-  'account.paused',
-  'account.resumed',
-  'account.rate_limited',
-  'webhook.disabled',
-] as const;
+/** Event types a webhook endpoint can subscribe to (src/events/catalogue.ts). */
+export { WEBHOOK_EVENT_TYPES };
 
 /** Svix's retry schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 28 hours). */
 export const SVIX_SCHEDULE_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];

@@ -1,40 +1,19 @@
 import type { Redis } from 'ioredis';
-import { type Scripts, scripts } from '../commands/index.ts';
 import { invitebusKeys } from '../redis.ts';
+import { type Scripts, scripts } from '../redis-scripts/index.ts';
 import type { Outcome, ReasonClass } from '../types.ts';
+import { type EventPayload, NUMERIC_FIELDS } from './catalogue.ts';
 
-/** Event types on the stream. */
-export type EventType = 'invite.succeeded' | 'invite.failed' | 'batch.completed' | 'account.paused' | 'account.resumed' | 'account.rate_limited';
+export type { EventType } from './catalogue.ts';
 
 /** A completion event: one per invite reaching a terminal state. All values are strings on the stream. */
-export interface InviteEvent {
-  type: 'invite.succeeded' | 'invite.failed';
-  inviteId: string;
-  account: string;
-  provider: string;
-  email: string;
-  outcome: Outcome['kind'];
-  reasonClass?: ReasonClass;
-  message?: string;
-  status?: number;
-  requestId?: string;
-  providerId?: string;
-  attempts: number;
-  batchId?: string;
-  enqueuedAt: number;
-  finishedAt: number;
-}
+export type InviteEvent = EventPayload<'invite.succeeded' | 'invite.failed'>;
 
-export interface AccountEvent {
-  type: 'account.paused' | 'account.resumed' | 'account.rate_limited';
-  account: string;
-  provider: string;
-  reason?: string;
-  message?: string;
-  waitMs?: number;
-  until?: number;
-  at: number;
-}
+/** An account paused, resumed or told to wait. */
+export type AccountEvent = EventPayload<'account.paused' | 'account.resumed' | 'account.rate_limited'>;
+
+/** A webhook endpoint disabled. */
+export type WebhookDisabledEvent = EventPayload<'webhook.disabled'>;
 
 /** What the terminal marker remembers: the outcome, and the reason class of a failure. */
 export type RecordedOutcome = Outcome & { reasonClass?: ReasonClass };
@@ -54,25 +33,6 @@ export function entryFields(fields: string[]): Record<string, string> {
   return out;
 }
 
-/** Event fields that are numbers: the stream stores strings, consumers get numbers back. */
-const NUMERIC_FIELDS = new Set([
-  'attempts',
-  'status',
-  'enqueuedAt',
-  'finishedAt',
-  'waitMs',
-  'until',
-  'at',
-  'total',
-  'succeeded',
-  'failed',
-  'round',
-  'since',
-  'refused',
-  'duplicates',
-  'alreadyInBatch',
-]);
-
 /** A stream entry as typed JSON: numeric fields as numbers (an unparsable one stays a string). */
 export function typedEvent(fields: Record<string, string>): Record<string, string | number> {
   const out: Record<string, string | number> = {};
@@ -89,6 +49,7 @@ export class EventStream {
   readonly #scripts: Scripts;
   readonly #keys: ReturnType<typeof invitebusKeys>;
   readonly #maxLen: number;
+  readonly #prefix: string;
 
   constructor(redis: Redis, prefix: string, maxLen: number) {
     this.#redis = redis;
@@ -96,6 +57,7 @@ export class EventStream {
     this.#scripts = scripts(redis);
     this.#keys = invitebusKeys(prefix);
     this.#maxLen = maxLen;
+    this.#prefix = prefix;
     this.key = this.#keys.events;
   }
 
@@ -105,33 +67,26 @@ export class EventStream {
 
   /**
    * Appends an invite's terminal event and counts it in its batch, unless that was already done
-   * (src/commands/record-terminal.lua). Returns whether it wrote.
+   * (src/redis-scripts/record-terminal.lua). Returns whether it wrote.
    * @param ttlMs how long the marker and batch counters live: the job's retention.
    */
   async recordTerminal(event: InviteEvent, recorded: Outcome, ttlMs: number): Promise<{ written: boolean; writerLiveMs: number }> {
     const stored: RecordedOutcome = event.reasonClass === undefined ? recorded : { ...recorded, reasonClass: event.reasonClass };
-    const batchId = event.batchId ?? '';
-    const written = (await this.#scripts.recordTerminal(
-      this.#marker(event),
-      this.key,
-      this.#keys.batch(batchId),
-      this.#keys.batchMembers(batchId),
-      this.#keys.batchResults(batchId),
-      this.#keys.batchWriters(batchId),
-      this.#keys.throughput(event.account),
-      JSON.stringify(stored),
-      String(ttlMs),
-      String(this.#maxLen),
-      batchId,
-      `${event.account}/${event.inviteId}`,
-      String(ttlMs),
-      String(Math.floor(Date.now() / 60_000)),
-      stored.kind,
-      stored.reasonClass ?? '',
-      ...flatten(event),
-    )) as number;
     // > 1: written, and a live writer (an enqueue or replay) still holds the batch open for that many ms.
-    return { written: written >= 1, writerLiveMs: written > 1 ? written : 0 };
+    return this.#scripts.recordTerminal({
+      prefix: this.#prefix,
+      account: event.account,
+      inviteId: event.inviteId,
+      enqueuedAt: event.enqueuedAt,
+      batchId: event.batchId ?? '',
+      recordedJson: JSON.stringify(stored),
+      kind: stored.kind,
+      reasonClass: stored.reasonClass ?? '',
+      ttlMs,
+      maxLen: this.#maxLen,
+      minute: Math.floor(Date.now() / 60_000),
+      eventFields: flatten(event),
+    });
   }
 
   /** The outcome recorded for an invite whose terminal event was already written, if any. */
@@ -145,14 +100,13 @@ export class EventStream {
 
   /** Forgets a recorded terminal outcome (and un-counts it from its batch) before a replay. */
   async unrecord(event: Pick<InviteEvent, 'account' | 'inviteId' | 'enqueuedAt' | 'batchId'>): Promise<RecordedOutcome | undefined> {
-    const batchId = event.batchId ?? '';
-    const value = (await this.#scripts.unrecordTerminal(
-      this.#marker(event),
-      this.#keys.batch(batchId),
-      this.#keys.batchMembers(batchId),
-      this.#keys.batchResults(batchId),
-      `${event.account}/${event.inviteId}`,
-    )) as string | null;
+    const value = await this.#scripts.unrecordTerminal({
+      prefix: this.#prefix,
+      account: event.account,
+      inviteId: event.inviteId,
+      enqueuedAt: event.enqueuedAt,
+      batchId: event.batchId ?? '',
+    });
     return value === null ? undefined : (JSON.parse(value) as RecordedOutcome);
   }
 
@@ -161,17 +115,15 @@ export class EventStream {
    * completes it. With writer '' it only checks. Returns for how long (ms) another writer still holds it, or 0.
    */
   async sealBatch(batchId: string, writerId: string, mode: 'seal' | 'release' = 'seal'): Promise<number> {
-    return Number(
-      await this.#scripts.sealBatch(this.#keys.batch(batchId), this.#keys.batchWriters(batchId), this.key, String(this.#maxLen), batchId, writerId, mode),
-    );
+    return this.#scripts.sealBatch({ prefix: this.#prefix, batchId, writerId, mode, maxLen: this.#maxLen });
   }
 
   /**
    * Records why an account is paused, unless it already is: returns true for the one caller (of any process)
-   * that paused it, so only that one announces it. Atomic (src/commands/claim-pause.lua).
+   * that paused it, so only that one announces it. Atomic (src/redis-scripts/claim-pause.lua).
    */
   async claimPause(account: string, fields: Record<string, string>): Promise<boolean> {
-    return (await this.#scripts.claimPause(this.#keys.accountState(account), JSON.stringify(Object.entries(fields).flat()))) === 1;
+    return this.#scripts.claimPause({ prefix: this.#prefix, account, fields });
   }
 
   /** Forgets why an account was paused: true for the one caller that resumed it. */
@@ -179,8 +131,17 @@ export class EventStream {
     return (await this.#redis.del(this.#keys.accountState(account))) === 1;
   }
 
-  async publishAccount(event: AccountEvent): Promise<void> {
+  /**
+   * The one writer of the events a client publishes (accounts, webhooks); invite events are written by
+   * record-terminal.lua and batch.completed by maybe-complete.lua, each atomically with what it counts.
+   */
+  async publish(event: AccountEvent | WebhookDisabledEvent): Promise<void> {
     await this.#redis.xadd(this.key, 'MAXLEN', '~', this.#maxLen, '*', ...flatten(event));
+  }
+
+  /** Publishes an account's event. */
+  async publishAccount(event: AccountEvent): Promise<void> {
+    await this.publish(event);
   }
 
   /** Reads events after `fromId` (exclusive); for tests, the CLI and simple consumers. */

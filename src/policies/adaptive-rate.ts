@@ -53,7 +53,7 @@ export function onPace(state: RateState, remaining: number, resetMs: number, now
 }
 
 /**
- * Calls are spaced `JITTER_MARGIN / rate` apart (src/commands/pace-call.lua): 3% under the rate, so a call that
+ * Calls are spaced `JITTER_MARGIN / rate` apart (src/redis-scripts/pace-call.lua): 3% under the rate, so a call that
  * starts up to 30 ms late (timers, event loop, GC) never puts one call too many into a sliding second at the
  * provider (at exact spacing, two processes at 10/s put 11 calls in a second in 3 runs of 4).
  */

@@ -8,8 +8,9 @@ import type { Redis } from 'ioredis';
 import { resolveCredentials } from '../config/credentials.ts';
 import type { Config } from '../config/load.ts';
 import { InvitebusError } from '../errors.ts';
+import { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
-import { invitebusKeys, type OutageReporter } from '../redis.ts';
+import type { OutageReporter } from '../redis.ts';
 import { startWebhookDelivery, type WebhookDelivery } from './delivery.ts';
 import { type FanoutTuning, startFanout } from './fanout.ts';
 
@@ -45,25 +46,9 @@ export function startWebhooks(options: {
   const { config } = options;
   if (Object.keys(config.webhooks).length === 0) return undefined;
   const secrets = webhookSecrets(config, options.env);
-  const stream = invitebusKeys(config.redis.prefix).events;
+  const events = new EventStream(options.connection, config.redis.prefix, config.events.maxLen);
   const onDisabled = async (name: string, since: number, message: string) => {
-    await options.connection.xadd(
-      stream,
-      'MAXLEN',
-      '~',
-      config.events.maxLen,
-      '*',
-      'type',
-      'webhook.disabled',
-      'webhook',
-      name,
-      'since',
-      String(since),
-      'message',
-      message,
-      'at',
-      String(Date.now()),
-    );
+    await events.publish({ type: 'webhook.disabled', webhook: name, since, message, at: Date.now() });
   };
   const deliveries = [...secrets].map(([name, secret]) =>
     startWebhookDelivery({

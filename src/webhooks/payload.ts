@@ -4,6 +4,7 @@
  * drops a second delivery of the same event.
  */
 import type { Config } from '../config/load.ts';
+import { isSubscribable } from '../events/catalogue.ts';
 import { typedEvent } from '../events/stream.ts';
 
 /** The BullMQ queue of one endpoint: "_" keeps it apart from account queues (those start with a letter or digit). */
@@ -29,10 +30,15 @@ export function webhookBody(eventId: string, fields: Record<string, string>): st
 
 type Hook = Config['webhooks'][string];
 
-/** Whether an event goes to an endpoint: subscribed to its type, and (when it filters by account) to its account. */
+/**
+ * Whether an event goes to an endpoint: a type webhooks may subscribe to (src/events/catalogue.ts), subscribed to,
+ * and (when the endpoint filters by account) of one of its accounts.
+ */
 export function subscribes(hook: Hook, fields: Record<string, string>): boolean {
+  const type = fields.type ?? '';
   return (
-    (hook.events as readonly string[]).includes(fields.type ?? '') &&
+    isSubscribable(type) &&
+    hook.events.includes(type) &&
     (hook.accounts === undefined || fields.account === undefined || hook.accounts.includes(fields.account))
   );
 }

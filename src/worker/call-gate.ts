@@ -1,10 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { scripts } from '../commands/index.ts';
 import { JITTER_MARGIN } from '../policies/adaptive-rate.ts';
 import { ratePerSecond, UNLIMITED } from '../policies/limiter.ts';
 import { AccountHeld, type HttpClient } from '../providers/http.ts';
-import { invitebusKeys } from '../redis.ts';
+import { scripts } from '../redis-scripts/index.ts';
 
 /**
  * BullMQ's limiter count from which the key means a queue-wide hold: queue.rateLimit stores MAX_SAFE_INTEGER,
@@ -16,7 +15,7 @@ const HOLD_COUNT = UNLIMITED;
 export type CallGate = () => Promise<void>;
 
 /**
- * An account's call gate, shared by every worker process through Redis (src/commands/pace-call.lua): with a
+ * An account's call gate, shared by every worker process through Redis (src/redis-scripts/pace-call.lua): with a
  * configured `rateLimit`, each call reserves its own slot, `margin / rate` after the previous one (the rate is
  * the pacer's adapted rate when lower), and waits for it; whatever the limit, no call starts while the account
  * is held. `onHold: 'wait'` sleeps a hold out (a call that carries several invites, Sutro); `'throw'` throws
@@ -37,23 +36,20 @@ export function createCallGate(options: {
 }): CallGate {
   const { queue, rateLimit, onHold } = options;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const keys = invitebusKeys(options.prefix);
   const paceCall = scripts(options.redis).paceCall;
   const rate = rateLimit === undefined ? '0' : String(ratePerSecond(rateLimit));
   const ask = async (mode: 'reserve' | 'check') => {
-    const [code, ms] = (await paceCall(
-      keys.callSlot(queue.name),
-      queue.keys.limiter as string,
-      keys.pacedRate(queue.name),
-      keys.callStarted(queue.name),
+    const { result, ms } = await paceCall({
+      prefix: options.prefix,
+      queue,
       rate,
-      String(HOLD_COUNT),
-      String(JITTER_MARGIN),
+      holdCount: HOLD_COUNT,
+      margin: JITTER_MARGIN,
       mode,
-      String(rateLimit?.max ?? 0),
-      String(rateLimit?.durationMs ?? 0),
-    )) as [number, number];
-    return { held: code === 1, tooSoon: code === 2, ms: Number(ms) };
+      max: rateLimit?.max ?? 0,
+      durationMs: rateLimit?.durationMs ?? 0,
+    });
+    return { held: result === 'held', tooSoon: result === 'too_soon', ms };
   };
   const hold = async (ms: number) => {
     if (onHold === 'throw') throw new AccountHeld(ms);

@@ -4,7 +4,7 @@ import { type AdaptiveRateOptions, defaultAdaptiveOptions, onPace, onRateLimited
 
 /**
  * Adapts an account's rate to what its provider accepts and stores it in Redis, where every worker process's call
- * gate reads it (src/commands/pace-call.lua), so the whole account sends at the adapted rate. Lives in each
+ * gate reads it (src/redis-scripts/pace-call.lua), so the whole account sends at the adapted rate. Lives in each
  * process; the rate lives in Redis.
  */
 export class AccountPacer {

@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/app.ts';
 import { checkBatch } from '../../src/batch-check.ts';
 import { batchStatus } from '../../src/batches.ts';
-import { scripts } from '../../src/commands/index.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { betterstackBodies as B, betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { invitebusKeys } from '../../src/redis.ts';
+import { scripts } from '../../src/redis-scripts/index.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
@@ -73,19 +73,19 @@ describe('batches check', () => {
   });
 
   it('finds a failure whose result was forgotten but never moved (an interrupted replay) and records it: the batch completes', async () => {
-    const { p, keys, status, settled, completions } = await pipeline(5);
+    const { p, status, settled, completions } = await pipeline(5);
     await p.producer.inviteMany('acme', people(5, 'stranded'), { batchId: 'stranded' });
     await waitFor(() => settled('stranded'), 15_000, 'done');
     // What a replay cut between its old two steps left: the result forgotten, the job still failed.
     const [job] = await p.producer.queue('acme').getFailed(0, 0);
     const ref = `acme/${job?.id}`;
-    await scripts(p.producer.redis).unrecordTerminal(
-      keys.terminalMarker('acme', job?.id as string, job?.data.enqueuedAt),
-      keys.batch('stranded'),
-      keys.batchMembers('stranded'),
-      keys.batchResults('stranded'),
-      ref,
-    );
+    await scripts(p.producer.redis).unrecordTerminal({
+      prefix: p.producer.config.redis.prefix,
+      account: 'acme',
+      inviteId: job?.id as string,
+      enqueuedAt: job?.data.enqueuedAt,
+      batchId: 'stranded',
+    });
     expect(await status('stranded')).toMatchObject({ total: 5, done: 4, complete: false });
     const found = await checkBatch(p.producer, 'stranded');
     expect(found).toMatchObject({ drift: [], stranded: [{ ref, state: 'failed' }], repaired: false });

@@ -7,7 +7,7 @@ const intervalUs = (rate: number) => Math.ceil((1_000_000 * JITTER_MARGIN) / rat
 /** The most calls any sliding window of `windowUs` can hold when calls are `interval` apart and each may be up to `lateUs` late. */
 const worstSlidingWindow = (interval: number, windowUs: number, lateUs: number) => Math.floor((windowUs + lateUs - 1) / interval) + 1;
 
-describe('call pacing (src/commands/pace-call.lua)', () => {
+describe('call pacing (src/redis-scripts/pace-call.lua)', () => {
   it.each([1, 3, 5, 10, 20, 45, 49, 50, 99, 100, 120, 200, 240, 1000])(
     'never lets a sliding second see more than %i/s, with calls up to 29 ms late',
     (rate) => {

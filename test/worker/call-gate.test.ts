@@ -1,13 +1,13 @@
 /**
- * The account's call gate (src/worker/call-gate.ts, src/commands/pace-call.lua) on a real Redis: consecutive
+ * The account's call gate (src/worker/call-gate.ts, src/redis-scripts/pace-call.lua) on a real Redis: consecutive
  * slots shared by every connection, the adapted rate, holds (a 429 seen anywhere stops calls already scheduled).
  */
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scripts } from '../../src/commands/index.ts';
 import { JITTER_MARGIN } from '../../src/policies/adaptive-rate.ts';
 import { AccountHeld } from '../../src/providers/http.ts';
 import { invitebusKeys } from '../../src/redis.ts';
+import { scripts } from '../../src/redis-scripts/index.ts';
 import { createCallGate } from '../../src/worker/call-gate.ts';
 import { useRedis } from '../support/redis.ts';
 import { maxInWindow } from '../support/timing.ts';
@@ -29,18 +29,17 @@ function queueOf(name: string): Queue {
 
 /** One raw reservation: [held, ms]. */
 async function reserve(conn: typeof c1, q: Queue, rate: number): Promise<[number, number]> {
-  return (await scripts(conn).paceCall(
-    keys.callSlot(q.name),
-    q.keys.limiter as string,
-    keys.pacedRate(q.name),
-    keys.callStarted(q.name),
-    String(rate),
-    '1000000000',
-    String(JITTER_MARGIN),
-    'reserve',
-    String(rate),
-    '1000',
-  )) as [number, number];
+  const { result, ms } = await scripts(conn).paceCall({
+    prefix: redis.prefix,
+    queue: q,
+    rate,
+    holdCount: 1_000_000_000,
+    margin: JITTER_MARGIN,
+    mode: 'reserve',
+    max: rate,
+    durationMs: 1000,
+  });
+  return [result === 'held' ? 1 : result === 'too_soon' ? 2 : 0, ms];
 }
 
 const slotOf = async (q: Queue) => Number(await redis.admin.get(keys.callSlot(q.name)));

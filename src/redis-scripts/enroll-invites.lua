@@ -3,7 +3,7 @@
 -- enroll-invites: records which invites belong to a batch. Run before the chunk's addBulk (to find the
 -- invites that need a job) and after it (to enroll the jobs just created).
 --
--- INVARIANT (the batch accounting, see src/commands/index.ts): an invite is a member of a batch iff its
+-- INVARIANT (the batch accounting, see src/redis-scripts/index.ts): an invite is a member of a batch iff its
 -- BullMQ job exists and its data names that batch. Membership is a set (SADD), so counting it is idempotent:
 -- `total` (and the account's `acct:<account>:total`) grows only when SADD adds; a member whose result was recorded before it was enrolled is counted as
 -- done here, once. Reruns, concurrent enqueues and crashes between the two runs therefore never count twice.

@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { invitebusKeys } from '../redis.ts';
-import { scripts, WRITER_HEARTBEAT_MS } from './index.ts';
+import { defineScript, runScript } from './define.ts';
+import { endAction as endActionScript } from './end-action.ts';
+import { WRITER_HEARTBEAT_MS } from './writer-heartbeat.ts';
 
 /** What move-failure did with one failure. */
 export const MOVE_RESULT = { 0: 'not_failed', 1: 'moved', 2: 'failed_since_start', 3: 'not_recorded' } as const;
@@ -53,43 +55,57 @@ export function correctionAction(): Action {
 
 /** Ends an action: it ran until now (Redis time). */
 export async function endAction(redis: Redis, prefix: string, action: Action, ttlMs: number): Promise<void> {
-  await scripts(redis).endAction(invitebusKeys(prefix).actions, action.id, String(ttlMs));
+  await runScript(redis, endActionScript, { prefix, actionId: action.id, ttlMs });
 }
 
-/** Moves one failed invite back to waiting, atomically (src/commands/move-failure.lua). */
+/** The script itself: a move named by its fields. */
+export const moveFailureScript = defineScript<MoveFailure & { prefix: string }, MoveResult>({
+  file: 'move-failure',
+  keys: 15,
+  encode: (m) => {
+    const keys = invitebusKeys(m.prefix);
+    const q = m.queue.keys;
+    const writerBatch = m.writer?.batchId ?? m.batchId;
+    return {
+      keys: [
+        m.queue.toKey(m.jobId),
+        q.events as string,
+        q.failed as string,
+        q.wait as string,
+        q.meta as string,
+        q.active as string,
+        q.marker as string,
+        q.prioritized as string,
+        q.pc as string,
+        keys.terminalMarker(m.account, m.jobId, m.enqueuedAt),
+        keys.batch(m.batchId),
+        keys.batchMembers(m.batchId),
+        keys.batchResults(m.batchId),
+        keys.batchWriters(writerBatch),
+        keys.actions,
+      ],
+      args: [
+        m.jobId,
+        m.lifo ? 'RPUSH' : 'LPUSH',
+        String(m.action.since),
+        `${m.account}/${m.jobId}`,
+        m.data === undefined ? '' : JSON.stringify(m.data),
+        m.writer?.id ?? '',
+        String(WRITER_HEARTBEAT_MS),
+        String(m.ttlMs),
+        m.mode,
+        m.action.id,
+      ],
+    };
+  },
+  decode: (reply) => {
+    const result = MOVE_RESULT[reply as keyof typeof MOVE_RESULT];
+    if (result === undefined) throw new Error(`move-failure answered ${String(reply)}`);
+    return result;
+  },
+});
+
+/** Moves one failed invite back to waiting, atomically (src/redis-scripts/move-failure.lua). */
 export async function moveFailure(redis: Redis, prefix: string, m: MoveFailure): Promise<MoveResult> {
-  const keys = invitebusKeys(prefix);
-  const q = m.queue.keys;
-  const ref = `${m.account}/${m.jobId}`;
-  const writerBatch = m.writer?.batchId ?? m.batchId;
-  const code = (await scripts(redis).moveFailure(
-    m.queue.toKey(m.jobId),
-    q.events as string,
-    q.failed as string,
-    q.wait as string,
-    q.meta as string,
-    q.active as string,
-    q.marker as string,
-    q.prioritized as string,
-    q.pc as string,
-    keys.terminalMarker(m.account, m.jobId, m.enqueuedAt),
-    keys.batch(m.batchId),
-    keys.batchMembers(m.batchId),
-    keys.batchResults(m.batchId),
-    keys.batchWriters(writerBatch),
-    keys.actions,
-    m.jobId,
-    m.lifo ? 'RPUSH' : 'LPUSH',
-    String(m.action.since),
-    ref,
-    m.data === undefined ? '' : JSON.stringify(m.data),
-    m.writer?.id ?? '',
-    String(WRITER_HEARTBEAT_MS),
-    String(m.ttlMs),
-    m.mode,
-    m.action.id,
-  )) as keyof typeof MOVE_RESULT;
-  const result = MOVE_RESULT[code];
-  if (result === undefined) throw new Error(`move-failure answered ${String(code)}`);
-  return result;
+  return runScript(redis, moveFailureScript, { ...m, prefix });
 }
