@@ -84,6 +84,18 @@ export function sha(def: ScriptDef<never, unknown>): string {
 }
 
 /** Calls a script on a connection (registered there on first use; then EVALSHA, not the whole text each time). */
+/**
+ * Registers a script on a connection, once. Called for every script when a connection's scripts are first asked
+ * for: defining a command while an auto-pipelined batch is pending left a pipelined callback without its result
+ * (an uncaught TypeError inside ioredis). A fixed key count is declared (numberOfKeys); a variable one is passed
+ * first in the arguments.
+ */
+export function registerScript(redis: Redis, def: ScriptDef<never, unknown>): void {
+  const command = `ib_${def.file.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}`;
+  if ((redis as unknown as Record<string, unknown>)[command] !== undefined) return;
+  redis.defineCommand(command, { lua: scriptSource(def), ...(def.keys === 'variable' ? {} : { numberOfKeys: def.keys }) });
+}
+
 export async function runScript<In, Out>(redis: Redis, def: ScriptDef<In, Out>, input: In): Promise<Out> {
   const { keys, args } = def.encode(input);
   if (def.keys !== 'variable' && keys.length !== def.keys) {
@@ -92,8 +104,8 @@ export async function runScript<In, Out>(redis: Redis, def: ScriptDef<In, Out>, 
   // The same command names as before the wrappers: `ib_recordTerminal`, ...
   const command = `ib_${def.file.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}`;
   const commands = redis as unknown as Record<string, ((...a: unknown[]) => Promise<unknown>) | undefined>;
-  if (commands[command] === undefined) redis.defineCommand(command, { lua: scriptSource(def as ScriptDef<never, unknown>) });
-  // Without numberOfKeys in the definition, ioredis takes the count as the first argument.
+  const fixed = def.keys !== 'variable';
+  registerScript(redis, def as ScriptDef<never, unknown>);
   const call = commands[command] as (...a: unknown[]) => Promise<unknown>;
-  return def.decode(await call.apply(redis, [keys.length, ...keys, ...args]));
+  return def.decode(await call.apply(redis, fixed ? [...keys, ...args] : [keys.length, ...keys, ...args]));
 }

@@ -30,7 +30,7 @@
  */
 import type { Redis } from 'ioredis';
 import { claimPause } from './claim-pause.ts';
-import { runScript, type ScriptDef, sha } from './define.ts';
+import { registerScript, runScript, type ScriptDef, sha } from './define.ts';
 import { endAction } from './end-action.ts';
 import { enrollInvites } from './enroll-invites.ts';
 import { markSeen } from './mark-seen.ts';
@@ -72,6 +72,7 @@ export function scriptSha(name: ScriptName): string {
 
 /** A connection's scripts (each registered on it at its first call). */
 export function scripts(redis: Redis): Scripts {
+  for (const def of Object.values(SCRIPTS)) registerScript(redis, def as ScriptDef<never, unknown>);
   return Object.fromEntries(
     Object.entries(SCRIPTS).map(([name, def]) => [name, (input: unknown) => runScript(redis, def as ScriptDef<unknown, unknown>, input)]),
   ) as Scripts;
