@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -242,6 +243,9 @@ describe('routes', () => {
     expect(metrics.body).toMatch(/invitebus_queue_jobs\{account="acme",state="completed"\} \d+/);
     expect(metrics.body).toContain('invitebus_account_paused{account="acme",reason=""} 0');
     const doc = (await app.inject({ url: '/docs/json', headers: auth })).json();
+    expect(doc.info.version, "the OpenAPI version is package.json's").toBe(
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version,
+    );
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
         '/v1/invites',
