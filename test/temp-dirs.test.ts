@@ -30,8 +30,7 @@ function sources(dir: string): string[] {
 
 it('no test makes a temporary folder except through tempDir, which removes it (no run leaves one behind)', () => {
   const makers = sources(testRoot)
-    // faults/harness.ts: until the bench, which cannot use vitest's hooks, stops importing it.
-    .filter((f) => !f.endsWith('support/temp-dir.ts') && !f.endsWith('faults/harness.ts') && f !== import.meta.filename)
+    .filter((f) => !f.endsWith('support/temp-dir.ts') && f !== import.meta.filename)
     .filter((f) => /\bmkdtemp(Sync)?\(/.test(readFileSync(f, 'utf8')))
     .map((f) => relative(testRoot, f));
   expect(makers).toEqual([]);
