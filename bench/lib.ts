@@ -1,10 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { type Config, parseConfig } from '../src/config/load.ts';
 import { type OwnRedis, startOwnRedis } from '../src/embedded-redis.ts';
+import { writeConfigIn } from '../test/support/processes.ts';
 
 export const silent = pino({ level: 'silent' });
 
@@ -53,6 +55,13 @@ let seq = 0;
 export function config(url: string, accounts: Record<string, unknown>, extra: Record<string, unknown> = {}): Config {
   seq += 1;
   return parseConfig({ redis: { url, prefix: `bench${seq}` }, log: { level: 'silent' }, ...extra, accounts });
+}
+
+/** A config file for worker child processes, in a folder removed when the bench process exits. */
+export function writeConfig(config: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ib-bench-workers-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return writeConfigIn(dir, config);
 }
 
 export async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {

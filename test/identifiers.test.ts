@@ -3,8 +3,7 @@
  * names by one shared rule in the library, the API and the CLI. A client's mistake is a 400/404 or exit 2,
  * never a 500, never a raw Redis message, never a new queue.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +16,7 @@ import { Producer } from '../src/producer.ts';
 import { replayFailed } from '../src/replay.ts';
 import { useCli } from './support/cli.ts';
 import { useRedis } from './support/redis.ts';
+import { tempDir } from './support/temp-dir.ts';
 
 const redis = useRedis(import.meta.url);
 const conn = redis.connect();
@@ -27,7 +27,7 @@ const raw = {
   accounts: { acme: { provider: 'betterstack', baseUrl: 'http://127.0.0.1:9', credentials: { token: { env: 'T' } } } },
 };
 const config = parseConfig(raw);
-const configFile = join(mkdtempSync(join(tmpdir(), 'invitebus-ids-')), 'config.json');
+const configFile = join(tempDir('invitebus-ids-'), 'config.json');
 writeFileSync(configFile, JSON.stringify(raw));
 const producer = new Producer(config, { redis: conn });
 let app: FastifyInstance;

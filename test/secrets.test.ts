@@ -4,12 +4,12 @@ import { parseConfig } from '../src/config/load.ts';
 import { Producer } from '../src/producer.ts';
 import { betterstackHandler } from '../src/providers/betterstack/sandbox.ts';
 import { SANDBOX_CREDENTIALS, startSandbox } from '../src/sandbox/index.ts';
-import { startFakeServer } from '../src/sandbox/server.ts';
 import { runWorkers } from '../src/worker/run.ts';
 import { useCleanups } from './support/cleanups.ts';
 import { captureLogs } from './support/log-capture.ts';
 import { waitFor } from './support/pipeline.ts';
 import { useRedis } from './support/redis.ts';
+import { startStack } from './support/stack.ts';
 
 const redis = useRedis(import.meta.url);
 const SECRET = 'bs-SECRET-9f8e7d6c5b4a';
@@ -39,29 +39,22 @@ const cleanups = useCleanups('file');
 
 describe('secret hygiene', () => {
   it('no credential value reaches Redis, job data, events or logs, whatever the outcome', async () => {
-    const fake = await startFakeServer(betterstackHandler({ tokens: [SECRET], members: ['m@example.com'] }));
-    cleanups.push(() => fake.close());
-    fake.script({ status: 500, body: {} }, { status: 429, headers: { 'retry-after': '0' }, body: {} });
-    const prefix = `${redis.prefix}-s`;
-    const config = parseConfig({
-      redis: { url: redis.url, prefix },
-      defaults: { retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 20 } },
-      accounts: {
-        good: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'GOOD' } } },
-        bad: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'BAD' } } },
-      },
-    });
     const { lines, logger } = captureLogs();
-    const conn = redis.connect();
-    const wconn = redis.connect();
-    const producer = new Producer(config, { redis: conn });
-    const workers = await runWorkers(config, { env: { GOOD: SECRET, BAD: `${SECRET}-revoked` }, logger, redis: wconn });
-    cleanups.push(async () => {
-      await workers.close();
-      await producer.close();
-      await conn.quit();
-      await wconn.quit();
+    const stack = await startStack(redis, {
+      fakes: { fake: betterstackHandler({ tokens: [SECRET], members: ['m@example.com'] }) },
+      accounts: (f) => ({
+        good: { provider: 'betterstack', baseUrl: f.fake.url, credentials: { token: { env: 'GOOD' } } },
+        bad: { provider: 'betterstack', baseUrl: f.fake.url, credentials: { token: { env: 'BAD' } } },
+      }),
+      config: () => ({ defaults: { retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 20 } } }),
+      env: { GOOD: SECRET, BAD: `${SECRET}-revoked` },
+      logger,
     });
+    cleanups.push(() => stack.close());
+    const { producer, fakes } = stack;
+    const fake = fakes.fake;
+    fake.script({ status: 500, body: {} }, { status: 429, headers: { 'retry-after': '0' }, body: {} });
+    const prefix = stack.config.redis.prefix;
 
     await producer.inviteMany('good', [{ email: 'a@example.com' }, { email: 'b@example.com' }, { email: 'm@example.com' }]);
     await producer.inviteMany('bad', [{ email: 'c@example.com' }]);

@@ -4,9 +4,9 @@ import { freePort } from '../../src/embedded-redis.ts';
 import { Producer } from '../../src/producer.ts';
 import { adapterOf, type ProviderId } from '../../src/providers/index.ts';
 import { SANDBOX_CREDENTIALS, startSandbox } from '../../src/sandbox/index.ts';
-import { startWorker, writeConfig } from '../../test/faults/harness.ts';
+import { startWorker } from '../../test/support/processes.ts';
 import { maxInWindow } from '../../test/support/timing.ts';
-import { config, type Result, redis, treeRss, until } from '../lib.ts';
+import { config, type Result, redis, treeRss, until, writeConfig } from '../lib.ts';
 
 const TOTAL = Number(process.env.BENCH_MASS_INVITES ?? 100_000);
 

@@ -1,8 +1,8 @@
 import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
-import { startWorker, writeConfig } from '../../test/faults/harness.ts';
-import { betterstack, config, ENV, type Result, redis, until } from '../lib.ts';
+import { startWorker } from '../../test/support/processes.ts';
+import { betterstack, config, ENV, type Result, redis, until, writeConfig } from '../lib.ts';
 
 const N = 10_000;
 

@@ -8,8 +8,8 @@ import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { type FakeAnswer, startFakeServer } from '../../src/sandbox/server.ts';
 import { runWorkers } from '../../src/worker/run.ts';
-import { startWorker, type WorkerProcess, writeConfig } from '../../test/faults/harness.ts';
-import { betterstack, config, ENV, type Result, redis, silent } from '../lib.ts';
+import { startWorker, type WorkerProcess } from '../../test/support/processes.ts';
+import { betterstack, config, ENV, type Result, redis, silent, writeConfig } from '../lib.ts';
 
 const N = Number(process.env.BENCH_TAIL_INVITES ?? 2_000);
 const LIMIT = { max: 20, durationMs: 1_000 };

@@ -16,6 +16,7 @@ import { EnqueueInterruptedError, type Producer } from '../producer.ts';
 import { connectionLost, isRedisUnreachable, safeRedisUrl } from '../redis.ts';
 import { parseDuration } from '../replay.ts';
 import { withTimeout } from '../timeout.ts';
+import { VERSION } from '../version.ts';
 import { registerAuth } from './auth.ts';
 import { BodyRefused, useJsonBodyParser } from './json-body.ts';
 import { onboardingRoutes } from './onboardings.ts';
@@ -74,7 +75,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'invitebus', version: '0.1.0', description: 'Reliable delivery of team invitations to SaaS providers' },
+      info: { title: 'invitebus', version: VERSION, description: 'Reliable delivery of team invitations to SaaS providers' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },

@@ -8,8 +8,9 @@ import type { BatchStatus } from '../batches.ts';
 import { parseConfig } from '../config/load.ts';
 import { type OwnRedis, redisServerOnPath, startOwnRedis } from '../embedded-redis.ts';
 import { readCsv } from '../input/readers.ts';
-import { adapterOf, type ProviderId } from '../providers/index.ts';
+import type { ProviderId } from '../providers/index.ts';
 import { openCommandRedis } from '../redis.ts';
+import { fakeOf } from '../sandbox/fakes.ts';
 import { SANDBOX_CREDENTIALS, startSandbox } from '../sandbox/index.ts';
 import { startFakeServer } from '../sandbox/server.ts';
 
@@ -116,10 +117,7 @@ export async function runDemo(
   const receiver = await startReceiver(webhookSecret);
   line(`demo: the HR system's webhook receiver on ${receiver.url} (checks every signature)`);
   const profiles = Object.fromEntries(
-    Object.entries(DEMO_PROFILES).map(([name, ids]) => [
-      name,
-      Object.fromEntries(ids.map((id) => [`sandbox-${id}`, { ...adapterOf(id).sandbox.exampleInvite }])),
-    ]),
+    Object.entries(DEMO_PROFILES).map(([name, ids]) => [name, Object.fromEntries(ids.map((id) => [`sandbox-${id}`, { ...fakeOf(id).exampleInvite }]))]),
   );
   const config = parseConfig({
     redis: { url: redisUrl, prefix: `invitebus-demo-${started}` },

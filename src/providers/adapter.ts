@@ -1,7 +1,6 @@
 import type { z } from 'zod';
 import { InvitebusError } from '../errors.ts';
 import { requestedWaitMs } from '../policies/rate-limit-headers.ts';
-import type { FakeAnswer, FakeHandler } from '../sandbox/server.ts';
 import type { InviteFields, Outcome, ProviderRef } from '../types.ts';
 import type { HttpClient, HttpRequest, HttpResponse, HttpResult, NetworkFailure, TlsOptions } from './http.ts';
 
@@ -40,21 +39,6 @@ export interface Batching<Settings> {
 }
 
 /**
- * What the sandbox (`invitebus sandbox`, the demo, the tests) needs to stand in for the provider: a local fake
- * answering as its documentation says, and an account pointing at it.
- */
-export interface ProviderSandbox<Invite extends InviteFields> {
-  /** Environment variables the sandbox account reads its credentials from, with their values (not secrets). */
-  env: Readonly<Record<string, string>>;
-  /** The sandbox account's settings besides `provider` and `baseUrl`; credentials name the variables of `env`. */
-  account: Readonly<Record<string, unknown>>;
-  /** Fields the demo's invites carry besides the address (a role, ...). */
-  exampleInvite: Readonly<Omit<Invite, 'email'>>;
-  /** A fresh fake: `members` are already members; `rateLimited` is the provider's own rate-limit answer. */
-  fake(options: { members: readonly string[] }): { handler: FakeHandler; rateLimited: () => FakeAnswer };
-}
-
-/**
  * Everything invitebus knows about one provider. One folder per provider (`src/providers/<id>/`) implements
  * this; `src/providers/index.ts` registers it.
  */
@@ -72,7 +56,6 @@ export interface ProviderAdapter<Settings = unknown, Invite extends InviteFields
   readonly secretHeaders: readonly string[];
   /** Present when one call carries several invites; absent, every call carries one. */
   readonly batching?: Batching<Settings>;
-  readonly sandbox: ProviderSandbox<Invite>;
   /** TLS material for the account's HTTP client (mutual TLS), from its resolved credentials. */
   tls?(credentials: Readonly<Record<string, string>>): TlsOptions | undefined;
   /** Throws CREDENTIAL_MISSING when a credential the session needs is absent (see `credential`). */

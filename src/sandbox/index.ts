@@ -1,4 +1,5 @@
-import { adapterOf, type ProviderId, providerIds, providers } from '../providers/index.ts';
+import { type ProviderId, providerIds } from '../providers/index.ts';
+import { fakeOf, fakes } from './fakes.ts';
 import { type FakeAnswer, type FakeHandler, type FakeServer, startFakeServer } from './server.ts';
 
 /** Faults the sandbox injects on top of each provider's documented behaviour. */
@@ -25,7 +26,7 @@ export function withChaos(handler: FakeHandler, chaos: ChaosOptions, rateLimited
 }
 
 /** The sandbox's credentials, every provider's: not secrets, they only open these local fakes. */
-export const SANDBOX_CREDENTIALS: Readonly<Record<string, string>> = Object.assign({}, ...Object.values(providers).map((p) => p.sandbox.env));
+export const SANDBOX_CREDENTIALS: Readonly<Record<string, string>> = Object.assign({}, ...Object.values(fakes).map((f) => f.env));
 
 export interface Sandbox {
   servers: Record<ProviderId, FakeServer>;
@@ -52,7 +53,7 @@ export async function startSandbox(
   const accounts: Record<string, Record<string, unknown>> = {};
   try {
     for (const [i, id] of providerIds.entries()) {
-      const { sandbox } = adapterOf(id);
+      const sandbox = fakeOf(id);
       const { handler, rateLimited } = sandbox.fake({ members });
       const server = await startFakeServer(withChaos(handler, chaos, rateLimited), {
         port: options.port === undefined ? 0 : options.port + i,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,10 +10,10 @@ import { startOwnRedis } from '../../src/embedded-redis.ts';
 import { addQueueGauges, createMetrics } from '../../src/metrics.ts';
 import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
-import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
-import { type RunningWorkers, runWorkers } from '../../src/worker/run.ts';
+import type { FakeServer } from '../../src/sandbox/server.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { startStack } from '../support/stack.ts';
 
 const redis = useRedis(import.meta.url);
 const TOKEN = 'api-test-token-0123456789';
@@ -21,30 +22,31 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 let fake: FakeServer;
 let app: FastifyInstance;
 let producer: Producer;
-let workers: RunningWorkers;
-const conns = [redis.connect(), redis.connect()];
+let stack: Awaited<ReturnType<typeof startStack<'fake'>>>;
+const conns = [redis.connect()];
 
 beforeAll(async () => {
-  fake = await startFakeServer(betterstackHandler({ members: ['member@example.com'] }));
-  const config = parseConfig({
-    redis: { url: redis.url, prefix: redis.prefix },
-    defaults: { retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } },
-    // Every route's wrong-token check comes from one address here; the limit itself is tested in test/console/door.test.ts.
-    api: { failedTokensPerMinute: 1_000 },
-    accounts: { acme: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'T' } } } },
-  });
-  producer = new Producer(config, { redis: conns[0] });
   const metrics = createMetrics();
+  stack = await startStack(redis, {
+    fakes: { fake: betterstackHandler({ members: ['member@example.com'] }) },
+    accounts: (f) => ({ acme: { provider: 'betterstack', baseUrl: f.fake.url, credentials: { token: { env: 'T' } } } }),
+    config: () => ({
+      defaults: { retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } },
+      // Every route's wrong-token check comes from one address here; the limit itself is tested in test/console/door.test.ts.
+      api: { failedTokensPerMinute: 1_000 },
+    }),
+    env: { T: 'bs-team-token' },
+    metrics,
+  });
+  fake = stack.fakes.fake;
+  producer = stack.producer;
   addQueueGauges(metrics.registry, producer);
-  workers = await runWorkers(config, { env: { T: 'bs-team-token' }, logger: pino({ level: 'silent' }), redis: conns[1], metrics });
   app = await buildApi({ producer, token: TOKEN, registry: metrics.registry, bodyLimit: 64 * 1024 });
 });
 afterAll(async () => {
   await app.close();
-  await workers.close();
-  await producer.close();
+  await stack.close();
   for (const c of conns) await c.quit().catch(() => c.disconnect());
-  await fake.close();
 });
 
 describe('auth', () => {
@@ -242,6 +244,9 @@ describe('routes', () => {
     expect(metrics.body).toMatch(/invitebus_queue_jobs\{account="acme",state="completed"\} \d+/);
     expect(metrics.body).toContain('invitebus_account_paused{account="acme",reason=""} 0');
     const doc = (await app.inject({ url: '/docs/json', headers: auth })).json();
+    expect(doc.info.version, "the OpenAPI version is package.json's").toBe(
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version,
+    );
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
         '/v1/invites',

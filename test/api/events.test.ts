@@ -1,49 +1,40 @@
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/app.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { Producer } from '../../src/producer.ts';
+import type { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
-import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
-import { type RunningWorkers, runWorkers } from '../../src/worker/run.ts';
+import type { FakeServer } from '../../src/sandbox/server.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { startStack } from '../support/stack.ts';
 
 const redis = useRedis(import.meta.url);
 const TOKEN = 'api-events-token-0123456789';
 const SECRET = `whsec_${Buffer.from('events-test-secret-0123456789abc').toString('base64')}`;
 const auth = { authorization: `Bearer ${TOKEN}` };
-let servers: FakeServer[] = [];
 let receiver: FakeServer;
 let app: FastifyInstance;
 let url: string;
 let producer: Producer;
-let workers: RunningWorkers;
-const conns = [redis.connect(), redis.connect()];
+let stack: Awaited<ReturnType<typeof startStack<'fake' | 'receiver'>>>;
 
 beforeAll(async () => {
-  const fake = await startFakeServer(betterstackHandler());
-  receiver = await startFakeServer(() => ({ status: 200, body: { received: true } }));
-  servers = [fake, receiver];
-  const config = parseConfig({
-    redis: { url: redis.url, prefix: redis.prefix },
-    accounts: { acme: { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'T' } } } },
-    webhooks: { hr: { url: `${receiver.url}/hooks?token=abc`, secret: { env: 'WH' }, events: ['invite.succeeded'] } },
+  stack = await startStack(redis, {
+    fakes: { fake: betterstackHandler(), receiver: () => ({ status: 200, body: { received: true } }) },
+    accounts: (f) => ({ acme: { provider: 'betterstack', baseUrl: f.fake.url, credentials: { token: { env: 'T' } } } }),
+    config: (f) => ({ webhooks: { hr: { url: `${f.receiver.url}/hooks?token=abc`, secret: { env: 'WH' }, events: ['invite.succeeded'] } } }),
+    env: { T: 'bs-team-token', WH: SECRET },
   });
-  producer = new Producer(config, { redis: conns[0] });
-  workers = await runWorkers(config, { env: { T: 'bs-team-token', WH: SECRET }, logger: pino({ level: 'silent' }), redis: conns[1] });
+  receiver = stack.fakes.receiver;
+  producer = stack.producer;
   app = await buildApi({ producer, token: TOKEN, registry: createMetrics().registry });
   url = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {
   await app.close();
-  await workers.close();
-  await producer.close();
-  for (const c of conns) await c.quit().catch(() => c.disconnect());
-  await Promise.all(servers.map((s) => s.close()));
+  await stack.close();
 });
 
 /** Reads Server-Sent Events until `n` have arrived, then hangs up. */

@@ -1,49 +1,40 @@
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/app.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { Producer } from '../../src/producer.ts';
+import type { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { closientFake, SANDBOX_CLOSIENT_ORG } from '../../src/providers/closient/sandbox.ts';
-import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
-import { type RunningWorkers, runWorkers } from '../../src/worker/run.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { startStack } from '../support/stack.ts';
 
 const redis = useRedis(import.meta.url);
 const TOKEN = 'api-onboarding-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
-let servers: FakeServer[] = [];
 let app: FastifyInstance;
 let producer: Producer;
-let workers: RunningWorkers;
-const conns = [redis.connect(), redis.connect()];
+let stack: Awaited<ReturnType<typeof startStack<'uptime' | 'closient'>>>;
 
 beforeAll(async () => {
-  const uptime = await startFakeServer(betterstackHandler({ members: ['known@example.com'] }));
-  const closient = await startFakeServer(closientFake({ perWindow: 100_000 }).handler);
-  servers = [uptime, closient];
-  const config = parseConfig({
-    redis: { url: redis.url, prefix: redis.prefix },
-    defaults: { retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } },
-    accounts: {
-      uptime: { provider: 'betterstack', baseUrl: uptime.url, credentials: { token: { env: 'T' } } },
-      cl: { provider: 'closient', baseUrl: closient.url, orgId: SANDBOX_CLOSIENT_ORG, credentials: { apiKey: { env: 'K' } } },
-    },
-    profiles: { support: { uptime: { role: 'responder' }, cl: { role: 'editor' } } },
+  stack = await startStack(redis, {
+    fakes: { uptime: betterstackHandler({ members: ['known@example.com'] }), closient: closientFake({ perWindow: 100_000 }).handler },
+    accounts: (f) => ({
+      uptime: { provider: 'betterstack', baseUrl: f.uptime.url, credentials: { token: { env: 'T' } } },
+      cl: { provider: 'closient', baseUrl: f.closient.url, orgId: SANDBOX_CLOSIENT_ORG, credentials: { apiKey: { env: 'K' } } },
+    }),
+    config: () => ({
+      defaults: { retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } },
+      profiles: { support: { uptime: { role: 'responder' }, cl: { role: 'editor' } } },
+    }),
+    env: { T: 'bs-team-token', K: 'sandbox-closient-key' },
   });
-  producer = new Producer(config, { redis: conns[0] });
-  workers = await runWorkers(config, { env: { T: 'bs-team-token', K: 'sandbox-closient-key' }, logger: pino({ level: 'silent' }), redis: conns[1] });
+  producer = stack.producer;
   app = await buildApi({ producer, token: TOKEN, registry: createMetrics().registry });
 });
 afterAll(async () => {
   await app.close();
-  await workers.close();
-  await producer.close();
-  for (const c of conns) await c.quit().catch(() => c.disconnect());
-  await Promise.all(servers.map((s) => s.close()));
+  await stack.close();
 });
 
 const post = (body: unknown) => app.inject({ method: 'POST', url: '/v1/onboardings', headers: auth, payload: body as object });

@@ -4,9 +4,8 @@
  * leave it incomplete for good.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchStatus } from '../../src/batches.ts';
@@ -17,6 +16,7 @@ import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { useCli } from '../support/cli.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 /** libfaketime, from Debian's `faketime` package (installed by .ci/run). */
 const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1'].find((f) => existsSync(f));
@@ -24,7 +24,7 @@ if (LIBFAKETIME === undefined) throw new Error('libfaketime is missing: apt-get 
 const skewed = (offset: string) => ({ LD_PRELOAD: LIBFAKETIME, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' });
 
 const redis = useRedis(import.meta.url);
-const dir = mkdtempSync(join(tmpdir(), 'ib-clocks-'));
+const dir = tempDir('ib-clocks-');
 const configFile = join(dir, 'invitebus.config.json');
 const { start } = useCli({ BS_TOKEN: 'bs-team-token', INVITEBUS_CONFIG: configFile });
 let fake: FakeServer;

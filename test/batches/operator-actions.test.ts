@@ -5,8 +5,7 @@
  * next replay finishes the job and the batch completes with exact counts.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import { useCli } from '../support/cli.ts';
 import { startCutProxy } from '../support/cut-proxy.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const redis = useRedis(import.meta.url);
 const cleanups = useCleanups('file');
@@ -138,7 +138,7 @@ describe('operator actions', () => {
   it('the replay command whose Redis goes away says so and that a rerun is safe; the rerun completes the batch', async () => {
     const { p, fake, status, settled, completions, calls } = await pipeline(1_000);
     const target = new URL(redis.url);
-    const dir = mkdtempSync(join(tmpdir(), 'ib-replay-cut-'));
+    const dir = tempDir('ib-replay-cut-');
     // Cut where the replay has read its failures and moved the first (the 13th command: see the test above).
     await p.producer.inviteMany('acme', people(3, 'cli-'), { batchId: 'cli-cut' });
     await waitFor(() => settled('cli-cut'), 30_000, 'first round');

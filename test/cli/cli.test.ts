@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
@@ -12,9 +11,10 @@ import { controlQueue, replaySchedule } from '../../src/worker/control-queue.ts'
 import { useCli } from '../support/cli.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const redis = useRedis(import.meta.url);
-const dir = mkdtempSync(join(tmpdir(), 'ib-cli-'));
+const dir = tempDir('ib-cli-');
 const configFile = join(dir, 'invitebus.config.json');
 const { start } = useCli({ BS_TOKEN: 'bs-team-token', INVITEBUS_CONFIG: configFile });
 let fake: FakeServer;

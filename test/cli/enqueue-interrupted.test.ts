@@ -4,8 +4,7 @@
  * rerun is safe; people already in the batch (a rerun, two identical enqueues at once) are "already in this
  * batch" in the output, the counters, status, report and batch.completed, never duplicates.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,10 +20,11 @@ import { useCli } from '../support/cli.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 import { startTcpProxy } from '../support/tcp-proxy.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const redis = useRedis(import.meta.url);
 const cleanups = useCleanups();
-const dir = mkdtempSync(join(tmpdir(), 'ib-enqueue-'));
+const dir = tempDir('ib-enqueue-');
 const configFile = join(dir, 'invitebus.config.json');
 const ENV = { BS_TOKEN: 'bs-team-token' };
 const { start } = useCli({ ...ENV, INVITEBUS_CONFIG: configFile });

@@ -4,15 +4,15 @@
  * passes through a small one. Behavioural, not timed: with a 40 MB old generation, 200,000 rows kept the old
  * in-heap check (~110 bytes a row) out of memory ("JavaScript heap out of memory" at about 150,000 rows).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCli } from '../support/cli.ts';
 import { useRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const redis = useRedis(import.meta.url);
-const dir = mkdtempSync(join(tmpdir(), 'ib-enqueue-memory-'));
+const dir = tempDir('ib-enqueue-memory-');
 const configFile = join(dir, 'invitebus.config.json');
 writeFileSync(
   configFile,

@@ -3,8 +3,7 @@
  * user runs them: the CLI as a subprocess. Time bounds are generous ceilings (what the user would call
  * "hangs"), not benchmarks.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
@@ -15,9 +14,10 @@ import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { BIN, useCli } from '../support/cli.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const redis = useRedis(import.meta.url);
-const dir = mkdtempSync(join(tmpdir(), 'ib-first-hour-'));
+const dir = tempDir('ib-first-hour-');
 const cli = useCli({ BS_TOKEN: 'bs-team-token', INVITEBUS_API_TOKEN: 'api-token', INVITEBUS_CONFIG: undefined });
 let fake: FakeServer;
 let deadUrl: string;

@@ -2,8 +2,7 @@
  * Provider messages come from outside: `find` and `report` print them without the escape sequences and control
  * characters that would act on the operator's terminal (issue 20, case 8).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { terminalJson, terminalText, terminalValues } from '../../src/cli/terminal-text.ts';
@@ -12,6 +11,7 @@ import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { useCli } from '../support/cli.ts';
 import { startPipeline } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const LINK = '\x1b]8;;http://evil\x07click here\x1b]8;;\x07';
 const HOSTILE = `Invalid role ${LINK} \x1b[2J\x1b[H\u009b2J\x1b]0;pwned\x1b\\\rrewritten\x00\x7f done`;
@@ -46,7 +46,7 @@ describe('terminalText', () => {
 const redis = useRedis(import.meta.url);
 let fake: FakeServer;
 let pipeline: Awaited<ReturnType<typeof startPipeline>>;
-const dir = mkdtempSync(join(tmpdir(), 'ib-term-'));
+const dir = tempDir('ib-term-');
 const configFile = join(dir, 'invitebus.config.json');
 const { start } = useCli({ INVITEBUS_CONFIG: configFile });
 const cli = (...args: string[]) => start(args).done;

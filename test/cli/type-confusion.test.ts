@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
@@ -7,13 +6,14 @@ import { Producer } from '../../src/producer.ts';
 import { SANDBOX_CLOSIENT_ORG } from '../../src/providers/closient/sandbox.ts';
 import { useCli } from '../support/cli.ts';
 import { useRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 /**
  * Type confusion at the CLI door (issue 20, case 7): a JSONL field that is an object, an array, a number or
  * null is refused as `line N: field: expected a string, got ...`, and the valid lines of the file are queued.
  */
 const redis = useRedis(import.meta.url);
-const dir = mkdtempSync(join(tmpdir(), 'ib-types-'));
+const dir = tempDir('ib-types-');
 const configFile = join(dir, 'invitebus.config.json');
 const { run } = useCli({ CL_KEY: 'sandbox-closient-key', INVITEBUS_CONFIG: configFile });
 const conn = redis.connect();

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveCredentials } from '../../src/config/credentials.ts';
 import { configPath, loadConfig, parseConfig } from '../../src/config/load.ts';
 import { InvitebusError } from '../../src/errors.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const valid = {
   redis: { url: 'redis://127.0.0.1:6379', prefix: 'invitebus' },
@@ -91,7 +91,7 @@ describe('configuration', () => {
 
   it('says which file is missing or not JSON', () => {
     expect(() => loadConfig('/nonexistent/invitebus.json')).toThrow(/cannot read config file \/nonexistent\/invitebus.json/);
-    const dir = mkdtempSync(join(tmpdir(), 'ib-cfg-'));
+    const dir = tempDir('ib-cfg-');
     writeFileSync(join(dir, 'c.json'), '{ nope');
     expect(() => loadConfig(join(dir, 'c.json'))).toThrow(/is not valid JSON/);
   });
@@ -99,7 +99,7 @@ describe('configuration', () => {
 
 describe('credentials', () => {
   it('reads env and file references; files relative to the config directory', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ib-cred-'));
+    const dir = tempDir('ib-cred-');
     writeFileSync(join(dir, 'token.txt'), 'file-secret\n');
     const { values, problems } = resolveCredentials('acme', { a: { env: 'TOK' }, b: { file: 'token.txt' } }, { TOK: 'env-secret' }, dir);
     expect(problems).toEqual([]);

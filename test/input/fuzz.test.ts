@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,10 +9,11 @@ import { readInvites } from '../../src/input/readers.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { Producer } from '../../src/producer.ts';
 import { useRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const redis = useRedis(import.meta.url);
 const conn = redis.connect();
-const dir = mkdtempSync(join(tmpdir(), 'ib-fuzz-'));
+const dir = tempDir('ib-fuzz-');
 let runs = 0;
 const producers: Producer[] = [];
 afterAll(async () => {

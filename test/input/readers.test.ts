@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type InputRow, type ReadOptions, readInvites } from '../../src/input/readers.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'ib-readers-'));
+const dir = tempDir('ib-readers-');
 async function read(name: string, content: string, options: ReadOptions = {}): Promise<Array<Omit<InputRow, 'bytes'>>> {
   const path = join(dir, name);
   writeFileSync(path, content);

@@ -3,8 +3,7 @@
  * their team uses, by profile, by a profile column or by accounts; one onboarding id followed as one batch;
  * per-person results; the rows refused at intake in the report.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchReport, batchStatus } from '../../src/batches.ts';
@@ -22,10 +21,11 @@ import { useCli } from '../support/cli.ts';
 import { captureLogs } from '../support/log-capture.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const redis = useRedis(import.meta.url);
 const cleanups = useCleanups('file');
-const dir = mkdtempSync(join(tmpdir(), 'ib-onboard-'));
+const dir = tempDir('ib-onboard-');
 const ENV = { BS: 'bs-team-token', CL: 'sandbox-closient-key', SU: 'sandbox-sutro-jwt' };
 
 let servers: { uptime: FakeServer; closient: FakeServer; sutro: FakeServer };

@@ -7,6 +7,7 @@ import { redactPaths } from '../../src/logger.ts';
 import type { ProviderAdapter } from '../../src/providers/adapter.ts';
 import { createHttpClient } from '../../src/providers/http.ts';
 import { inviteFieldNames, providers } from '../../src/providers/index.ts';
+import { fakeOf } from '../../src/sandbox/fakes.ts';
 import { withChaos } from '../../src/sandbox/index.ts';
 import { type FakeServer, type RecordedRequest, startFakeServer } from '../../src/sandbox/server.ts';
 import type { InviteFields } from '../../src/types.ts';
@@ -49,17 +50,17 @@ describe.each(adapters)('%s brings all of its own knowledge', (id, adapter) => {
 
   /** A session on the adapter's own sandbox fake, configured exactly as `invitebus sandbox` configures it. */
   async function sandboxSession(chaos: { rate429?: number } = {}) {
-    const { handler, rateLimited } = adapter.sandbox.fake({ members: ['already@example.com'] });
+    const { handler, rateLimited } = fakeOf(id).fake({ members: ['already@example.com'] });
     const server = await startFakeServer(withChaos(handler, chaos, rateLimited));
     servers.push(server);
-    const config = parseConfig({ accounts: { [`sandbox-${id}`]: { provider: id, baseUrl: server.url, ...adapter.sandbox.account } } });
+    const config = parseConfig({ accounts: { [`sandbox-${id}`]: { provider: id, baseUrl: server.url, ...fakeOf(id).account } } });
     const account = config.accounts[`sandbox-${id}`];
     if (account === undefined) throw new Error('no account');
-    const { values, problems } = resolveCredentials(account.name, account.credentials, { ...adapter.sandbox.env }, process.cwd());
+    const { values, problems } = resolveCredentials(account.name, account.credentials, { ...fakeOf(id).env }, process.cwd());
     expect(problems).toEqual([]);
     const http = createHttpClient({ timeoutMs: 2000 });
     const session = adapter.createSession({ name: account.name, baseUrl: account.baseUrl, settings: account.settings, credentials: values, http });
-    const invite = (email: string) => adapter.inviteSchema.parse({ email, ...adapter.sandbox.exampleInvite });
+    const invite = (email: string) => adapter.inviteSchema.parse({ email, ...fakeOf(id).exampleInvite });
     return {
       server,
       deliver: (email: string) => session.deliver(invite(email)),
@@ -93,7 +94,7 @@ describe.each(adapters)('%s brings all of its own knowledge', (id, adapter) => {
     } finally {
       s.close();
     }
-    const secrets = Object.values(adapter.sandbox.env);
+    const secrets = Object.values(fakeOf(id).env);
     const carriers = (req: RecordedRequest) =>
       Object.entries(req.headers)
         .filter(([, value]) => secrets.some((secret) => String(value).includes(secret)) || /^Bearer /i.test(String(value)))
@@ -107,7 +108,7 @@ describe.each(adapters)('%s brings all of its own knowledge', (id, adapter) => {
   });
 
   it('declares exactly the invite fields that are lists, so a CSV cell "1;2" becomes a list', () => {
-    const base = { email: 'list@example.com', ...adapter.sandbox.exampleInvite };
+    const base = { email: 'list@example.com', ...fakeOf(id).exampleInvite };
     const takesList = (field: string) => {
       const result = adapter.inviteSchema.safeParse({ ...base, [field]: ['1', '2'] });
       return result.success || !result.error.issues.some((i) => i.path[0] === field);
@@ -119,7 +120,7 @@ describe.each(adapters)('%s brings all of its own knowledge', (id, adapter) => {
   it('refuses to start a session without a credential it needs (never an empty header)', () => {
     const http = createHttpClient({ timeoutMs: 1000 });
     try {
-      const settings = adapter.settingsSchema.parse({ provider: id, ...adapter.sandbox.account });
+      const settings = adapter.settingsSchema.parse({ provider: id, ...fakeOf(id).account });
       expect(() => adapter.createSession({ name: 'no-secrets', baseUrl: 'http://127.0.0.1:9', settings, credentials: {}, http })).toThrow(
         expect.objectContaining({ code: 'CREDENTIAL_MISSING', message: expect.stringMatching(/account 'no-secrets' has no credentials\.\w+/) }),
       );
@@ -129,6 +130,6 @@ describe.each(adapters)('%s brings all of its own knowledge', (id, adapter) => {
   });
 
   it('has an example invite its own schema accepts', () => {
-    expect(adapter.inviteSchema.safeParse({ email: 'ex@example.com', ...adapter.sandbox.exampleInvite }).success).toBe(true);
+    expect(adapter.inviteSchema.safeParse({ email: 'ex@example.com', ...fakeOf(id).exampleInvite }).success).toBe(true);
   });
 });

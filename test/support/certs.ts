@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir.ts';
 
 /** A throwaway CA with a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
 export function makeCerts(): {
@@ -13,7 +13,7 @@ export function makeCerts(): {
   clientCert: string;
   file: (n: string) => string;
 } {
-  const dir = mkdtempSync(join(tmpdir(), 'ib-certs-'));
+  const dir = tempDir('ib-certs-');
   const f = (n: string) => join(dir, n);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
   ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=invitebus-test-ca');

@@ -45,7 +45,13 @@ let counter = 0;
 export async function startPipeline(
   redis: TestRedis,
   accounts: Record<string, Record<string, unknown>>,
-  options: { env?: Record<string, string>; config?: Record<string, unknown>; workers?: boolean; logger?: Logger } = {},
+  options: {
+    env?: Record<string, string>;
+    config?: Record<string, unknown>;
+    workers?: boolean;
+    logger?: Logger;
+    metrics?: Parameters<typeof runWorkers>[1]['metrics'];
+  } = {},
 ) {
   counter += 1;
   const config: Config = parseConfig({
@@ -62,7 +68,7 @@ export async function startPipeline(
   const events = producer.events();
   let workers: RunningWorkers | undefined;
   if (options.workers !== false) {
-    workers = await runWorkers(config, { env: { ...options.env }, logger, redis: workerRedis });
+    workers = await runWorkers(config, { env: { ...options.env }, logger, redis: workerRedis, ...(options.metrics ? { metrics: options.metrics } : {}) });
   }
 
   /** Invite events as on the stream: every value a string. */

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
@@ -10,12 +9,13 @@ import { startFakeServer } from '../../src/sandbox/server.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const redis = useRedis(import.meta.url);
 const workerEntry = join(import.meta.dirname, '../../workers/invite-worker.ts');
 
 function writeConfig(prefix: string, baseUrl: string, shutdownTimeoutMs: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ib-shutdown-'));
+  const dir = tempDir('ib-shutdown-');
   const path = join(dir, 'invitebus.config.json');
   writeFileSync(
     path,

@@ -4,7 +4,6 @@ import { emailField, roleField } from '../../invites/fields.ts';
 import type { Outcome } from '../../types.ts';
 import { commonOutcome, credential, messageOf, type ProviderAdapter, singleCallSession } from '../adapter.ts';
 import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
-import { betterstackSandbox } from './sandbox.ts';
 
 /** Roles the API accepts. `admin` exists but "is not permitted via the API": refused at enqueue. */
 export const BETTERSTACK_ROLES = ['responder', 'member', 'team_lead', 'billing_admin'] as const;
@@ -78,7 +77,6 @@ export const betterstack = {
   inviteSchema,
   listFields: [],
   secretHeaders: ['authorization'],
-  sandbox: betterstackSandbox,
   createSession(account) {
     const token = credential(account, 'token');
     return singleCallSession(

@@ -1,6 +1,6 @@
+import type { ProviderSandbox } from '../../sandbox/provider-sandbox.ts';
 import type { FakeAnswer, FakeServer, RecordedRequest } from '../../sandbox/server.ts';
 import { startFakeServer } from '../../sandbox/server.ts';
-import type { ProviderSandbox } from '../adapter.ts';
 import type { BetterStackInvite } from './index.ts';
 
 /** The documented example bodies of Better Stack's "Invite a team member" page. */

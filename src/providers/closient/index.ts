@@ -5,7 +5,6 @@ import { paceFromHeaders, requestedWaitMs } from '../../policies/rate-limit-head
 import type { Outcome } from '../../types.ts';
 import { commonOutcome, credential, type ProviderAdapter, singleCallSession } from '../adapter.ts';
 import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
-import { closientSandbox } from './sandbox.ts';
 
 export const CLOSIENT_PRODUCTION_URL = 'https://www.closient.com';
 export const CLOSIENT_TESTING_URL = 'https://www.closient.dev';
@@ -85,7 +84,6 @@ export const closient = {
   inviteSchema,
   listFields: [],
   secretHeaders: ['x-api-key'],
-  sandbox: closientSandbox,
   createSession(account) {
     const apiKey = credential(account, 'apiKey');
     return singleCallSession(

@@ -7,7 +7,6 @@ import type { Outcome } from '../../types.ts';
 import { type AccountContext, commonOutcome, credential, isNetworkFailure, networkOutcome, type ProviderAdapter, type ProviderSession } from '../adapter.ts';
 import { AccountHeld, type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
 import { createMemberIndex } from './members.ts';
-import { stellasSandbox } from './sandbox.ts';
 
 export const STELLAS_SANDBOX_URL = 'https://sandbox.stellasbank.com/api/v1';
 export const STELLAS_PRODUCTION_URL = 'https://api.stellasbank.com/api/v1';
@@ -287,6 +286,5 @@ export const stellas = {
   listFields: [],
   // The session's bearer token and the account's SECRET_KEY header.
   secretHeaders: ['authorization', 'SECRET_KEY'],
-  sandbox: stellasSandbox,
   createSession: createStellasSession,
 } satisfies ProviderAdapter<StellasSettings, StellasInvite>;

@@ -1,5 +1,5 @@
+import type { ProviderSandbox } from '../../sandbox/provider-sandbox.ts';
 import type { FakeAnswer, RecordedRequest } from '../../sandbox/server.ts';
-import type { ProviderSandbox } from '../adapter.ts';
 import type { StellasInvite } from './index.ts';
 
 export interface StellasFakeOptions {

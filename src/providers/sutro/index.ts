@@ -4,7 +4,6 @@ import { emailField } from '../../invites/fields.ts';
 import type { Outcome } from '../../types.ts';
 import { type AccountContext, commonOutcome, credential, isNetworkFailure, networkOutcome, type ProviderAdapter, type ProviderSession } from '../adapter.ts';
 import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
-import { sutroSandbox } from './sandbox.ts';
 
 /** Names used before "batch" got its one meaning (the invites of one enqueue): refused with the new name. */
 const renamed = (to: string) => z.never({ error: `renamed to ${to} ("batch" means the invites of one enqueue)` }).optional();
@@ -162,7 +161,6 @@ export const sutro = {
   listFields: [],
   secretHeaders: ['authorization'],
   batching: { invitesPerCall: (settings) => settings.addressesPerCall },
-  sandbox: sutroSandbox,
   tls(credentials) {
     const { clientCert, clientKey, ca } = credentials;
     if (clientCert === undefined && clientKey === undefined && ca === undefined) return undefined;

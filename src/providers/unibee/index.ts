@@ -5,7 +5,6 @@ import { emailField, nameField, typedError } from '../../invites/fields.ts';
 import type { Outcome } from '../../types.ts';
 import { type AccountContext, commonOutcome, credential, isNetworkFailure, networkOutcome, type ProviderAdapter, type ProviderSession } from '../adapter.ts';
 import { type HttpRequest, type HttpResponse, joinUrl, jsonBody } from '../http.ts';
-import { unibeeSandbox } from './sandbox.ts';
 
 export const UNIBEE_PRODUCTION_URL = 'https://api.unibee.dev';
 export const UNIBEE_SANDBOX_URL = 'https://api-sandbox.unibee.top';
@@ -158,6 +157,5 @@ export const unibee = {
   inviteSchema,
   listFields: ['roleIds'],
   secretHeaders: ['authorization'],
-  sandbox: unibeeSandbox,
   createSession: createUniBeeSession,
 } satisfies ProviderAdapter<UniBeeSettings, UniBeeInvite>;
