@@ -3,24 +3,19 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { REPORT_COLUMNS, type ReportLine } from '../batches.ts';
 import { consoleRoutes } from '../console/routes.ts';
-import { Invitebus, replayFilter } from '../core/invitebus.ts';
-import { csvLine } from '../csv.ts';
+import { Invitebus } from '../core/invitebus.ts';
 import { InvitebusError } from '../errors.ts';
-import { identifierProblem } from '../identifiers.ts';
-import { inputErrors } from '../input/zod-messages.ts';
 import { EnqueueInterruptedError, type Producer } from '../producer.ts';
 import { connectionLost, isRedisUnreachable, safeRedisUrl } from '../redis.ts';
-import { parseDuration } from '../replay.ts';
 import { withTimeout } from '../timeout.ts';
 import { VERSION } from '../version.ts';
 import { registerAuth } from './auth.ts';
 import { BodyRefused, useJsonBodyParser } from './json-body.ts';
 import { onboardingRoutes } from './onboardings.ts';
-import { errorBody, fieldErrors, invitesAccepted, invitesBody, jsonSchema, replayBody } from './schemas.ts';
+import { operationRoutes } from './operations.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { SessionStore } from './sessions.ts';
 import { webhookRoutes } from './webhooks.ts';
@@ -39,14 +34,6 @@ export interface ApiOptions {
   logger?: FastifyBaseLogger;
   /** Largest accepted body, bytes (default 8 MiB: 10,000 invites fit). */
   bodyLimit?: number;
-}
-
-function notFound(reply: FastifyReply, message: string) {
-  return reply.code(404).send({ error: 'not_found', message });
-}
-
-function toCsv(lines: ReportLine[]): string {
-  return `${REPORT_COLUMNS.join(',')}\n${lines.map((l) => csvLine(l, REPORT_COLUMNS)).join('')}`;
 }
 
 /** The HTTP API: invites, batches, replays, accounts, stats, metrics, OpenAPI at /docs, bull-board at /dashboard. */
@@ -104,104 +91,10 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     return { ready: true };
   });
 
-  app.post(
-    '/v1/invites',
-    {
-      schema: {
-        body: jsonSchema(invitesBody),
-        summary: 'Enqueue one invite or up to 10,000 (202)',
-        response: { 202: jsonSchema(invitesAccepted, 'output'), 400: jsonSchema(errorBody), 404: jsonSchema(errorBody) },
-      },
-    },
-    async (request, reply) => {
-      const parsed = invitesBody.safeParse(request.body, { error: inputErrors });
-      if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
-      const body = parsed.data;
-      const invites = body.invites ?? [body.invite];
-      const result = await producer.inviteMany(body.account, invites, { ...(body.batchId ? { batchId: body.batchId } : {}) });
-      return reply.code(202).send(result);
-    },
-  );
-
-  app.get<{ Querystring: { email?: string } }>(
-    '/v1/invites',
-    { schema: { summary: 'Every invite of one person across accounts (?email=): state, outcome, reason, attempts, when' } },
-    async (request, reply) => {
-      const email = request.query.email;
-      if (typeof email !== 'string' || email.trim() === '' || email.length > 254)
-        return reply.code(400).send({ error: 'bad_request', message: 'give ?email=ADDRESS' });
-      return { email, invites: await ib.find(email) };
-    },
-  );
-
+  operationRoutes(app, ib);
   onboardingRoutes(app, ib);
   consoleRoutes(app, ib, { tokens, sessions });
   webhookRoutes(app, ib);
-
-  app.get<{ Params: { id: string } }>('/v1/invites/:id', { schema: { summary: 'One invite: state, outcome, reason, attempts' } }, async (request, reply) => {
-    const { id } = request.params;
-    const problem = identifierProblem('invite id', id);
-    if (problem !== undefined) return notFound(reply, `no invite ${problem}`);
-    return (await ib.findInvite(id)) ?? notFound(reply, `no invite '${id}' (unknown, or removed after retention)`);
-  });
-
-  app.get<{ Params: { id: string } }>('/v1/batches/:id', { schema: { summary: 'Batch counters and progress' } }, async (request, reply) => {
-    const problem = identifierProblem('batch id', request.params.id);
-    if (problem !== undefined) return notFound(reply, `no batch: ${problem}`);
-    const status = await ib.batches.status(request.params.id);
-    return status ?? notFound(reply, `no batch '${request.params.id}'`);
-  });
-
-  app.get<{ Params: { id: string }; Querystring: { format?: string } }>(
-    '/v1/batches/:id/report',
-    { schema: { summary: 'One line per invite (JSON, or CSV with ?format=csv)' } },
-    async (request, reply) => {
-      const problem = identifierProblem('batch id', request.params.id);
-      if (problem !== undefined) return notFound(reply, `no batch: ${problem}`);
-      const status = await ib.batches.status(request.params.id);
-      if (!status) return notFound(reply, `no batch '${request.params.id}'`);
-      const lines: ReportLine[] = [];
-      for await (const line of ib.batches.report(request.params.id)) lines.push(line);
-      if (request.query.format === 'csv') return reply.type('text/csv').send(toCsv(lines));
-      return { batchId: status.batchId, invites: lines };
-    },
-  );
-
-  app.get<{ Params: { id: string } }>(
-    '/v1/batches/:id/check',
-    { schema: { summary: "Recompute a batch's counters from its jobs and report any drift" } },
-    async (request) => ib.batches.check(request.params.id),
-  );
-
-  app.post<{ Params: { id: string } }>(
-    '/v1/batches/:id/repair',
-    { schema: { summary: 'Record stranded results and rewrite drifted counters of a batch (idempotent)' } },
-    async (request) => ib.batches.check(request.params.id, { repair: true }),
-  );
-
-  app.post(
-    '/v1/replays',
-    { schema: { body: jsonSchema(replayBody), summary: 'Move matching failed invites back to waiting with fresh attempts' } },
-    async (request, reply) => {
-      const parsed = replayBody.safeParse(request.body ?? {}, { error: inputErrors });
-      if (!parsed.success) return reply.code(400).send({ error: 'invalid_body', details: fieldErrors(parsed.error) });
-      const b = parsed.data;
-      return ib.replay(replayFilter({ ...b, ...(b.since ? { sinceMs: parseDuration(b.since) } : {}) }), {
-        dryRun: b.dryRun ?? false,
-        ...(b.set ? { set: b.set } : {}),
-      });
-    },
-  );
-
-  for (const action of ['pause', 'resume'] as const) {
-    app.post<{ Params: { name: string } }>(`/v1/accounts/:name/${action}`, { schema: { summary: `${action} an account` } }, async (request) => {
-      const name = request.params.name;
-      const changed = action === 'pause' ? await ib.accounts.pause(name) : await ib.accounts.resume(name, 'api');
-      return { account: name, paused: action === 'pause', changed };
-    });
-  }
-
-  app.get('/v1/stats', { schema: { summary: 'Per account: job counts, paused, rate-limit wait' } }, async () => ({ accounts: await ib.accounts.list() }));
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
 
