@@ -8,8 +8,9 @@ import { terminalText } from './terminal-text.ts';
 /** `find`: one line per invite of the person. */
 export function formatFound(f: FoundInvite): string {
   const when = new Date(f.finishedAt ?? f.enqueuedAt ?? 0).toISOString();
+  // The outcome when there is one: a waiting invite is said once ("waiting (attempts 0)"), not twice.
   const detail = [
-    f.outcome || f.state,
+    f.outcome,
     f.reason && `reason ${f.reason}`,
     `attempts ${f.attempts}`,
     f.status && `HTTP ${f.status}`,

@@ -55,5 +55,20 @@ describe('the CLI output', () => {
       finishedAt: Date.UTC(2026, 10, 25),
     } as never);
     expect(line).toBe('acme: failed (rejected, reason rejected, attempts 1, HTTP 422, request r-1) finished 2026-11-25T00:00:00.000Z — bad role');
+    const waiting = formatFound({
+      inviteId: 'y',
+      account: 'acme',
+      email: 'bob@example.com',
+      state: 'waiting',
+      outcome: '',
+      reason: '',
+      attempts: 0,
+      status: '',
+      requestId: '',
+      message: '',
+      at: '',
+      enqueuedAt: Date.UTC(2026, 10, 25),
+    } as never);
+    expect(waiting).toBe('acme: waiting (attempts 0) queued 2026-11-25T00:00:00.000Z');
   });
 });

@@ -25,7 +25,7 @@ export function registerRun(program: Command): void {
 
   program
     .command('serve')
-    .description('run the HTTP API (/v1, /metrics, /docs, /dashboard); needs $INVITEBUS_API_TOKEN')
+    .description('run the HTTP API and the console (/v1, /console, /metrics, /docs, /dashboard); needs $INVITEBUS_API_TOKEN')
     .option('--port <port>', 'port (default: api.port, 8080)', (v) => Number(v))
     .option('--host <host>', 'address to bind (default: api.host, 127.0.0.1)')
     .option('--with-workers', 'also run the workers in this process')
