@@ -106,7 +106,8 @@ export async function replayFailed(
       throw new InvitebusError('INVITE_INVALID', `replay refused, nothing was moved: ${(error as Error).message}`, { details: [(error as Error).message] });
     }
   }
-  const claimTtlMs = retentionMs(producer.config);
+  // Batch keys and the actions' record live as long as a failure is kept.
+  const ttlMs = retentionMs(producer.config);
   const now = Date.now();
   // The failures this replay may move: those recorded before it started (Redis time), and not produced by the
   // move of a concurrent replay (src/redis-scripts/move-failure.lua).
@@ -162,7 +163,7 @@ export async function replayFailed(
           action,
           ...(invite === undefined ? {} : { data: { ...job.data, invite } }),
           ...(batchId === '' ? {} : { writer: { id: writer, batchId } }),
-          ttlMs: claimTtlMs,
+          ttlMs,
           mode: 'forget',
         });
         if (moved === 'moved') {
@@ -179,6 +180,6 @@ export async function replayFailed(
       for (const b of batches) await producer.releaseBatch(b, writer).catch(() => undefined);
     }
   }
-  await endAction(producer.redis, producer.config.redis.prefix, action, claimTtlMs).catch(() => undefined);
+  await endAction(producer.redis, producer.config.redis.prefix, action, ttlMs).catch(() => undefined);
   return result;
 }

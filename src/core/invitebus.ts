@@ -11,7 +11,6 @@ import { type BatchCheck, checkBatch } from '../batch-check.ts';
 import { type BatchStatus, batchReport, batchStatus, type ReportLine } from '../batches.ts';
 import { accountOf, type Config } from '../config/load.ts';
 import type { EventStream } from '../events/stream.ts';
-import { checkIdentifier } from '../identifiers.ts';
 import { type FoundInvite, findInvite, findInvitesByEmail } from '../invites/lookup.ts';
 import { type OnboardResult, type OnboardTargets, onboard } from '../onboarding/onboard.ts';
 import { type PersonRow, peopleReport } from '../onboarding/people.ts';
@@ -124,7 +123,6 @@ export class Invitebus {
 
   /** Moves matching failed invites back to waiting (each failure once, atomically; see src/replay.ts). */
   replay(filter: ReplayFilter, options: Parameters<typeof replayFailed>[2] = {}): Promise<ReplayResult> {
-    if (filter.batchId !== undefined) checkIdentifier('batch id', filter.batchId);
     return replayFailed(this.producer, filter, options);
   }
 
