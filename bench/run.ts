@@ -5,12 +5,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine, print, type Result } from './lib.ts';
+import { accountsScenario } from './scenarios/accounts.ts';
 import { enqueueScenario } from './scenarios/enqueue.ts';
 import { intakeScenario } from './scenarios/intake.ts';
 import { latencyScenario } from './scenarios/latency.ts';
 import { massScenario } from './scenarios/mass.ts';
+import { memoryScenario } from './scenarios/memory.ts';
 import { overheadScenario } from './scenarios/overhead.ts';
+import { queueStreamsScenario } from './scenarios/queue-streams.ts';
 import { rateLimitScenario } from './scenarios/rate-limit.ts';
+import { redisCeilingScenario } from './scenarios/redis-ceiling.ts';
+import { redisRecoveryScenario } from './scenarios/redis-recovery.ts';
+import { replicatedScenario } from './scenarios/replicated.ts';
 import { scalingScenario } from './scenarios/scaling.ts';
 import { tailScenario } from './scenarios/tail.ts';
 import { webhooksScenario } from './scenarios/webhooks.ts';
@@ -25,6 +31,12 @@ const scenarios: Record<string, () => Promise<Result[]>> = {
   webhooks: webhooksScenario,
   tail: tailScenario,
   intake: intakeScenario,
+  'redis-ceiling': redisCeilingScenario,
+  'redis-recovery': redisRecoveryScenario,
+  replicated: replicatedScenario,
+  memory: memoryScenario,
+  accounts: accountsScenario,
+  'queue-streams': queueStreamsScenario,
 };
 
 const chosen = process.argv.slice(2).filter((a) => a !== '--');

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// invitebus runs its TypeScript sources directly (Node >= 22.18 strips types); there is no build step.
-// `npm run` and `npx` put the project's pinned Node (the `node` devDependency) first on PATH. Started by an
-// older `node` (a global install, `npm link`, a shell), this re-runs itself on that pinned Node when it is
-// installed, else says in one line what to do. Plain JavaScript: it must parse on any Node.
+// In the project, invitebus runs its TypeScript sources directly (Node >= 22.18 strips types); the installed
+// package runs their compiled copy in dist/ (Node strips no types under node_modules; `npm pack` builds it).
+// `npm run` and `npx` put node_modules/.bin first on PATH: the project's pinned Node (the `node` devDependency),
+// or in a project that installed invitebus beside `node@24`, that Node. Started by an older `node` (a global
+// install, `npm link`, a shell), this re-runs itself on such a `node` package when one resolves from here, else
+// says in one line what to do. Plain JavaScript: it must parse on any Node.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // V8 grows its young generation up to 64 MB semi-spaces under invitebus's allocation rate, and the process keeps
@@ -35,13 +39,16 @@ if (recent && flagged) {
       if (process.ppid !== wrapper) process.kill(process.pid, 'SIGTERM');
     }, 1000).unref();
   }
-  const { main } = await import('../src/cli/main.ts');
+  // The sources where they are (the project), else the compiled package. A variable, so no tool rewrites it.
+  const sources = new URL('../src/cli/main.ts', import.meta.url);
+  const entry = existsSync(sources) ? sources.href : new URL('../dist/src/cli/main.js', import.meta.url).href;
+  const { main } = await import(entry);
   await main();
 } else {
-  const pinned = recent ? process.execPath : fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
-  if (!existsSync(pinned)) {
+  const pinned = recent ? process.execPath : nodePackageBinary();
+  if (pinned === undefined) {
     console.error(
-      `invitebus needs Node.js >= 22.18 (this is ${process.version}): run \`npm install\` in the project to get its own Node, or install Node 24 (.nvmrc)`,
+      `invitebus needs Node.js >= 22.18 (this is ${process.version}): install Node.js 24 LTS, or \`npm install node@24\` beside invitebus and run it with \`npx invitebus\` (in the project: \`npm install\`)`,
     );
     process.exit(2);
   }
@@ -59,4 +66,14 @@ if (recent && flagged) {
       process.kill(process.pid, signal);
     } else process.exit(code ?? 1);
   });
+}
+
+/** The binary of the registry's `node` package as resolved from here (the project's devDependency, or a sibling of the installed package), if installed. */
+function nodePackageBinary() {
+  try {
+    const bin = join(dirname(createRequire(import.meta.url).resolve('node/package.json')), 'bin/node');
+    return existsSync(bin) ? bin : undefined;
+  } catch {
+    return undefined;
+  }
 }

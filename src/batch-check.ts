@@ -8,6 +8,7 @@ import { retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import type { InviteEvent } from './events/stream.ts';
 import { checkIdentifier } from './identifiers.ts';
+import { personOfData } from './invites/person.ts';
 import type { Producer } from './producer.ts';
 import { invitebusKeys } from './redis.ts';
 import { scripts } from './redis-scripts/index.ts';
@@ -116,6 +117,7 @@ function terminalOf(
     account,
     provider: s.data.provider,
     email: typeof s.data.invite?.email === 'string' ? s.data.invite.email : '',
+    ...personOfData(s.data),
     attempts: Number(s.job.atm ?? 0),
     batchId: s.data.batchId,
     enqueuedAt: s.data.enqueuedAt,

@@ -1,10 +1,13 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { EventStream } from './events/stream.ts';
 import { checkIdentifier, isInviteId } from './identifiers.ts';
+import { type Person, personOfData } from './invites/person.ts';
+import type { SentRecord } from './invites/sent-record.ts';
 import { type IntakeEntry, readIntake } from './onboarding/intake.ts';
+import { scheduledText } from './onboarding/schedule.ts';
 import type { Producer } from './producer.ts';
 import { invitebusKeys } from './redis.ts';
+import type { RedisClient } from './redis-connection/factory.ts';
 import { type InviteJobData, type InviteResult, REASON_CLASSES, type ReasonClass } from './types.ts';
 
 /** A batch's counters, read in O(1) from its hash. */
@@ -14,11 +17,20 @@ export interface BatchStatus {
   done: number;
   succeeded: number;
   failed: number;
+  /** Invites of withdrawn hires cancelled before they were sent: total = succeeded + failed + cancelled + pending. */
+  cancelled: number;
   /** Rows (or person-tool pairs) refused at intake, and duplicates: never invites, told so the story is whole. */
   refused: number;
   duplicates: number;
   /** Rows naming people already in this batch (a rerun, or two enqueues of it at once): not duplicates. */
   alreadyInBatch: number;
+  /**
+   * Of the invites not done, those scheduled for later (a start date): waiting for their time, as planned. A
+   * batch whose pending invites are all scheduled is waiting, not stuck.
+   */
+  scheduled: number;
+  /** When the next scheduled invite is due (ms). */
+  nextScheduledAt?: number;
   /** Every invite of the batch is enqueued and has finished. */
   complete: boolean;
   sealed: boolean;
@@ -36,6 +48,7 @@ export interface AccountProgress {
   done: number;
   succeeded: number;
   failed: number;
+  cancelled: number;
   outcomes: Record<string, number>;
 }
 
@@ -46,19 +59,25 @@ function accountProgress(hash: Record<string, string>): Record<string, AccountPr
     const match = /^acct:([^:]+):(.+)$/.exec(key);
     if (match === null) continue;
     const [, account = '', counter = ''] = match;
-    const progress = accounts[account] ?? { total: 0, done: 0, succeeded: 0, failed: 0, outcomes: {} };
+    const progress = accounts[account] ?? { total: 0, done: 0, succeeded: 0, failed: 0, cancelled: 0, outcomes: {} };
     accounts[account] = progress;
     const n = Number(value);
     if (counter.startsWith('outcome:')) {
       if (n > 0) progress.outcomes[counter.slice('outcome:'.length)] = n;
-    } else if (counter === 'total' || counter === 'done' || counter === 'succeeded' || counter === 'failed') progress[counter] = n;
+    } else if (counter === 'total' || counter === 'done' || counter === 'succeeded' || counter === 'failed' || counter === 'cancelled') progress[counter] = n;
   }
   return Object.fromEntries(Object.entries(accounts).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-export async function batchStatus(redis: Redis, prefix: string, batchId: string): Promise<BatchStatus | undefined> {
+export async function batchStatus(redis: RedisClient, prefix: string, batchId: string): Promise<BatchStatus | undefined> {
   checkIdentifier('batch id', batchId);
-  const hash = await redis.hgetall(invitebusKeys(prefix).batch(batchId));
+  const keys = invitebusKeys(prefix);
+  const now = Date.now();
+  const [hash, ahead, next] = await Promise.all([
+    redis.hgetall(keys.batch(batchId)),
+    redis.zcount(keys.batchScheduled(batchId), `(${now}`, '+inf'),
+    redis.zrangebyscore(keys.batchScheduled(batchId), `(${now}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1),
+  ]);
   if (Object.keys(hash).length === 0) return undefined;
   const num = (k: string) => Number(hash[k] ?? 0);
   const pick = (p: string) =>
@@ -73,9 +92,13 @@ export async function batchStatus(redis: Redis, prefix: string, batchId: string)
     done: num('done'),
     succeeded: num('succeeded'),
     failed: num('failed'),
+    cancelled: num('cancelled'),
     refused: num('refused'),
     duplicates: num('duplicates'),
     alreadyInBatch: num('alreadyInBatch'),
+    // Never more than are pending: an invite taken out of the batch otherwise (cancelled) is done.
+    scheduled: Math.max(0, Math.min(ahead, num('total') - num('done'))),
+    ...(next[1] !== undefined && ahead > 0 && num('total') > num('done') ? { nextScheduledAt: Number(next[1]) } : {}),
     complete: hash.completedAt !== undefined,
     sealed: hash.sealed === '1',
     outcomes: pick('outcome:'),
@@ -87,13 +110,32 @@ export async function batchStatus(redis: Redis, prefix: string, batchId: string)
 }
 
 /** Columns of a batch report, in order. */
-export const REPORT_COLUMNS = ['inviteId', 'account', 'email', 'state', 'outcome', 'reason', 'attempts', 'status', 'requestId', 'message', 'at'] as const;
+export const REPORT_COLUMNS = [
+  'inviteId',
+  'account',
+  'email',
+  'externalId',
+  'firstName',
+  'lastName',
+  'state',
+  'outcome',
+  'reason',
+  'attempts',
+  'status',
+  'requestId',
+  'message',
+  'at',
+] as const;
 
 /** One line of a batch report. */
 export interface ReportLine {
   inviteId: string;
   account: string;
   email: string;
+  /** The person's id in the HR system and names, as given ('' when not given, or queued before they were kept). */
+  externalId: string;
+  firstName: string;
+  lastName: string;
   state: string;
   outcome: string;
   reason: string;
@@ -116,13 +158,92 @@ export function reasonOf(failedReason: string | undefined): ReasonClass | '' {
   return BULLMQ_STALLED.test(failedReason ?? '') ? 'stalled' : '';
 }
 
-export async function reportLine(job: Job<InviteJobData, InviteResult> | undefined, ref: string, events: EventStream): Promise<ReportLine> {
+/** A report's person columns: each field, or '' when not given. */
+export function personColumns(person: Person | undefined): Pick<ReportLine, 'externalId' | 'firstName' | 'lastName'> {
+  return { externalId: person?.externalId ?? '', firstName: person?.firstName ?? '', lastName: person?.lastName ?? '' };
+}
+
+/** What a cancellation keeps (the tombstone, and the batch's result): src/redis-scripts/cancel-invite.lua. */
+interface Cancellation {
+  kind: 'cancelled';
+  email?: string;
+  by?: string;
+  previous?: string;
+  at?: number;
+  /** Who the person was (externalId, names), as the job kept them. */
+  person?: Person;
+}
+
+/** A cancellation as recorded, or undefined when the text is not one. */
+export function cancellationOf(recorded: string | null | undefined): Cancellation | undefined {
+  if (!recorded) return undefined;
+  try {
+    const c = JSON.parse(recorded) as Cancellation;
+    return c.kind === 'cancelled' ? c : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The report line of an invite cancelled as its hire was withdrawn (its job is gone). */
+export function cancelledLine(ref: string, c: Cancellation): ReportLine {
   const [account = '', inviteId = ''] = ref.split('/');
+  return {
+    inviteId,
+    account,
+    email: c.email ?? '',
+    ...personColumns(c.person),
+    state: 'cancelled',
+    outcome: 'cancelled',
+    reason: '',
+    attempts: 0,
+    status: '',
+    requestId: '',
+    message: `cancelled (withdrawn hire${c.previous ? `; it was ${c.previous}` : ''}${c.by ? `; by ${c.by}` : ''})`,
+    at: c.at ? new Date(c.at).toISOString() : '',
+  };
+}
+
+/** The report line of an invite that succeeded and whose job was removed as it completed: its sent record. */
+export function sentLine(ref: string, r: SentRecord): ReportLine {
+  const [account = '', inviteId = ''] = ref.split('/');
+  return {
+    inviteId,
+    account,
+    email: r.email,
+    ...personColumns(r.person),
+    state: 'completed',
+    outcome: r.kind,
+    reason: '',
+    attempts: r.attempts,
+    status: String(r.status ?? ''),
+    requestId: r.requestId ?? '',
+    message: r.message ?? '',
+    at: new Date(r.finishedAt).toISOString(),
+  };
+}
+
+/**
+ * An invite's report line from its job; once the job is gone, from its sent record (it succeeded) or its
+ * cancellation (a withdrawn hire), else it was removed by retention.
+ */
+export async function reportLine(
+  job: Job<InviteJobData, InviteResult> | undefined,
+  ref: string,
+  events: EventStream,
+  cancellation?: string | null,
+  sent?: SentRecord,
+): Promise<ReportLine> {
+  const [account = '', inviteId = ''] = ref.split('/');
+  if (job === undefined && sent !== undefined) return sentLine(ref, sent);
+  const cancelled = job === undefined ? cancellationOf(cancellation) : undefined;
+  if (cancelled !== undefined) return cancelledLine(ref, cancelled);
   if (job === undefined)
     return {
       inviteId,
       account,
       email: '',
+      ...personColumns(undefined),
       state: 'removed',
       outcome: '',
       reason: '',
@@ -134,7 +255,13 @@ export async function reportLine(job: Job<InviteJobData, InviteResult> | undefin
     };
   const state = await job.getState();
   const at = new Date(job.finishedOn ?? job.data.enqueuedAt ?? job.timestamp).toISOString();
-  const base = { inviteId, account, email: job.data.invite.email, state, attempts: job.attemptsMade, at };
+  const base = { inviteId, account, email: job.data.invite.email, ...personColumns(personOfData(job.data)), state, attempts: job.attemptsMade, at };
+  const scheduledFor = scheduledAhead(job, state);
+  if (scheduledFor !== undefined) {
+    // Waiting for its time as planned: `at` is that time, the message says it in the person's zone.
+    const message = scheduledText(scheduledFor, job.data.timeZone);
+    return { ...base, state: 'scheduled', at: new Date(scheduledFor).toISOString(), outcome: '', reason: '', status: '', requestId: '', message };
+  }
   if (state === 'completed' && job.returnvalue) {
     const o = job.returnvalue.outcome;
     return { ...base, outcome: o.kind, reason: '', status: String(o.status ?? ''), requestId: o.requestId ?? '', message: o.message ?? '' };
@@ -153,6 +280,16 @@ export async function reportLine(job: Job<InviteJobData, InviteResult> | undefin
   return { ...base, outcome: '', reason: '', status: '', requestId: '', message: '' };
 }
 
+/**
+ * When an invite waits for its scheduled time (a delayed job never tried, its time still ahead), that time;
+ * undefined for any other (a retry's backoff is delayed too, but it was tried).
+ */
+export function scheduledAhead(job: Job<InviteJobData, unknown>, state: string): number | undefined {
+  const at = job.data?.scheduledFor;
+  if (state !== 'delayed' || typeof at !== 'number' || job.attemptsMade > 0 || (job.attemptsStarted ?? 0) > 0) return undefined;
+  return at;
+}
+
 /** A row refused at intake, or a duplicate, as a report line (state `refused` or `duplicate`). */
 export function intakeLine(entry: IntakeEntry): ReportLine {
   const email = /<([^>]+)>$/.exec(entry.who ?? '')?.[1] ?? entry.who ?? '';
@@ -160,6 +297,7 @@ export function intakeLine(entry: IntakeEntry): ReportLine {
     inviteId: '',
     account: entry.account ?? '',
     email,
+    ...personColumns(personOfData(entry)),
     state: entry.kind,
     outcome: '',
     reason: '',
@@ -184,7 +322,8 @@ export async function* batchReport(producer: Producer, batchId: string, pageSize
 export async function* invitesReport(producer: Producer, batchId: string, pageSize = 500): AsyncGenerator<ReportLine> {
   checkIdentifier('batch id', batchId);
   const redis = producer.redis;
-  const key = invitebusKeys(producer.config.redis.prefix).batchJobs(batchId);
+  const keys = invitebusKeys(producer.config.redis.prefix);
+  const key = keys.batchJobs(batchId);
   const events = producer.events();
   for (let start = 0; ; start += pageSize) {
     const refs = await redis.lrange(key, start, start + pageSize - 1);
@@ -193,7 +332,12 @@ export async function* invitesReport(producer: Producer, batchId: string, pageSi
       refs.map(async (ref) => {
         const [account = '', id = ''] = ref.split('/');
         const job = Object.hasOwn(producer.config.accounts, account) && isInviteId(id) ? await producer.queue(account).getJob(id) : undefined;
-        return reportLine(job as Job<InviteJobData, InviteResult> | undefined, ref, events);
+        // A job that is gone succeeded (its sent record, for this batch) or was cancelled (a withdrawn hire: its
+        // batch keeps the cancellation).
+        const sent = job === undefined ? await events.sentRecord(account, id) : undefined;
+        const cancellation = job === undefined ? await redis.hget(keys.batchResults(batchId), ref) : undefined;
+        const mine = sent?.batchId === batchId ? sent : undefined;
+        return reportLine(job as Job<InviteJobData, InviteResult> | undefined, ref, events, cancellation, mine);
       }),
     );
     yield* jobs;

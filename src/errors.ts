@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'INVITE_INVALID'
   | 'REDIS_UNAVAILABLE'
   | 'ENQUEUE_INTERRUPTED'
+  /** The writes are on the primary, but fewer replicas than `redis.waitReplicas` asks confirmed them in time. */
+  | 'NOT_REPLICATED'
   | 'INVALID_IDENTIFIER'
   | 'SHUTDOWN_TIMEOUT';
 

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Producer } from './producer.ts';
 import { connectionLost, invitebusKeys } from './redis.ts';
+import { redisUp } from './redis-connection/liveness.ts';
 import { type AccountStats, accountStats } from './stats.ts';
 import { withTimeout } from './timeout.ts';
 
@@ -85,12 +86,23 @@ export function addQueueGauges(registry: Registry, producer: Producer): void {
     });
     return pending;
   };
+  /** One field of every webhook endpoint's state hash, by endpoint; undefined when Redis cannot answer in time. */
+  const webhookStates = async (field: string): Promise<Array<[string, string | null]> | undefined> => {
+    const names = Object.keys(producer.config.webhooks);
+    if (names.length === 0 || connectionLost(producer.redis)) return undefined;
+    const keys = invitebusKeys(producer.config.redis.prefix);
+    const values = await withTimeout(Promise.all(names.map((n) => producer.redis.hget(keys.webhookState(n), field))), SCRAPE_REDIS_TIMEOUT_MS).catch(
+      () => undefined,
+    );
+    return values?.map((v, i) => [names[i] as string, v]);
+  };
   new Gauge({
     name: 'invitebus_redis_up',
-    help: '1 when Redis answered this scrape, 0 during an outage (queue gauges are then absent)',
+    help: '1 when Redis answered this scrape and no connection of this process is lost (a dead link not yet replaced), 0 otherwise; queue gauges are absent when Redis did not answer',
     registers: [registry],
     async collect() {
-      this.set((await snapshot()) === undefined ? 0 : 1);
+      const answered = (await snapshot()) !== undefined;
+      this.set(answered && redisUp() ? 1 : 0);
     },
   });
   new Gauge({
@@ -131,16 +143,19 @@ export function addQueueGauges(registry: Registry, producer: Producer): void {
     registers: [registry],
     async collect() {
       this.reset();
-      const names = Object.keys(producer.config.webhooks);
-      if (names.length === 0 || connectionLost(producer.redis)) return;
-      const keys = invitebusKeys(producer.config.redis.prefix);
-      const disabled = await withTimeout(
-        Promise.all(names.map((n) => producer.redis.hexists(keys.webhookState(n), 'disabled'))),
-        SCRAPE_REDIS_TIMEOUT_MS,
-      ).catch(() => undefined);
-      names.forEach((n, i) => {
-        if (disabled !== undefined) this.set({ webhook: n }, disabled[i] ?? 0);
-      });
+      const state = await webhookStates('disabled');
+      for (const [webhook, disabled] of state ?? []) this.set({ webhook }, disabled === null ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'invitebus_webhook_failing_seconds',
+    help: 'How long the webhook endpoint has failed without a success (0 when it delivers): past ~90 s its deliveries wait for the long retry schedule',
+    labelNames: ['webhook'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const state = await webhookStates('failingSince');
+      for (const [webhook, since] of state ?? []) this.set({ webhook }, since ? Math.max(0, Date.now() - Number(since)) / 1000 : 0);
     },
   });
   new Gauge({

@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { queueOptions } from './bullmq-options.ts';
 import { type AccountConfig, accountOf, type Config, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
 import { EventStream } from './events/stream.ts';
 import { checkIdentifier } from './identifiers.ts';
+import { type Person, personOf } from './invites/person.ts';
+import { decodeSentRecord } from './invites/sent-record.ts';
 import { validateInvite } from './invites/validate.ts';
 import { inviteJobId, normaliseEmail } from './policies/job-id.ts';
-import { connectProducerRedis, invitebusKeys, type OutageReporter } from './redis.ts';
+import { invitebusKeys, type OutageReporter } from './redis.ts';
+import { connectRedis, type RedisClient } from './redis-connection/factory.ts';
+import { requireReplicated } from './redis-connection/wait-replicas.ts';
 import { ENROLL } from './redis-scripts/enroll-invites.ts';
 import { type Scripts, scripts, WRITER_HEARTBEAT_MS } from './redis-scripts/index.ts';
 import { FIRST_OCCURRENCE } from './redis-scripts/mark-seen.ts';
@@ -20,6 +25,8 @@ export interface RejectedInvite {
   index: number;
   /** Who the row was (address and name), when the caller said (onboardings). */
   who?: string;
+  /** The row's person (externalId, names), when it had a valid one: an HR system matches the refusal back by it. */
+  person?: Person;
   /** Set when the input spans accounts (an onboarding); a row can be valid for one tool and not another. */
   account?: string;
   field: string;
@@ -30,10 +37,21 @@ export interface RejectedInvite {
 export interface DuplicateInvite {
   index: number;
   who?: string;
+  person?: Person;
   account?: string;
   /** Set when the same address came earlier in the same input; absent when the invite was already queued or sent. */
   ofIndex?: number;
   id: string;
+}
+
+/** Why an invite's new time was not applied, in a person's terms. */
+export function notRescheduledText(n: NotRescheduled): string {
+  const when = n.finishedOn === undefined ? '' : ` on ${new Date(n.finishedOn).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  if (n.state === 'completed') return `already sent${when}: not rescheduled`;
+  if (n.state === 'active') return 'being sent now: not rescheduled';
+  if (n.state === 'failed') return `failed${when}: not rescheduled (replay or correct it)`;
+  if (n.state === 'removed') return 'removed meanwhile: not rescheduled';
+  return `already due (its time has come, or it had none): it goes out now, not rescheduled`;
 }
 
 /** A row not queued, as an enqueue finds it: refused by validation, or a duplicate. */
@@ -47,6 +65,33 @@ export interface EnqueueItem {
   index: number;
   /** Who the row is (address and name), copied into its rejection or duplicate. */
   who?: string;
+  /**
+   * The row's person (externalId, names; src/invites/person.ts), already read and checked by the caller (an
+   * onboarding reads it once per row, not once per tool). Without it, it is read from the invite's own fields.
+   */
+  person?: Person;
+  /** When to send it (a start date's inviteAt): a delayed job until then; absent or past: now. */
+  schedule?: InviteSchedule;
+}
+
+/** When an invite is sent: the instant, and the person's zone it is shown in. */
+export interface InviteSchedule {
+  /** Epoch ms. */
+  at: number;
+  /** IANA time zone. */
+  timeZone: string;
+}
+
+/** An invite already in the batch whose new time could not be applied: it is due, being sent, sent or failed. */
+export interface NotRescheduled {
+  index: number;
+  who?: string;
+  account: string;
+  id: string;
+  /** Its BullMQ state (completed: sent). */
+  state: string;
+  /** When it finished (ms), if it did. */
+  finishedOn?: number;
 }
 
 /** Options of an enqueue (inviteMany, enqueue, onboard). */
@@ -84,6 +129,10 @@ export interface InviteManyResult {
   rejected: RejectedInvite[];
   /** Each duplicate, when asked for with `reportDuplicates` (in no particular order). */
   duplicateRows?: DuplicateInvite[];
+  /** Of the invites already in this batch: those moved to a new time (a corrected start date). */
+  rescheduled?: number;
+  /** Invites already in this batch given a new time too late: already due, being sent, sent or failed. */
+  notRescheduled?: NotRescheduled[];
   /** Per account (an enqueue across accounts): invites accepted, duplicates and rejected. */
   byAccount?: Record<string, { accepted: number; duplicates: number; rejected: number }>;
 }
@@ -94,7 +143,13 @@ export interface InviteResultOne {
 }
 
 /** A valid invite on its way to Redis, with its job id and its position in the input. */
-type ChunkEntry = { id: string; invite: InviteFields; index: number; who?: string };
+type ChunkEntry = { id: string; invite: InviteFields; index: number; who?: string; person?: Person; schedule?: InviteSchedule };
+
+/** Job data without its person: a correction's own person (or none) takes its place. */
+function withoutPerson(data: InviteJobData): Omit<InviteJobData, 'person'> {
+  const { person: _, ...rest } = data;
+  return rest;
+}
 
 /** The fields of an invite as compared for corrections: keys sorted, the address normalised. */
 export function inviteIdentity(invite: InviteFields): string {
@@ -109,6 +164,9 @@ export function inviteIdentity(invite: InviteFields): string {
  * invite was queued but while closing the batch (`seal`), or the caller stopped it (`stopped`, Ctrl-C).
  */
 export type InterruptedStage = 'queue' | 'seal' | 'stopped';
+
+/** What an enqueue's NOT_REPLICATED error says besides the replicas: what is queued, and that a rerun is safe. */
+const ENQUEUE_RERUN = 'Running the same enqueue again is safe (nothing is counted or sent twice)';
 
 /** The one line an interrupted enqueue says: what was confirmed, and that running it again is safe. */
 function interruptedMessage(result: InviteManyResult, read: number, rejected: number, stage: InterruptedStage, cause: unknown): string {
@@ -154,13 +212,19 @@ export const DEFAULT_CHUNK_SIZE = 1_000;
 
 export { validateInvite };
 
-/** BullMQ options every invite job gets: its idempotent id, attempts, our backoff and retention. */
-export function jobOptions(config: Config, account: AccountConfig, jobId: string): JobsOptions {
+/**
+ * BullMQ options every invite job gets: its idempotent id, attempts, our backoff and retention; a scheduled one is
+ * a delayed job whose time (its timestamp + delay) is exactly the scheduled instant. A job that succeeds is removed
+ * as it completes (`count: 0`): its sent record (src/invites/sent-record.ts) is what is kept, for `age` (the success
+ * retention, which the worker reads from here). A failed job stays whole for its retention: replays move it back.
+ */
+export function jobOptions(config: Config, account: AccountConfig, jobId: string, scheduledFor?: number, now = Date.now()): JobsOptions {
   return {
     jobId,
+    ...(scheduledFor !== undefined && scheduledFor > now ? { timestamp: now, delay: scheduledFor - now } : {}),
     attempts: account.retry.attempts,
     backoff: { type: 'invitebus' },
-    removeOnComplete: { age: config.retention.completedAgeSec },
+    removeOnComplete: { age: config.retention.completedAgeSec, count: 0 },
     removeOnFail: { age: config.retention.failedAgeSec },
   };
 }
@@ -170,17 +234,24 @@ export function jobOptions(config: Config, account: AccountConfig, jobId: string
  * known (same account and address, within retention) is reported as a duplicate and not queued again.
  */
 export class Producer {
-  readonly config: Config;
-  readonly #redis: Redis;
+  #config: Config;
+  readonly #redis: RedisClient;
   readonly #ownsRedis: boolean;
   readonly #queues = new Map<string, Queue>();
   readonly #outage: OutageReporter | undefined;
   readonly #scripts: Scripts;
   #control: Queue | undefined;
+  /** Accounts this producer has recorded in the set of accounts with queued invites (once each). */
+  readonly #recorded = new Set<string>();
 
-  constructor(config: Config, options: { redis?: Redis; outage?: OutageReporter; redisOptions?: RedisOptions } = {}) {
-    this.config = config;
-    this.#redis = options.redis ?? connectProducerRedis(config.redis.url, options.redisOptions);
+  constructor(config: Config, options: { redis?: RedisClient; outage?: OutageReporter; redisOptions?: RedisOptions; env?: NodeJS.ProcessEnv } = {}) {
+    this.#config = config;
+    this.#redis =
+      options.redis ??
+      connectRedis(config, 'producer', {
+        ...(options.env === undefined ? {} : { env: options.env }),
+        ...(options.redisOptions === undefined ? {} : { overrides: options.redisOptions }),
+      });
     this.#outage = options.outage;
     if (options.redis === undefined) {
       // Errors reach the caller through the failed command; without a listener ioredis would also print each.
@@ -191,8 +262,21 @@ export class Producer {
     this.#ownsRedis = options.redis === undefined;
   }
 
+  /** The running configuration (replaced by a config reload). */
+  get config(): Config {
+    return this.#config;
+  }
+
+  /**
+   * Takes over a reloaded config (src/reload.ts): accounts, profiles and intake apply to the next call. Only
+   * for a config whose Redis settings are the running ones (a reload refuses any other).
+   */
+  useConfig(config: Config): void {
+    this.#config = config;
+  }
+
   /** The producer's Redis connection (also used for reads: batches, stats). */
-  get redis(): Redis {
+  get redis(): RedisClient {
     return this.#redis;
   }
 
@@ -206,7 +290,7 @@ export class Producer {
     accountOf(this.config, accountName);
     let queue = this.#queues.get(accountName);
     if (queue === undefined) {
-      queue = new Queue(accountName, { connection: this.#redis, prefix: this.config.redis.prefix });
+      queue = new Queue(accountName, { connection: this.#redis, ...queueOptions(this.config) });
       // Same: a failed command rejects; BullMQ would otherwise print every connection error it re-emits.
       queue.on('error', (error) => this.#outage?.error(error));
       this.#queues.set(accountName, queue);
@@ -225,11 +309,20 @@ export class Producer {
         details: [`${checked.field}: ${checked.message}`],
       });
     }
+    const read = personOf(invite);
+    if (!read.ok) {
+      throw new InvitebusError('INVITE_INVALID', `invalid invite for account '${accountName}': ${read.field}: ${read.message}`, {
+        details: [`${read.field}: ${read.message}`],
+      });
+    }
     const id = inviteJobId(accountName, checked.invite.email);
     const writer = options.batchId === undefined ? undefined : randomUUID();
-    const result = await this.#addChunk(account, [{ id, invite: checked.invite, index: 0 }], options.batchId, writer, false);
+    const entry: ChunkEntry = { id, invite: checked.invite, index: 0, ...(read.person ? { person: read.person } : {}) };
+    const result = await this.#addChunk(account, [entry], options.batchId, writer, false);
     if (options.batchId !== undefined && writer !== undefined) await this.sealBatch(options.batchId, writer);
-    return { id, duplicate: result.accepted === 0 };
+    const duplicate = result.accepted === 0;
+    await this.confirmReplicated({ done: `invite ${id}${duplicate ? ' (a duplicate)' : ''} is queued on the Redis primary`, rerun: ENQUEUE_RERUN });
+    return { id, duplicate };
   }
 
   /**
@@ -311,9 +404,12 @@ export class Producer {
             t.accepted += added.accepted;
             result.replaced += added.replaced;
             result.alreadyInBatch += added.inBatch;
+            // Told only when there is something to tell: the answer keeps its shape for API clients otherwise.
+            if (added.rescheduled > 0) result.rescheduled = (result.rescheduled ?? 0) + added.rescheduled;
+            if (added.notRescheduled.length > 0) result.notRescheduled = [...(result.notRescheduled ?? []), ...added.notRescheduled];
             result.duplicates += added.known.length + added.inFile.length;
             t.duplicates += added.known.length + added.inFile.length;
-            const who = (e: ChunkEntry) => (e.who ? { who: e.who } : {});
+            const who = (e: ChunkEntry) => ({ ...(e.who ? { who: e.who } : {}), ...(e.person ? { person: e.person } : {}) });
             for (const e of added.inFile) await report({ kind: 'duplicate', index: e.index, account: accountName, ofIndex: e.ofIndex, id: e.id, ...who(e) });
             for (const e of added.known) await report({ kind: 'duplicate', index: e.index, account: accountName, id: e.id, ...who(e) });
             for (const lost of added.lost) {
@@ -341,16 +437,21 @@ export class Producer {
         lastIndex = item.index;
       }
       const account = accountOf(this.config, item.account);
-      const who = item.who === undefined ? {} : { who: item.who };
+      const who = { ...(item.who === undefined ? {} : { who: item.who }), ...(item.person === undefined ? {} : { person: item.person }) };
       const checked = validateInvite(account, item.invite);
-      if (!checked.ok) {
+      // The person is checked too: kept with the job, never sent unless the provider's invite fields take it.
+      const read = item.person === undefined ? personOf(item.invite) : { ok: true as const, person: item.person };
+      if (!checked.ok || !read.ok) {
+        const refusal = checked.ok ? (read as { field: string; message: string }) : checked;
         tally(account.name).rejected += 1;
-        await report({ kind: 'rejected', index: item.index, account: account.name, ...who, field: checked.field, message: checked.message });
+        await report({ kind: 'rejected', index: item.index, account: account.name, ...who, field: refusal.field, message: refusal.message });
         continue;
       }
+      const person = read.person === undefined ? {} : { person: read.person };
       const chunk = chunks.get(account.name) ?? [];
       chunks.set(account.name, chunk);
-      chunk.push({ id: inviteJobId(account.name, checked.invite.email), invite: checked.invite, index: item.index, ...who });
+      const schedule = item.schedule === undefined ? {} : { schedule: item.schedule };
+      chunk.push({ id: inviteJobId(account.name, checked.invite.email), invite: checked.invite, index: item.index, ...who, ...person, ...schedule });
       if (chunk.length >= chunkSize) await flush(account.name);
     }
     const stopped = options.signal?.aborted === true;
@@ -374,7 +475,23 @@ export class Producer {
       }
     }
     await forget();
+    if (!options.dryRun) {
+      const queued = result.accepted + result.alreadyInBatch;
+      await this.confirmReplicated({
+        done: `batch ${batchId}: ${queued} invite${queued === 1 ? '' : 's'} queued on the Redis primary (${result.accepted} new)`,
+        rerun: ENQUEUE_RERUN,
+      });
+    }
     return result;
+  }
+
+  /**
+   * With `redis.waitReplicas`: returns once that many replicas have every write this producer has made (src/redis-
+   * connection/wait-replicas.ts), else throws NOT_REPLICATED with `what` (what is on the primary; that a rerun is
+   * safe). Without it: returns at once. Called last by every operation that reports writes as done.
+   */
+  async confirmReplicated(what: { done: string; rerun: string }): Promise<void> {
+    await requireReplicated(this.#redis, this.config.redis.prefix, this.config.redis.waitReplicas, what);
   }
 
   /**
@@ -430,18 +547,29 @@ export class Producer {
       else known.push(entry);
     }
     const lost: ChunkEntry[] = [];
-    if (dryRun) return { accepted: accepted + missing.length, replaced: replaced.size, inBatch, known, inFile, lost };
+    const none = { rescheduled: 0, notRescheduled: [] as NotRescheduled[] };
+    if (dryRun) return { accepted: accepted + missing.length, replaced: replaced.size, inBatch, known, inFile, lost, ...none };
+    // People already in this batch may come with another time (a corrected start date): their jobs are moved.
+    const members = fresh.filter((f) => f.code === ENROLL.member).map((f) => f.entry);
+    const moved = batchId === undefined || members.length === 0 ? none : await this.#reschedule(queue, members, batchId);
     if (missing.length > 0) {
+      if (!this.#recorded.has(account.name)) {
+        // So that an account removed from the config while its invites wait is still found (`invitebus accounts`).
+        await this.#redis.sadd(invitebusKeys(this.config.redis.prefix).accounts, account.name);
+        this.#recorded.add(account.name);
+      }
       await queue.addBulk(
-        missing.map(({ id, invite }) => {
+        missing.map(({ id, invite, person, schedule }) => {
           const data: InviteJobData = {
             account: account.name,
             provider: account.provider,
             invite,
+            ...(person === undefined ? {} : { person }),
             enqueuedAt: now,
             ...(batchId === undefined ? {} : { batchId }),
+            ...(schedule === undefined ? {} : { scheduledFor: schedule.at, timeZone: schedule.timeZone }),
           };
-          return { name: INVITE_JOB, data, opts: jobOptions(this.config, account, id) };
+          return { name: INVITE_JOB, data, opts: jobOptions(this.config, account, id, schedule?.at, now) };
         }),
       );
       const after = await enroll(missing, 'enroll');
@@ -458,8 +586,109 @@ export class Producer {
           else known.push(entry);
         }
       });
+      // The batch's scheduled invites, by time: status counts those still ahead without reading their jobs. A
+      // crash before this is made good by a rerun (#reschedule adds the members it finds scheduled).
+      const ahead = missing.filter((e, i) => e.schedule !== undefined && e.schedule.at > now && (after[i] === ENROLL.enrolled || replaced.has(e)));
+      if (batchId !== undefined && ahead.length > 0) await this.#markScheduled(batchId, account.name, ahead);
     }
-    return { accepted, replaced: replaced.size, inBatch, known, inFile, lost };
+    return { accepted, replaced: replaced.size, inBatch, known, inFile, lost, ...moved };
+  }
+
+  /** Adds invites to their batch's schedule zset (ref → time). */
+  async #markScheduled(batchId: string, account: string, entries: readonly ChunkEntry[]): Promise<void> {
+    const key = invitebusKeys(this.config.redis.prefix).batchScheduled(batchId);
+    const pairs = entries.flatMap((e) => [String(e.schedule?.at), `${account}/${e.id}`]);
+    await this.#redis
+      .multi()
+      .zadd(key, ...pairs)
+      .pexpire(key, retentionMs(this.config))
+      .exec();
+  }
+
+  /**
+   * Invites already in this batch, enqueued again: those whose time changed (another start date, or none now)
+   * are moved by reschedule-invite.lua, which moves only a job still waiting for its time and never adds one.
+   * One that is due, active, sent or failed stays as it is and is reported. The jobs' data is read in one
+   * pipeline; an unchanged time costs nothing more.
+   */
+  async #reschedule(queue: Queue, entries: readonly ChunkEntry[], batchId: string): Promise<{ rescheduled: number; notRescheduled: NotRescheduled[] }> {
+    let rescheduled = 0;
+    const notRescheduled: NotRescheduled[] = [];
+    // A rerun of a file without dates into a batch that never had a scheduled invite reads nothing more.
+    const scheduledKey = invitebusKeys(this.config.redis.prefix).batchScheduled(batchId);
+    if (!entries.some((e) => e.schedule !== undefined) && (await this.#redis.exists(scheduledKey)) === 0) return { rescheduled, notRescheduled };
+    let pending = [...entries];
+    // A job whose data changed between the read and the move is read again (a bounded number of times).
+    for (let round = 0; round < 3 && pending.length > 0; round += 1) {
+      const pipeline = this.#redis.pipeline();
+      const sentKey = (id: string) => invitebusKeys(this.config.redis.prefix).sent(queue.name, id);
+      for (const e of pending) pipeline.hget(queue.toKey(e.id), 'data').get(sentKey(e.id));
+      const replies = (await pipeline.exec()) ?? [];
+      const retry: ChunkEntry[] = [];
+      const ahead: ChunkEntry[] = [];
+      for (const [i, entry] of pending.entries()) {
+        const raw = replies[2 * i]?.[1];
+        if (typeof raw !== 'string') {
+          // Sent, its job removed as it completed: a new time is too late, the same time is a rerun.
+          const sent = decodeSentRecord(replies[2 * i + 1]?.[1] as string | null);
+          const same = sent?.scheduledFor === entry.schedule?.at && (entry.schedule === undefined || sent?.timeZone === entry.schedule.timeZone);
+          if (sent !== undefined && sent.batchId === batchId && !same) {
+            notRescheduled.push({
+              index: entry.index,
+              ...(entry.who ? { who: entry.who } : {}),
+              account: queue.name,
+              id: entry.id,
+              state: 'completed',
+              finishedOn: sent.finishedAt,
+            });
+          }
+          continue; // removed meanwhile (or sent): nothing to move
+        }
+        let data: InviteJobData;
+        try {
+          data = JSON.parse(raw) as InviteJobData;
+        } catch {
+          continue;
+        }
+        const at = entry.schedule?.at;
+        const zone = entry.schedule?.timeZone;
+        if (data.scheduledFor === at && (at === undefined || data.timeZone === zone)) {
+          if (at !== undefined && at > Date.now()) ahead.push(entry); // a rerun: its place in the batch's schedule
+          continue;
+        }
+        const { scheduledFor: _at, timeZone: _zone, ...rest } = data;
+        const next: InviteJobData = { ...rest, ...(at === undefined ? {} : { scheduledFor: at, timeZone: zone as string }) };
+        const verdict = await this.#scripts.rescheduleInvite({
+          prefix: this.config.redis.prefix,
+          queue,
+          account: queue.name,
+          jobId: entry.id,
+          batchId,
+          expectedData: raw,
+          data: JSON.stringify(next),
+          scheduledFor: at,
+          now: Date.now(),
+          ttlMs: retentionMs(this.config),
+        });
+        if (verdict === 'rescheduled') rescheduled += 1;
+        else if (verdict === 'changed') retry.push(entry);
+        else if (verdict === 'not_waiting') {
+          const job = await queue.getJob(entry.id);
+          const state = job === undefined ? 'removed' : await job.getState();
+          notRescheduled.push({
+            index: entry.index,
+            ...(entry.who ? { who: entry.who } : {}),
+            account: queue.name,
+            id: entry.id,
+            state,
+            ...(job?.finishedOn ? { finishedOn: job.finishedOn } : {}),
+          });
+        }
+      }
+      if (ahead.length > 0) await this.#markScheduled(batchId, queue.name, ahead);
+      pending = retry;
+    }
+    return { rescheduled, notRescheduled };
   }
 
   /**
@@ -489,9 +718,11 @@ export class Producer {
       enqueuedAt: job.data.enqueuedAt,
       batchId: oldBatch,
       action: correctionAction(),
+      // The correction's person replaces the failed one's, as its fields do (absent: none kept).
       data: {
-        ...job.data,
+        ...withoutPerson(job.data),
         invite: entry.invite,
+        ...(entry.person === undefined ? {} : { person: entry.person }),
         enqueuedAt: Date.now(),
         ...(batchId === undefined ? {} : { batchId }),
       },

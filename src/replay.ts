@@ -181,5 +181,10 @@ export async function replayFailed(
     }
   }
   await endAction(producer.redis, producer.config.redis.prefix, action, ttlMs).catch(() => undefined);
+  const n = result.replayed;
+  await producer.confirmReplicated({
+    done: `the replay moved ${n} failed invite${n === 1 ? '' : 's'} back to waiting on the Redis primary`,
+    rerun: 'Running the same replay again is safe (a failure is moved once)',
+  });
   return result;
 }

@@ -21,6 +21,19 @@ export function exitOnSignal(close: () => Promise<unknown>, options: { deadlineM
 }
 
 /**
+ * SIGHUP reloads the config of a long-running command (worker, serve) instead of ending it. `reloader` gives
+ * undefined until the process has started (a SIGHUP before then is said and ignored: the config read at start
+ * stands). The reload's outcome is logged by the reloader itself.
+ */
+export function reloadOnSignal(reloader: () => { reload(): Promise<unknown> } | undefined, logger: { warn(obj: object, msg: string): void }): void {
+  process.on('SIGHUP', () => {
+    const current = reloader();
+    if (current === undefined) logger.warn({}, 'SIGHUP before start-up finished: ignored; send it again to reload the config');
+    else current.reload().catch(() => undefined);
+  });
+}
+
+/**
  * A long-running process (serve, worker) never dies of a promise nobody awaited: the rejection is logged as an
  * error and the process keeps serving. (Invariants do not depend on it: every path that writes to Redis is
  * awaited; this is the net under a bug, not a way of handling errors.)

@@ -6,8 +6,11 @@
  * - provider: the SaaS whose invite API is called (betterstack, stellas, unibee, closient, sutro).
  * - batch:    the invites enqueued together by one `inviteMany` call; they share a batch id.
  * - outcome:  what a provider's answer means, as a discriminated union (see `Outcome`).
+ * - person:   who an invite is for beyond the address: the HR system's `externalId`, `firstName`, `lastName`
+ *             (job data `person`), kept with each invite of the person for results to be matched back.
  * - attempt:  one try of a job. Rate-limited tries do not spend attempts; retryable failures do.
  */
+import type { Person } from './invites/person.ts';
 
 /** Why an invite failed, coarse enough to filter replays on. */
 export const REASON_CLASSES = ['rejected', 'retries_exhausted', 'rate_limited_exhausted', 'stalled', 'auth_failed', 'account_blocked'] as const;
@@ -64,9 +67,22 @@ export interface InviteJobData {
   account: string;
   provider: string;
   invite: InviteFields;
+  /**
+   * Who the invite is for beyond the address (src/invites/person.ts): the HR system's id and the names, for
+   * events, reports and `find`; never sent unless the provider's own invite fields take them. Absent in jobs
+   * queued before invitebus kept it, and for people given none.
+   */
+  person?: Person;
   batchId?: string;
   /** Epoch ms when the invite was accepted by the producer. */
   enqueuedAt: number;
+  /**
+   * Epoch ms the invite is scheduled for (a start date and its profile's inviteAt, src/onboarding/schedule.ts):
+   * the job waits as a BullMQ delayed job until then. Absent: sent as soon as a worker takes it.
+   */
+  scheduledFor?: number;
+  /** The person's time zone (IANA), to show `scheduledFor` as their wall clock. */
+  timeZone?: string;
 }
 
 /** Return value of a completed job. */

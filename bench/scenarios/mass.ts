@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { batchStatus } from '../../src/batches.ts';
 import { freePort } from '../../src/embedded-redis.ts';
 import { Producer } from '../../src/producer.ts';
 import { adapterOf, type ProviderId } from '../../src/providers/index.ts';
@@ -77,7 +78,8 @@ export async function massScenario(): Promise<Result[]> {
       async () => {
         let done = 0;
         for (const account of Object.keys(shares)) {
-          const completed = (await producer.queue(account).getJobCounts('completed', 'failed')).completed ?? 0;
+          // Succeeded invites leave no completed job (their sent record is kept): the batch counts them.
+          const completed = (await batchStatus(producer.redis, cfg.redis.prefix, `mass-${account}`))?.succeeded ?? 0;
           if (completed >= (shares[account] ?? 0)) finishedAt[account] ??= Date.now();
           done += completed;
         }
@@ -89,8 +91,8 @@ export async function massScenario(): Promise<Result[]> {
     );
     const elapsedS = (Date.now() - started) / 1000;
     const endRss = treeRss(pid)?.rssMB ?? 0;
-    // How late the worker started its paced calls after their slots (its own histogram): beyond 30 ms, the margin
-    // no longer covers it.
+    // How late the worker started its paced calls after their slots (its own histogram): a late call's start is
+    // recorded again when written, so lateness costs rate, not limit.
     const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const bucket = (le: string) =>
       [...scrape.matchAll(new RegExp(`invitebus_call_slot_lateness_seconds_bucket\\{le="${le}",account="[^"]+"\\} (\\d+)`, 'g'))].reduce(
@@ -98,15 +100,22 @@ export async function massScenario(): Promise<Result[]> {
         0,
       );
     const paced = bucket('\\+Inf');
-    const lateness = `worker: ${paced} paced calls, ${paced - bucket('0.01')} started over 10 ms late, ${paced - bucket('0.03')} over 30 ms`;
+    const lateness = `worker: ${paced} paced calls, ${paced - bucket('0.01')} started over 10 ms late, ${paced - bucket('0.05')} over 50 ms`;
     clearInterval(sampler);
     const after = await usedMemory(r.url);
     worker.child.kill('SIGTERM');
     await worker.exited;
     await producer.close();
+    // Sliding seconds over each account's limit at its provider (every window starting at a call).
+    let overLimit = 0;
+    let worstShare = 0;
     const perAccount = Object.keys(shares).map((account) => {
       const id = account.replace('sandbox-', '') as keyof typeof sandbox.servers;
       const times = sandbox.servers[id].requests.map((q) => q.at);
+      const limit = LIMITS[account]?.rate ?? 1;
+      const sorted = [...times].sort((a, b) => a - b);
+      for (let i = limit; i < sorted.length; i++) if ((sorted[i] as number) - (sorted[i - limit] as number) < 1000) overLimit += 1;
+      worstShare = Math.max(worstShare, maxInWindow(times, 1000) / limit);
       const tookS = ((finishedAt[account] ?? Date.now()) - started) / 1000;
       const minS = minimumOf(account);
       return `${id} ${tookS.toFixed(1)} s of ${minS.toFixed(1)} s minimum (${(tookS / minS).toFixed(3)} ×), worst sliding second ${maxInWindow(times, 1000)} calls (limit ${LIMITS[account]?.rate})`;
@@ -126,9 +135,19 @@ export async function massScenario(): Promise<Result[]> {
         unit: 's',
         baseline: { name: 'theoretical minimum set by the limits', value: minimumS },
         ratio: elapsedS / minimumS,
-        target: '<= 1.05 × minimum',
-        met: elapsedS / minimumS <= 1.05,
+        // The pacing margin (JITTER_MARGIN, 5%) is spent by design: slots 1.05 / rate apart.
+        target: '<= 1.1 × minimum (the 5% pacing margin included)',
+        met: elapsedS / minimumS <= 1.1,
         note: 'per account: see the lines above',
+      },
+      {
+        scenario: name,
+        metric: 'sliding seconds over an account limit at its provider',
+        value: overLimit,
+        unit: 'windows',
+        target: '0',
+        met: overLimit === 0,
+        note: `worst sliding second at ${(worstShare * 100).toFixed(0)}% of its account's limit; the fakes run in this process (their stalls bunch what they record)`,
       },
       {
         scenario: name,
@@ -143,10 +162,12 @@ export async function massScenario(): Promise<Result[]> {
       },
       {
         scenario: name,
-        metric: 'Redis memory per retained finished job',
+        metric: 'Redis memory per finished invite',
         value: (after - before) / total,
         unit: 'bytes',
-        note: `${((after - before) / 2 ** 20).toFixed(0)} MB for ${total} finished jobs with events, markers and batch lists`,
+        target: '≤ 1,024',
+        met: (after - before) / total <= 1024,
+        note: `${((after - before) / 2 ** 20).toFixed(0)} MB for ${total} finished invites with their sent records, events and batch lists`,
       },
     ];
   } finally {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { Queue, Worker } from 'bullmq';
 import got from 'got';
 import { Redis } from 'ioredis';
+import type { Config } from '../../src/config/load.ts';
 import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
@@ -9,11 +10,17 @@ import { runWorkers } from '../../src/worker/run.ts';
 import { betterstack, config, ENV, type Result, redis, redisWork, resetRedisStats, silent, until } from '../lib.ts';
 
 const N = 5000;
+/** Invites per run of the overhead scenario (the Redis ceiling scenario runs the same). */
+export const OVERHEAD_INVITES = N;
 const CONCURRENCY = 16;
 
 /** invitebus end to end: producer → Redis → worker → HTTP → completion event. */
 export async function invitebusRate(url: string, providerUrl: string): Promise<number> {
-  const cfg = config(url, { acme: betterstack(providerUrl, { concurrency: CONCURRENCY }) });
+  return invitebusRateOn(config(url, { acme: betterstack(providerUrl, { concurrency: CONCURRENCY }) }));
+}
+
+/** The same on any configured Redis (`cfg` has one account, `acme`). */
+export async function invitebusRateOn(cfg: Config): Promise<number> {
   const producer = new Producer(cfg);
   const workers = await runWorkers(cfg, { env: ENV, logger: silent });
   const started = Date.now();
@@ -71,7 +78,7 @@ async function cpuNow(url: string): Promise<{ node: number; redis: number }> {
 }
 
 /** One timed run with the CPU it took (this process, which holds the fake provider too, and Redis), µs per invite. */
-async function measured(url: string, run: () => Promise<number>): Promise<{ rate: number; cpuUs: number; nodeUs: number; redisUs: number }> {
+export async function measured(url: string, run: () => Promise<number>): Promise<{ rate: number; cpuUs: number; nodeUs: number; redisUs: number }> {
   const before = await cpuNow(url);
   const rate = await run();
   const after = await cpuNow(url);

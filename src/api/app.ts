@@ -5,14 +5,18 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { ReloadResult } from '../config/diff.ts';
 import { consoleRoutes } from '../console/routes.ts';
 import { Invitebus } from '../core/invitebus.ts';
 import { InvitebusError } from '../errors.ts';
 import { EnqueueInterruptedError, type Producer } from '../producer.ts';
-import { connectionLost, isRedisUnreachable, safeRedisUrl } from '../redis.ts';
+import { connectionLost, invitebusKeys, isRedisUnreachable } from '../redis.ts';
+import { describeRedis } from '../redis-connection/factory.ts';
+import { connectionHealth } from '../redis-connection/liveness.ts';
 import { withTimeout } from '../timeout.ts';
 import { VERSION } from '../version.ts';
 import { registerAuth } from './auth.ts';
+import { configReloadRoutes } from './config-reload.ts';
 import { BodyRefused, useJsonBodyParser } from './json-body.ts';
 import { onboardingRoutes } from './onboardings.ts';
 import { operationRoutes } from './operations.ts';
@@ -34,6 +38,8 @@ export interface ApiOptions {
   logger?: FastifyBaseLogger;
   /** Largest accepted body, bytes (default 8 MiB: 10,000 invites fit). */
   bodyLimit?: number;
+  /** Reloads the process's config file (`serve`): `POST /v1/config/reload` exists only with it. */
+  reload?: () => Promise<ReloadResult>;
 }
 
 /** The HTTP API: invites, batches, replays, accounts, stats, metrics, OpenAPI at /docs, bull-board at /dashboard. */
@@ -71,9 +77,14 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   const board = new FastifyAdapter();
   const readOnlyMode = producer.config.api.dashboard.readOnly;
-  createBullBoard({
-    queues: Object.keys(producer.config.accounts).map((a) => new BullMQAdapter(producer.queue(a), { readOnlyMode })),
-    serverAdapter: board,
+  const boardQueues = () => Object.keys(producer.config.accounts).map((a) => new BullMQAdapter(producer.queue(a), { readOnlyMode }));
+  const { replaceQueues } = createBullBoard({ queues: boardQueues(), serverAdapter: board });
+  // The accounts of a reloaded config: the dashboard's list follows on its next request.
+  let boardAccounts = producer.config.accounts;
+  app.addHook('onRequest', async (request) => {
+    if (boardAccounts === producer.config.accounts || !request.url.startsWith('/dashboard')) return;
+    boardAccounts = producer.config.accounts;
+    replaceQueues(boardQueues());
   });
   board.setBasePath('/dashboard');
   await app.register(board.registerPlugin(), { prefix: '/dashboard' });
@@ -81,9 +92,18 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     // Answers within ~1.5 s whatever Redis does: a load balancer must not wait out ioredis' retries.
-    const unavailable = `Redis at ${safeRedisUrl(producer.config.redis.url)} is unreachable`;
+    const unavailable = `Redis at ${describeRedis(producer.config.redis)} is unreachable`;
     if (connectionLost(producer.redis)) return reply.code(503).send({ ready: false, reason: unavailable });
-    const info = await withTimeout(producer.redis.info('memory'), READY_TIMEOUT_MS).catch(() => undefined);
+    // Any connection of this process found dead (a link that went silent) and not yet replaced.
+    const lost = connectionHealth.lost();
+    if (lost.length > 0) return reply.code(503).send({ ready: false, reason: `${unavailable} from connection ${lost.join(', ')} (reconnecting)` });
+    // A keyed command reaches the node that holds invitebus's keys (in a Cluster, INFO goes to any node: a slot
+    // without a primary would pass unseen).
+    const answers = await withTimeout(producer.redis.exists(invitebusKeys(producer.config.redis.prefix).events), READY_TIMEOUT_MS).then(
+      () => true,
+      () => false,
+    );
+    const info = answers ? await withTimeout(producer.redis.info('memory'), READY_TIMEOUT_MS).catch(() => undefined) : undefined;
     if (info === undefined) return reply.code(503).send({ ready: false, reason: unavailable });
     const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';
     if (policy !== 'noeviction')
@@ -95,6 +115,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   onboardingRoutes(app, ib);
   consoleRoutes(app, ib, { tokens, sessions });
   webhookRoutes(app, ib);
+  if (options.reload) configReloadRoutes(app, options.reload);
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
 
@@ -110,11 +131,14 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       return reply.code(400).send({ error: 'invalid_invite', message: error.message, details: error.details });
     if (error instanceof EnqueueInterruptedError)
       return reply.code(503).header('retry-after', '5').send({ error: 'enqueue_interrupted', message: error.message, confirmed: error.result });
+    // The writes are on the primary but not confirmed on enough replicas: the same request again is safe.
+    if (error instanceof InvitebusError && error.code === 'NOT_REPLICATED')
+      return reply.code(503).header('retry-after', '5').send({ error: 'not_replicated', message: error.message });
     if (isRedisUnreachable(error))
       return reply
         .code(503)
         .header('retry-after', '5')
-        .send({ error: 'redis_unavailable', message: `Redis at ${safeRedisUrl(producer.config.redis.url)} is unreachable; retry later` });
+        .send({ error: 'redis_unavailable', message: `Redis at ${describeRedis(producer.config.redis)} is unreachable; retry later` });
     const status = (error as { statusCode?: number }).statusCode ?? 500;
     // A 500 never shows a driver's message (it may name keys or internals): it is logged, the client gets a sentence.
     if (status >= 500) _request.log.error({ err: error }, 'internal error');

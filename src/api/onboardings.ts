@@ -23,7 +23,8 @@ export const onboardingBody = z
     /** Or these accounts, with each person's own fields. */
     accounts: z.array(z.string().min(1)).min(1).optional(),
     /**
-     * People: `email`, optional `profile` ("a;b" or a list) and any invite fields (they override the profile's).
+     * People: `email`, optional `profile` ("a;b" or a list), optional `externalId`, `firstName`, `lastName` (kept
+     * with each invite: events, webhooks, reports) and any invite fields (they override the profile's).
      * Each person is checked alone: one that is not an object, or has a field of the wrong type, is refused by
      * index and field while the others are queued.
      */
@@ -43,6 +44,20 @@ export const onboardingAccepted = z.object({
   replaced: z.number().int().describe('of the accepted: corrections replacing a failed invite'),
   duplicates: z.number().int(),
   alreadyInBatch: z.number().int().describe('pairs already in this onboarding (a repeated request): neither queued again nor duplicates'),
+  rescheduled: z.number().int().optional().describe('of those: scheduled invites moved to a new time (a corrected start date)'),
+  notRescheduled: z
+    .array(
+      z.object({
+        index: z.number().int().describe('0-based position in people'),
+        account: z.string(),
+        who: z.string().optional(),
+        id: z.string(),
+        state: z.string().describe('completed (sent), active (being sent), waiting (due), failed'),
+        finishedOn: z.number().int().optional(),
+      }),
+    )
+    .optional()
+    .describe('pairs already in this onboarding given a new time too late: already due, being sent, sent or failed'),
   rejected: z.array(
     z.object({
       index: z.number().int().describe('0-based position in people'),
@@ -68,6 +83,8 @@ export const onboardingStatus = progress.extend({
   refused: z.number().int().describe('person-tool pairs refused at intake'),
   duplicates: z.number().int(),
   alreadyInBatch: z.number().int().describe('person-tool pairs already in this onboarding (a repeated request): not duplicates'),
+  scheduled: z.number().int().describe('of the pending: invites waiting for their scheduled time (start dates); the onboarding is waiting, not stuck'),
+  nextScheduledAt: z.number().int().optional().describe('when the next scheduled invite is due (ms)'),
   complete: z.boolean(),
   sealed: z.boolean(),
   reasons: z.record(z.string(), z.number().int()),
@@ -83,8 +100,11 @@ export const onboardingPeople = z.object({
     z.object({
       email: z.string(),
       who: z.string().optional(),
+      externalId: z.string().optional().describe("the person's id in the HR system, as given"),
+      firstName: z.string().optional(),
+      lastName: z.string().optional(),
       accounts: z.record(z.string(), z.string()).describe('per account: invited, already_member, failed: REASON, waiting, refused: ...'),
-      summary: z.enum(['done', 'needs attention', 'in progress']),
+      summary: z.enum(['done', 'needs attention', 'in progress', 'scheduled']),
     }),
   ),
 });
@@ -93,6 +113,9 @@ export const foundInvite = z.object({
   inviteId: z.string(),
   account: z.string(),
   email: z.string(),
+  externalId: z.string().describe("the person's id in the HR system, as given ('' when none)"),
+  firstName: z.string(),
+  lastName: z.string(),
   state: z.string(),
   outcome: z.string(),
   reason: z.string(),

@@ -5,8 +5,9 @@ import { type Invitebus, replayFilter } from '../core/invitebus.ts';
 import { csvLine } from '../csv.ts';
 import { identifierProblem } from '../identifiers.ts';
 import { inputErrors } from '../input/zod-messages.ts';
+import { emailField } from '../invites/fields.ts';
 import { parseDuration } from '../replay.ts';
-import { errorBody, fieldErrors, invitesAccepted, invitesBody, jsonSchema, replayBody } from './schemas.ts';
+import { cancelResult, errorBody, fieldErrors, invitesAccepted, invitesBody, jsonSchema, replayBody } from './schemas.ts';
 
 function notFound(reply: FastifyReply, message: string) {
   return reply.code(404).send({ error: 'not_found', message });
@@ -53,6 +54,40 @@ export function operationRoutes(app: FastifyInstance, ib: Invitebus): void {
     if (problem !== undefined) return notFound(reply, `no invite ${problem}`);
     return (await ib.findInvite(id)) ?? notFound(reply, `no invite '${id}' (unknown, or removed after retention)`);
   });
+
+  app.delete<{ Params: { email: string }; Querystring: { batch?: string; dryRun?: string } }>(
+    '/v1/people/:email/invites',
+    {
+      schema: {
+        summary: "Cancel a withdrawn hire's pending invites (every account, or ?batch=ID's); ?dryRun=true only counts them",
+        description:
+          'Each waiting, scheduled, retrying or failed invite of the person is removed atomically unless a worker is sending it, counted `cancelled` in its batch, with an invite.cancelled event. Invites already sent are listed per tool ("sent on DATE: remove the person in TOOL"). A second call cancels nothing and says so. 404 when no invite of the person is known.',
+        response: { 200: jsonSchema(cancelResult, 'output'), 400: jsonSchema(errorBody), 404: jsonSchema(errorBody) },
+      },
+    },
+    async (request, reply) => {
+      const email = emailField.safeParse(request.params.email);
+      if (!email.success) return reply.code(400).send({ error: 'bad_request', message: `email: ${email.error.issues[0]?.message ?? 'not an address'}` });
+      const { batch, dryRun } = request.query;
+      if (batch !== undefined) {
+        const problem = identifierProblem('batch id', batch);
+        if (problem !== undefined) return reply.code(400).send({ error: 'bad_request', message: problem });
+      }
+      if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false')
+        return reply.code(400).send({ error: 'bad_request', message: 'dryRun must be true or false' });
+      const result = await ib.cancel(request.params.email, {
+        by: request.authBy === 'session' ? 'console' : 'api',
+        dryRun: dryRun === 'true',
+        ...(batch ? { batchId: batch } : {}),
+      });
+      if (result.invites.length === 0)
+        return notFound(
+          reply,
+          `no invite of ${request.params.email}${batch ? ` in batch '${batch}'` : ' in any account'} (never queued, or removed after retention)`,
+        );
+      return result;
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/v1/batches/:id', { schema: { summary: 'Batch counters and progress' } }, async (request, reply) => {
     const problem = identifierProblem('batch id', request.params.id);

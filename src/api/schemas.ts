@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { identifierSchema } from '../identifiers.ts';
+import { CANCEL_STATUSES, CANCELLABLE_STATES } from '../invites/cancel.ts';
 import { parseDuration } from '../replay.ts';
 import { REPLAYABLE_REASONS } from '../types.ts';
 
@@ -44,6 +45,26 @@ export const replayBody = z.strictObject({
   dryRun: z.boolean().optional(),
   /** Fields to change on every replayed invite, e.g. {"role": "member"}: checked by each provider's schema first. */
   set: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** The answer to DELETE /v1/people/:email/invites: per account holding an invite of the person, what became of it. */
+export const cancelResult = z.object({
+  email: z.string(),
+  batchId: z.string().optional(),
+  dryRun: z.boolean(),
+  cancelled: z.number().int().describe('invites cancelled by this call (or that a dry run would cancel)'),
+  invites: z.array(
+    z.object({
+      account: z.string(),
+      provider: z.string(),
+      inviteId: z.string(),
+      status: z.enum(CANCEL_STATUSES).describe('sent: remove the person in the tool by hand; sending: being sent now, cannot be stopped: check again'),
+      previous: z.enum(CANCELLABLE_STATES).optional(),
+      batchId: z.string().optional(),
+      at: z.number().int().optional().describe('when it was cancelled or sent (ms)'),
+      message: z.string(),
+    }),
+  ),
 });
 
 /** Field-level details of a zod error, for 400 answers. */

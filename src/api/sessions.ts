@@ -4,8 +4,8 @@
  * the session (Redis's clock, not ours).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { invitebusKeys } from '../redis.ts';
+import type { RedisClient } from '../redis-connection/factory.ts';
 
 /** What a token or a session may do: everything, or read only. */
 export type Access = 'admin' | 'read';
@@ -14,10 +14,10 @@ const hashOf = (id: string) => createHash('sha256').update(id).digest('hex');
 
 /** Where sessions live; one per API instance, sharing Redis with every other instance. */
 export class SessionStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly key: (hash: string) => string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.redis = redis;
     this.key = invitebusKeys(prefix).session;
   }

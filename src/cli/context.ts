@@ -1,19 +1,36 @@
 /** What every command shares: the global options, the core for a short command, and argument parsers. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
 import { type Config, configOverrides, configPath, loadConfig } from '../config/load.ts';
+import { logConfigWarnings } from '../config/warnings.ts';
 import { createInvitebus, type Invitebus, replayFilter } from '../core/invitebus.ts';
 import { identifierProblem } from '../identifiers.ts';
+import { parseMapping } from '../input/columns.ts';
 import { emailField } from '../invites/fields.ts';
-import { isRedisUnreachable, openCommandRedis, redisUnavailable } from '../redis.ts';
+import { createLogger } from '../logger.ts';
+import { isRedisUnreachable, redisUnavailable } from '../redis.ts';
+import { describeRedis, openRedis } from '../redis-connection/factory.ts';
 import { parseDuration } from '../replay.ts';
 import { REPLAYABLE_REASONS, type ReplayFilter } from '../types.ts';
 
 export type Globals = { config?: string; redisUrl?: string };
 
+/** Whether this process has said the config's warnings (a command loads its config once; say them once). */
+let warned = false;
+
+/** The command's config; its warnings (overlapping profiles, ...) said once on stderr, through the logger. */
 export function config(cmd: Command): Config {
   const globals = cmd.optsWithGlobals<Globals>();
-  return loadConfig(configPath(globals.config, process.env), configOverrides(globals, process.env));
+  const cfg = loadConfig(configPath(globals.config, process.env), configOverrides(globals, process.env));
+  if (!warned) {
+    warned = true;
+    logConfigWarnings(cfg, createLogger({ level: cfg.log.level, destination: pino.destination({ dest: 2, sync: true }) }));
+  }
+  return cfg;
 }
+
+/** How long an enqueue waits out an outage it meets (a failover takes seconds) before it stops. */
+export const LONG_COMMAND_RIDE_OUT_MS = 20_000;
 
 /** Closing waits this long at most: a command that met an outage must still end in seconds. */
 const CLOSE_TIMEOUT_MS = 2_000;
@@ -22,14 +39,14 @@ const CLOSE_TIMEOUT_MS = 2_000;
  * Runs a short command with the operations core on a connection that gives up on Redis within seconds (one line,
  * exit 2: see `main`), closing it afterwards.
  */
-export async function withInvitebus<T>(cmd: Command, fn: (ib: Invitebus, cfg: Config) => Promise<T>): Promise<T> {
+export async function withInvitebus<T>(cmd: Command, fn: (ib: Invitebus, cfg: Config) => Promise<T>, options: { rideOutMs?: number } = {}): Promise<T> {
   const cfg = config(cmd);
-  const redis = await openCommandRedis(cfg.redis.url);
+  const redis = await openRedis(cfg, options);
   const ib = await createInvitebus(cfg, { redis });
   try {
     return await fn(ib, cfg);
   } catch (error) {
-    throw isRedisUnreachable(error) ? redisUnavailable(cfg.redis.url, error) : error;
+    throw isRedisUnreachable(error) ? redisUnavailable(describeRedis(cfg.redis), error) : error;
   } finally {
     const closed = ib.close().then(() => redis.quit());
     await Promise.race([closed.catch(() => undefined), new Promise((r) => setTimeout(r, CLOSE_TIMEOUT_MS).unref())]);
@@ -67,6 +84,15 @@ export const accountList = (value: string, previous: string[]) => {
     if (problem !== undefined) throw new InvalidArgumentError(problem);
   }
   return [...new Set([...previous, ...names])];
+};
+/** `--map 'Work Email=email'`, repeatable, into one header → field object; an unknown field is a usage error. */
+export const columnMapping = (value: string, previous: Record<string, string> = {}) => {
+  try {
+    const [header, field] = parseMapping(value);
+    return { ...previous, [header]: field };
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 };
 export const list = (value: string) =>
   value

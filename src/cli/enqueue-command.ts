@@ -5,13 +5,16 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { extname } from 'node:path';
 import type { Config } from '../config/load.ts';
 import type { Invitebus } from '../core/invitebus.ts';
 import { csvLine } from '../csv.ts';
+import { InvitebusError } from '../errors.ts';
 import { checkTargets } from '../onboarding/onboard.ts';
-import { EnqueueInterruptedError } from '../producer.ts';
+import { EnqueueInterruptedError, notRescheduledText } from '../producer.ts';
 import { stopOnSignal } from '../signals.ts';
 import { type EnqueueFlags, type EnqueueProgress, enqueueFile, type RejectedRow, spansAccounts } from './enqueue.ts';
+import { terminalText } from './terminal-text.ts';
 
 /** After Ctrl-C, an enqueue lets its chunks in flight finish (milliseconds, normally) for at most this long. */
 const STOP_GRACE_MS = 3_000;
@@ -19,6 +22,9 @@ const STOP_GRACE_MS = 3_000;
 /** Runs `invitebus enqueue`: 0 every row queued (or known), 1 some rows refused. Throws EnqueueInterruptedError when stopped short. */
 export async function enqueueCommand(ib: Invitebus, config: Config, opts: EnqueueFlags): Promise<number> {
   const accounts = opts.account ?? [];
+  if (opts.map !== undefined && extname(opts.file).toLowerCase() !== '.csv') {
+    throw new InvitebusError('INVITE_INVALID', `--map maps the header row of a CSV file; the fields of ${opts.file} are named as they are`);
+  }
   const targets = { ...(opts.profile ? { profile: opts.profile } : {}), accounts };
   checkTargets(config, targets);
   const batchId = opts.batch ?? randomUUID();
@@ -50,6 +56,7 @@ export async function enqueueCommand(ib: Invitebus, config: Config, opts: Enqueu
       dryRun: opts.dryRun ?? false,
       strict: opts.strict ?? false,
       ...(opts.delimiter ? { delimiter: opts.delimiter } : {}),
+      ...(opts.map ? { columns: opts.map } : {}),
       progress: tty ? 'bar' : 'lines',
       onRow,
       onProgress: (p) => {
@@ -66,11 +73,15 @@ export async function enqueueCommand(ib: Invitebus, config: Config, opts: Enqueu
           : 'queued';
     // People this batch already has (the same file again) are a count, not a line each.
     const again = summary.alreadyInBatch > 0 ? `, already in this batch ${summary.alreadyInBatch}` : '';
+    // Columns not read are said, so a column meant to be read (a misspelt mapping) is not lost silently.
+    const ignored = summary.ignoredColumns.length > 0 ? `; ignored columns: ${summary.ignoredColumns.join(', ')}` : '';
     console.log(
       `batch ${summary.batchId}: ${summary.rows} rows, accepted ${summary.accepted}${again}, duplicates ${summary.duplicates}, rejected ${summary.rejected} (${verb})${
         summary.replaced > 0 ? `; corrections replacing failed invites: ${summary.replaced}` : ''
-      }`,
+      }${ignored}`,
     );
+    if ((summary.rescheduled ?? 0) > 0) console.log(`  rescheduled (a new start date): ${summary.rescheduled}`);
+    for (const n of summary.notRescheduled ?? []) console.error(terminalText(`line ${n.index}: ${n.account}: ${notRescheduledText(n)}`));
     return summary.rejected > 0 ? 1 : 0;
   } finally {
     stop.dispose();

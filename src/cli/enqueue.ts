@@ -3,9 +3,10 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Config } from '../config/load.ts';
+import { type ColumnMap, mergeColumnMaps } from '../input/columns.ts';
 import { type CsvDelimiter, readInvites } from '../input/readers.ts';
 import { type IntakeRow, type OnboardTargets, onboardRows } from '../onboarding/onboard.ts';
-import { EnqueueInterruptedError, type NotQueued, type Producer } from '../producer.ts';
+import { EnqueueInterruptedError, type NotQueued, type NotRescheduled, type Producer } from '../producer.ts';
 
 /** A row (or one of its tools) that was not queued, with where and why (duplicates: field `email`). */
 export interface RejectedRow {
@@ -30,9 +31,15 @@ export interface EnqueueSummary {
   alreadyInBatch: number;
   /** Rows (or row-tool pairs) refused. */
   rejected: number;
+  /** Of the rows already in this batch: scheduled invites moved to a new time (a corrected start date). */
+  rescheduled?: number;
+  /** Rows already in this batch given a new time too late (due, being sent, sent, failed): line, account, state. */
+  notRescheduled?: NotRescheduled[];
   /** --strict found bad rows, so nothing was queued. */
   aborted: boolean;
   dryRun: boolean;
+  /** CSV columns that name no field (nor are mapped to one), as the header writes them: not read. */
+  ignoredColumns: string[];
 }
 
 /** The options of `invitebus enqueue`, as the command line gives them. */
@@ -46,6 +53,8 @@ export interface EnqueueFlags {
   strict?: boolean;
   rejects?: string;
   delimiter?: CsvDelimiter;
+  /** `--map 'Work Email=email'` (repeatable): header → field, over the config's intake.columns. */
+  map?: Record<string, string>;
 }
 
 /** What is confirmed so far, after each chunk: what Ctrl-C reports when the stop cannot wait. */
@@ -64,6 +73,8 @@ export interface EnqueueOptions extends OnboardTargets {
   strict?: boolean;
   /** The CSV separator; without it, detected from the header row. */
   delimiter?: CsvDelimiter;
+  /** Header → field mappings over the config's `intake.columns` (they win: see mergeColumnMaps). */
+  columns?: ColumnMap;
   /** How to show progress: a bar (TTY), a line per 10,000 rows, or nothing. */
   progress?: 'bar' | 'lines' | 'none';
   log?: (line: string) => void;
@@ -99,9 +110,14 @@ async function pass(
 ): Promise<EnqueueSummary> {
   let rows = 0;
   let rejected = 0;
+  let ignoredColumns: string[] = [];
+  const columns = mergeColumnMaps(producer.config.intake.columns, options.columns);
+  const onHeader = (header: { ignored: string[] }) => {
+    ignoredColumns = header.ignored;
+  };
   // The rows' own line numbers are their positions: a refusal or duplicate names its line without a table.
   async function* records(): AsyncGenerator<IntakeRow> {
-    for await (const row of readInvites(options.file, { delimiter: options.delimiter })) {
+    for await (const row of readInvites(options.file, { delimiter: options.delimiter, columns, onHeader })) {
       rows += 1;
       onRead(row.bytes);
       if ('error' in row) yield { index: row.line, field: row.field, message: row.error };
@@ -139,8 +155,11 @@ async function pass(
       duplicates: result.duplicates,
       alreadyInBatch: result.alreadyInBatch,
       rejected,
+      rescheduled: result.rescheduled ?? 0,
+      notRescheduled: result.notRescheduled ?? [],
       aborted: false,
       dryRun,
+      ignoredColumns,
     };
   } catch (error) {
     // Told in the file's terms: rows read, every refusal counted (unreadable lines included).

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import { entryFields, typedEvent } from '../events/stream.ts';
+import type { RedisClient } from '../redis-connection/factory.ts';
 
 type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
 // The typed overloads cannot take an optional BLOCK; the argument lists are built below.
-const xread = (redis: Redis, ...args: string[]) => (redis.xread as unknown as (...a: string[]) => Promise<StreamReply>).apply(redis, args);
-const xreadgroup = (redis: Redis, ...args: string[]) => (redis.xreadgroup as unknown as (...a: string[]) => Promise<StreamReply>).apply(redis, args);
+const xread = (redis: RedisClient, ...args: string[]) => (redis.xread as unknown as (...a: string[]) => Promise<StreamReply>).apply(redis, args);
+const xreadgroup = (redis: RedisClient, ...args: string[]) => (redis.xreadgroup as unknown as (...a: string[]) => Promise<StreamReply>).apply(redis, args);
 
 /**
  * Prints events as JSON lines. Without a group: from the start of the stream (or only new ones with
@@ -12,7 +12,7 @@ const xreadgroup = (redis: Redis, ...args: string[]) => (redis.xreadgroup as unk
  * it, which is how an HR system's consumer should read them.
  */
 export async function printEvents(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   options: { follow?: boolean; group?: string; consumer?: string; out?: (line: string) => void; signal?: AbortSignal },
 ): Promise<number> {

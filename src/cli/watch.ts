@@ -2,6 +2,14 @@ import cliProgress from 'cli-progress';
 import type { BatchStatus } from '../batches.ts';
 import type { Invitebus } from '../core/invitebus.ts';
 
+/** Whether every invite still pending waits for its scheduled time: the batch is waiting as planned, not stuck. */
+export function onlyScheduledLeft(s: BatchStatus): boolean {
+  return s.sealed && !s.complete && s.scheduled > 0 && s.scheduled >= s.total - s.done;
+}
+
+/** "2026-12-11 08:00 UTC": the next scheduled time (the person's own zone is in the report and `find`). */
+const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
 export function formatStatus(s: BatchStatus): string {
   const pct = s.total === 0 ? 100 : Math.floor((s.done / s.total) * 100);
   const outcomes = Object.entries(s.outcomes)
@@ -11,8 +19,11 @@ export function formatStatus(s: BatchStatus): string {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   return [
-    `batch ${s.batchId}: ${s.done}/${s.total} done (${pct}%)${s.complete ? ', complete' : s.sealed ? '' : ', still being enqueued'}`,
-    `  succeeded ${s.succeeded}, failed ${s.failed}, pending ${Math.max(0, s.total - s.done)}${
+    `batch ${s.batchId}: ${s.done}/${s.total} done (${pct}%)${s.complete ? ', complete' : s.sealed ? (onlyScheduledLeft(s) ? ', the rest scheduled' : '') : ', still being enqueued'}`,
+    // Withdrawn hires' invites are said only when there are some: total = succeeded + failed + cancelled + pending.
+    `  succeeded ${s.succeeded}, failed ${s.failed}${s.cancelled > 0 ? `, cancelled ${s.cancelled}` : ''}, pending ${Math.max(0, s.total - s.done)}${
+      s.scheduled > 0 ? ` (scheduled ${s.scheduled}${s.nextScheduledAt ? `, next ${utc(s.nextScheduledAt)}` : ''})` : ''
+    }${
       s.refused + s.duplicates > 0 ? `; not queued: refused at intake ${s.refused}, duplicates ${s.duplicates} (see report)` : ''
     }${s.alreadyInBatch > 0 ? `; rows already in this batch (reruns): ${s.alreadyInBatch}` : ''}`,
     ...(outcomes ? [`  outcomes: ${outcomes}`] : []),
@@ -21,7 +32,7 @@ export function formatStatus(s: BatchStatus): string {
     ...(Object.keys(s.accounts).length > 1
       ? Object.entries(s.accounts).map(
           ([name, a]) =>
-            `  ${name}: ${a.done}/${a.total} done, succeeded ${a.succeeded}, failed ${a.failed}${
+            `  ${name}: ${a.done}/${a.total} done, succeeded ${a.succeeded}, failed ${a.failed}${a.cancelled > 0 ? `, cancelled ${a.cancelled}` : ''}${
               Object.keys(a.outcomes).length > 0
                 ? ` (${Object.entries(a.outcomes)
                     .map(([k, v]) => `${k} ${v}`)
@@ -71,9 +82,11 @@ export async function watchBatch(
       if (line !== last) out(line);
       last = line;
     }
-    if (s.complete) {
+    // Scheduled invites may be weeks away: following them would hold the terminal that long.
+    if (s.complete || onlyScheduledLeft(s)) {
       multi?.stop();
-      if (multi) out(formatStatus(s));
+      if (multi || onlyScheduledLeft(s)) out(formatStatus(s));
+      if (onlyScheduledLeft(s)) out("  every pending invite waits for its scheduled time: see `invitebus report` for each one's");
       return s;
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 500));

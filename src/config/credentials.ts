@@ -30,24 +30,28 @@ export function resolveCredentials(
   const values: Record<string, string> = {};
   const problems: string[] = [];
   for (const [key, ref] of Object.entries(refs)) {
-    if ('env' in ref) {
-      const value = env[ref.env];
-      if (value === undefined || value.trim() === '') {
-        problems.push(`account '${account}' has no credentials.${key}: set the environment variable ${ref.env}`);
-      } else {
-        values[key] = value.trim();
-      }
-      continue;
-    }
-    const path = isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file);
-    try {
-      const value = readFileSync(path, 'utf8').trim();
-      if (value === '') problems.push(`account '${account}' credentials.${key}: file ${path} is empty`);
-      else values[key] = value;
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? 'error';
-      problems.push(`account '${account}' credentials.${key}: cannot read file ${path} (${code})`);
-    }
+    const read = readSecret(ref, env, baseDir);
+    if ('value' in read) values[key] = read.value;
+    else if ('env' in ref) problems.push(`account '${account}' has no credentials.${key}: ${read.problem}`);
+    else problems.push(`account '${account}' credentials.${key}: ${read.problem}`);
   }
   return { values, problems };
+}
+
+/**
+ * Reads one secret from where its reference points: the value, or what is wrong and how to fix it ("set the
+ * environment variable X", "cannot read file P (ENOENT)"). File paths are relative to `baseDir`.
+ */
+export function readSecret(ref: CredentialRef, env: NodeJS.ProcessEnv, baseDir: string): { value: string } | { problem: string } {
+  if ('env' in ref) {
+    const value = env[ref.env];
+    return value === undefined || value.trim() === '' ? { problem: `set the environment variable ${ref.env}` } : { value: value.trim() };
+  }
+  const path = isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file);
+  try {
+    const value = readFileSync(path, 'utf8').trim();
+    return value === '' ? { problem: `file ${path} is empty` } : { value };
+  } catch (error) {
+    return { problem: `cannot read file ${path} (${(error as { code?: string }).code ?? 'error'})` };
+  }
 }

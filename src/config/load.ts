@@ -3,9 +3,21 @@ import { dirname, resolve } from 'node:path';
 import { InvitebusError } from '../errors.ts';
 import { wrongType } from '../input/describe-value.ts';
 import { inputErrors } from '../input/zod-messages.ts';
+import { INVITE_AT, type InviteAt } from '../onboarding/schedule.ts';
 import { adapterOf, type ProviderId } from '../providers/index.ts';
 import type { CredentialRef } from './credentials.ts';
-import { accountIssues, configSchema, type ParsedConfig, profileIssues, webhookIssues } from './schema.ts';
+import { duplicateKeys } from './duplicate-keys.ts';
+import {
+  accountIssues,
+  configSchema,
+  intakeIssues,
+  inviteAtSchema,
+  type ParsedConfig,
+  profileIssues,
+  redisIssues,
+  scheduleIssues,
+  webhookIssues,
+} from './schema.ts';
 
 type Defaults = ParsedConfig['defaults'];
 
@@ -27,6 +39,8 @@ export interface AccountConfig {
 /** The validated, frozen configuration. */
 export interface Config extends Omit<ParsedConfig, 'accounts'> {
   accounts: Readonly<Record<string, AccountConfig>>;
+  /** Each profile's `inviteAt` (when its tools are invited, from the start date); `profiles` holds only accounts. */
+  profileSchedules: Readonly<Record<string, InviteAt>>;
   /** Directory relative file paths (credential files) are resolved against. */
   baseDir: string;
 }
@@ -46,7 +60,15 @@ function formatPath(path: readonly PropertyKey[]): string {
 /** Validates a config object. Every problem is listed at once, each with its path. */
 export function parseConfig(input: unknown, baseDir = process.cwd()): Config {
   const result = configSchema.safeParse(input, { error: inputErrors });
-  const issues = [...(result.success ? [] : result.error.issues), ...accountIssues(input), ...profileIssues(input), ...webhookIssues(input)];
+  const issues = [
+    ...(result.success ? [] : result.error.issues),
+    ...redisIssues(input),
+    ...accountIssues(input),
+    ...profileIssues(input),
+    ...intakeIssues(input),
+    ...scheduleIssues(input),
+    ...webhookIssues(input),
+  ];
   if (!result.success || issues.length > 0) {
     const details = [...new Set(issues.map((i) => `${formatPath(i.path)}: ${i.message}`))];
     throw new InvitebusError(
@@ -74,7 +96,14 @@ export function parseConfig(input: unknown, baseDir = process.cwd()): Config {
       settings: adapter.settingsSchema.parse(account),
     };
   }
-  return deepFreeze({ ...parsed, accounts, baseDir });
+  // A profile's inviteAt is kept apart: everything reading `profiles` sees accounts only.
+  const profiles: ParsedConfig['profiles'] = {};
+  const profileSchedules: Record<string, InviteAt> = {};
+  for (const [name, { [INVITE_AT]: inviteAt, ...rest }] of Object.entries(parsed.profiles)) {
+    profiles[name] = rest;
+    if (inviteAt !== undefined) profileSchedules[name] = inviteAtSchema.parse(inviteAt);
+  }
+  return deepFreeze({ ...parsed, profiles, profileSchedules, accounts, baseDir });
 }
 
 /**
@@ -120,6 +149,17 @@ export function loadConfig(path: string, overrides: ConfigOverrides = {}): Confi
     json = JSON.parse(text);
   } catch (error) {
     throw new InvitebusError('CONFIG_INVALID', `config file ${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const twice = duplicateKeys(text);
+  if (twice.length > 0) {
+    const details = twice.map((d) => `${d.path}: given twice in one object (line ${d.line}): JSON keeps only the last; merge the two`);
+    throw new InvitebusError(
+      'CONFIG_INVALID',
+      `invalid configuration (${details.length} problem${details.length === 1 ? '' : 's'}):\n  ${details.join('\n  ')}`,
+      {
+        details,
+      },
+    );
   }
   return parseConfig(applyOverrides(json, overrides), dirname(path));
 }

@@ -43,5 +43,24 @@ export function progress(done: number, total: number, failed: number): string {
   return `<svg class="bar" viewBox="0 0 100 1" preserveAspectRatio="none" role="progressbar" aria-valuenow="${pct}" aria-valuemin="0" aria-valuemax="100"><title>${done}/${total}</title><rect class="ok" width="${ok.toFixed(1)}" height="1"/><rect class="bad" x="${ok.toFixed(1)}" width="${bad.toFixed(1)}" height="1"/></svg><span class="pct">${pct}%</span>`;
 }
 
-export const when = (ms: number | undefined) =>
-  ms ? `<time datetime="${new Date(ms).toISOString()}">${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)}</time>` : '';
+/**
+ * A moment as `<time>`: the page's script shows it in the viewer's time zone with the zone named
+ * ("2026-03-02 14:02:05 CET", assets/console.js); without the script it reads in UTC, and says so.
+ */
+export const when = (ms: number | undefined) => {
+  if (!ms) return '';
+  const iso = new Date(ms).toISOString();
+  return `<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)} UTC</time>`;
+};
+
+/**
+ * A moment as a short `<time data-clock>`: the page's script shows "14:02 CET" on the viewer's today, the date too
+ * on another day; without the script it reads "14:02 UTC".
+ */
+export const clock = (ms: number) => {
+  const iso = new Date(ms).toISOString();
+  return `<time datetime="${iso}" data-clock>${iso.slice(11, 16)} UTC</time>`;
+};
+
+/** A count with its noun: "1 invite", "3 invites". */
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

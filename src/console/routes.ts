@@ -12,7 +12,7 @@ import type { SessionStore } from '../api/sessions.ts';
 import type { Invitebus } from '../core/invitebus.ts';
 import { identifierProblem } from '../identifiers.ts';
 import { emailField } from '../invites/fields.ts';
-import { accountsView, batchesView, failuresView } from './data.ts';
+import { accountsView, accountsWithoutRequestIds, attentionOf, batchesView, duplicatesView, failuresView } from './data.ts';
 import { esc, page } from './html.ts';
 import { safeNextPath } from './next-path.ts';
 import { accountsSection, batchesSection, batchPage, batchProgress, failuresSection, personPage } from './views.ts';
@@ -84,10 +84,17 @@ export function consoleRoutes(app: FastifyInstance, ib: Invitebus, door: { token
     return reply.redirect('/login', 303);
   });
 
+  const noRequestIds = accountsWithoutRequestIds(ib);
   const sections = {
     accounts: async (request: FastifyRequest) => accountsSection(await accountsView(ib), canWrite(request)),
     batches: async () => batchesSection(await batchesView(ib)),
     failures: async (request: FastifyRequest) => failuresSection(await failuresView(ib), canWrite(request)),
+    // A person's invites (`person?email=`): refreshed after the cancel button and as events arrive.
+    person: async (request: FastifyRequest) => {
+      const email = emailField.safeParse((request.query as { email?: string }).email ?? '');
+      if (!email.success) return `<p class="error">${esc(email.error.issues[0]?.message ?? 'not an address')}</p>`;
+      return personPage(email.data, await ib.find(email.data), canWrite(request), noRequestIds);
+    },
   };
 
   app.get('/console', route, async (request, reply) => {
@@ -105,7 +112,9 @@ export function consoleRoutes(app: FastifyInstance, ib: Invitebus, door: { token
 
   app.get<{ Params: { id: string } }>('/console/fragments/batch/:id/progress', route, async (request, reply) => {
     const status = await onboarding(request.params.id);
-    return status ? html(reply, batchProgress(status)) : reply.code(404).send({ error: 'not_found', message: 'no such onboarding' });
+    return status
+      ? html(reply, batchProgress(status, await attentionOf(ib, status)))
+      : reply.code(404).send({ error: 'not_found', message: 'no such onboarding' });
   });
 
   app.get<{ Params: { id: string }; Querystring: { summary?: string; q?: string } }>('/console/batches/:id', route, async (request, reply) => {
@@ -114,13 +123,14 @@ export function consoleRoutes(app: FastifyInstance, ib: Invitebus, door: { token
     if (!status || !people) return shell(request, reply.code(404), 'Not found', `<p class="empty">No onboarding '${esc(request.params.id)}'.</p>`);
     // Checked on every view: the page reads every person of the batch anyway, and drift must not go unseen.
     const check = await ib.batches.check(status.batchId).catch(() => undefined);
-    return shell(request, reply, `Onboarding ${status.batchId}`, batchPage(status, people, request.query, check));
+    const [attention, duplicates] = await Promise.all([attentionOf(ib, status), duplicatesView(ib, status.batchId)]);
+    return shell(request, reply, `Onboarding ${status.batchId}`, batchPage(status, attention, people, request.query, duplicates, check));
   });
 
   app.get<{ Querystring: { email?: string } }>('/console/people', route, async (request, reply) => {
     const email = emailField.safeParse(request.query.email ?? '');
     if (!email.success)
       return shell(request, reply.code(400), 'Find a person', `<p class="error">${esc(email.error.issues[0]?.message ?? 'not an address')}</p>`);
-    return shell(request, reply, email.data, personPage(email.data, await ib.find(email.data)));
+    return shell(request, reply, email.data, `<div class="live" data-live aria-live="polite"></div>${await sections.person(request)}`);
   });
 }

@@ -5,19 +5,20 @@
  * webhook modules; nothing here is specific to one surface.
  */
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { pauseAccount, resumeAccount } from '../accounts.ts';
 import { type BatchCheck, checkBatch } from '../batch-check.ts';
 import { type BatchStatus, batchReport, batchStatus, type ReportLine } from '../batches.ts';
 import { accountOf, type Config } from '../config/load.ts';
 import type { EventStream } from '../events/stream.ts';
+import { type CancelOptions, type CancelResult, cancelPerson } from '../invites/cancel.ts';
 import { type FoundInvite, findInvite, findInvitesByEmail } from '../invites/lookup.ts';
 import { type OnboardResult, type OnboardTargets, onboard } from '../onboarding/onboard.ts';
 import { type PersonRow, peopleReport } from '../onboarding/people.ts';
 import { type EnqueueOptions, type InviteManyResult, type InviteResultOne, Producer } from '../producer.ts';
-import { connectProducerRedis, invitebusKeys } from '../redis.ts';
+import { invitebusKeys } from '../redis.ts';
+import { connectRedis, type RedisClient } from '../redis-connection/factory.ts';
 import { type ReplayResult, replayFailed } from '../replay.ts';
-import { type AccountStats, accountStats } from '../stats.ts';
+import { type AccountStats, accountStats, removedAccountStats } from '../stats.ts';
 import type { InviteJobData, ReasonClass, ReplayFilter } from '../types.ts';
 import { enableWebhook, replayWebhook, testWebhook, type WebhookStatus, webhookStatus } from '../webhooks/admin.ts';
 import { controlQueue, replaySchedule, scheduleReplay, unscheduleReplay } from '../worker/control-queue.ts';
@@ -46,20 +47,18 @@ export function replayFilter(input: {
 /** Options of `createInvitebus`. */
 export interface InvitebusOptions {
   /** A connection to use (not closed by `close()`); default: one made from `config.redis`. */
-  redis?: Redis;
+  redis?: RedisClient;
 }
 
 /** One process's invitebus: every operation, over one Redis connection. */
 export class Invitebus {
-  readonly config: Config;
   /** The enqueue engine (queues and batch enrolment). */
   readonly producer: Producer;
   readonly #ownsRedis: boolean;
 
   constructor(config: Config, options: InvitebusOptions & { producer?: Producer } = {}) {
-    this.config = config;
     this.#ownsRedis = options.redis === undefined && options.producer === undefined;
-    this.producer = options.producer ?? new Producer(config, { redis: options.redis ?? connectProducerRedis(config.redis.url) });
+    this.producer = options.producer ?? new Producer(config, { redis: options.redis ?? connectRedis(config, 'producer') });
   }
 
   /** The core over a Producer someone else owns (its connection is closed by its owner). */
@@ -67,7 +66,12 @@ export class Invitebus {
     return new Invitebus(producer.config, { producer });
   }
 
-  get redis(): Redis {
+  /** The running configuration: the producer's, so a config reload in a `serve` process reaches every surface. */
+  get config(): Config {
+    return this.producer.config;
+  }
+
+  get redis(): RedisClient {
     return this.producer.redis;
   }
 
@@ -105,8 +109,14 @@ export class Invitebus {
   };
 
   readonly accounts = {
-    /** Every configured account: job counts, paused, rate-limit wait. */
-    list: (): Promise<AccountStats[]> => accountStats(this.producer),
+    /**
+     * Every configured account: job counts, paused (why, since when), rate-limit wait, limit and paced rate. With
+     * `removed`, then the accounts no longer configured whose invites still wait in Redis (`removed: true`).
+     */
+    list: async (options: { removed?: boolean } = {}): Promise<AccountStats[]> => [
+      ...(await accountStats(this.producer)),
+      ...(options.removed ? await removedAccountStats(this.producer) : []),
+    ],
     /** An account's failed invites, newest first. */
     failed: (name: string, count: number): Promise<Job<InviteJobData>[]> => this.producer.queue(accountOf(this.config, name).name).getFailed(0, count - 1),
     /** Pauses an account in every process; false if it already was. */
@@ -136,6 +146,15 @@ export class Invitebus {
   /** Invites of a person (by address), across accounts. */
   find(email: string): Promise<FoundInvite[]> {
     return findInvitesByEmail(this.producer, email);
+  }
+
+  /**
+   * Cancels a withdrawn hire's pending invites (every account, or one batch's): each removed atomically unless a
+   * worker is sending it, counted `cancelled` in its batch, with an invite.cancelled event; what was already sent
+   * is said per tool (src/invites/cancel.ts).
+   */
+  cancel(email: string, options: CancelOptions = {}): Promise<CancelResult> {
+    return cancelPerson(this.producer, email, options);
   }
 
   /** One invite by its id. */

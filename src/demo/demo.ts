@@ -9,13 +9,14 @@ import { parseConfig } from '../config/load.ts';
 import { type OwnRedis, redisServerOnPath, startOwnRedis } from '../embedded-redis.ts';
 import { readCsv } from '../input/readers.ts';
 import type { ProviderId } from '../providers/index.ts';
-import { openCommandRedis } from '../redis.ts';
+import { openRedis } from '../redis-connection/factory.ts';
 import { fakeOf } from '../sandbox/fakes.ts';
 import { SANDBOX_CREDENTIALS, startSandbox } from '../sandbox/index.ts';
 import { startFakeServer } from '../sandbox/server.ts';
+import { PACKAGE_ROOT } from '../version.ts';
 
 /** The bundled sample: 40 hires, two of them listed again in other letter case, two rows that cannot be valid. */
-export const SAMPLE = join(import.meta.dirname, '../../examples/hires.csv');
+export const SAMPLE = join(PACKAGE_ROOT, 'examples/hires.csv');
 
 /** Which tools each team's profile gets (each tool with its provider's example fields: a role, ...). */
 const DEMO_PROFILES: Record<string, readonly ProviderId[]> = {
@@ -102,7 +103,7 @@ export async function runDemo(
     line(`demo: started redis-server on ${redisUrl} (temporary, removed at the end)`);
   } else {
     try {
-      (await openCommandRedis(redisUrl)).disconnect();
+      (await openRedis({ redis: { url: redisUrl, prefix: 'invitebus' }, baseDir: process.cwd() })).disconnect();
     } catch (error) {
       process.stderr.write(`demo: ${(error as Error).message}\n`);
       return 2;
@@ -205,7 +206,7 @@ export async function runDemo(
     let ok = progress.complete;
     for (const account of Object.keys(sandbox.accounts)) {
       const e = intake.byAccount[account] ?? { accepted: 0, duplicates: 0, rejected: 0 };
-      const s = progress.accounts[account] ?? { total: 0, done: 0, succeeded: 0, failed: 0, outcomes: {} };
+      const s = progress.accounts[account] ?? { total: 0, done: 0, succeeded: 0, failed: 0, cancelled: 0, outcomes: {} as Record<string, number> };
       const adds = s.done === e.accepted && s.total === e.accepted;
       ok &&= adds;
       const n = (v: number, w: number) => String(v).padStart(w);
@@ -217,7 +218,7 @@ export async function runDemo(
     const bySummary = (summary: string) => people.people.filter((p) => p.summary === summary).length;
     line('');
     line(
-      `demo: ${people.people.length} people: ${bySummary('done')} done, ${bySummary('needs attention')} need attention (GET /v1/onboardings/${onboardingId}/people)`,
+      `demo: ${people.people.length} people: ${bySummary('done')} done, ${bySummary('needs attention')} ${bySummary('needs attention') === 1 ? 'needs' : 'need'} attention (GET /v1/onboardings/${onboardingId}/people)`,
     );
     const got = receiver.byType();
     const delivered = receiver.distinct() === expectedEvents.length && receiver.invalid() === 0;

@@ -25,6 +25,10 @@ const inviteFields = {
   account: str(),
   provider: str(),
   email: str(),
+  /** The person (job data `person`, src/invites/person.ts), when given: an HR system matches results back by its id. */
+  externalId: optional(str()),
+  firstName: optional(str()),
+  lastName: optional(str()),
   outcome: str<Outcome['kind']>(),
   reasonClass: optional(str<ReasonClass>()),
   message: optional(str()),
@@ -37,6 +41,26 @@ const inviteFields = {
   finishedAt: num(),
 };
 
+/**
+ * A pending invite cancelled (a withdrawn hire; cancel-invite.lua, atomically with its removal and its count):
+ * what it was (`previous`: waiting, delayed, prioritized, failed), who cancelled it and when.
+ */
+const inviteCancelledFields = {
+  inviteId: str(),
+  account: str(),
+  provider: str(),
+  email: str(),
+  previous: str<'waiting' | 'delayed' | 'prioritized' | 'failed'>(),
+  by: str(),
+  batchId: optional(str()),
+  /** The person as the HR system knows them, when their invite kept it. */
+  externalId: optional(str()),
+  firstName: optional(str()),
+  lastName: optional(str()),
+  enqueuedAt: num(),
+  at: num(),
+};
+
 /** An account paused, resumed or told to wait by its provider. */
 const accountFields = {
   account: str(),
@@ -45,6 +69,8 @@ const accountFields = {
   message: optional(str()),
   waitMs: optional(num()),
   until: optional(num()),
+  /** On `account.rate_limited` after a 429 of an adaptive account: its paced rate after it, calls per second. */
+  pacedRate: optional(num()),
   at: num(),
 };
 
@@ -57,6 +83,8 @@ const batchCompletedFields = {
   refused: num(),
   duplicates: num(),
   alreadyInBatch: num(),
+  /** Invites of withdrawn hires, cancelled before they were sent (cancel-invite.lua): succeeded + failed + cancelled = total. */
+  cancelled: num(),
   round: num(),
   at: num(),
 };
@@ -73,6 +101,7 @@ const webhookDisabledFields = {
 export const EVENT_CATALOGUE = {
   'invite.succeeded': { fields: inviteFields, subscribable: true },
   'invite.failed': { fields: inviteFields, subscribable: true },
+  'invite.cancelled': { fields: inviteCancelledFields, subscribable: true },
   'batch.completed': { fields: batchCompletedFields, subscribable: true },
   'account.paused': { fields: accountFields, subscribable: true },
   'account.resumed': { fields: accountFields, subscribable: true },

@@ -8,7 +8,8 @@
  * on the shared command connection (up to at least where the loop started reading) while the live entries it
  * is sent meanwhile wait in a bounded buffer, then takes live entries. A listener that cannot keep up is ended (an EventSource reconnects with Last-Event-ID).
  */
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../redis-connection/factory.ts';
+import { MAX_BLOCK_S } from '../redis-connection/liveness.ts';
 import { entryFields } from './stream.ts';
 
 /** One event as the feed hands it on: its stream id and its fields. */
@@ -39,7 +40,8 @@ interface Listener {
 }
 
 const PAGE = 500;
-const BLOCK_MS = 5_000;
+/** A blocking read answers within the socket timeout that finds a dead link. */
+const BLOCK_MS = MAX_BLOCK_S * 1000;
 const RETRY_MS = 1_000;
 const MAX_PENDING = 10_000;
 
@@ -57,16 +59,16 @@ const toEntries = (raw: Array<[string, string[]]>): FeedEntry[] => raw.map(([id,
 
 /** The shared reader of one event stream. */
 export class EventFeed {
-  readonly #source: Redis;
+  readonly #source: RedisClient;
   readonly #key: string;
   readonly #listeners = new Set<Listener>();
   /** The blocking connection of the running loop; undefined while nobody listens. */
-  #reader: Redis | undefined;
+  #reader: RedisClient | undefined;
   /** Resolves once the running loop knows where it reads from (or has stopped). */
   #positioned: Promise<void> = Promise.resolve();
 
   /** @param source the process's command connection: duplicated for the blocking reader, used for catch-up. */
-  constructor(source: Redis, key: string) {
+  constructor(source: RedisClient, key: string) {
     this.#source = source;
     this.#key = key;
   }
@@ -158,14 +160,14 @@ export class EventFeed {
   }
 
   /** The id of the stream's newest entry ("0-0" when it is empty). */
-  async #tail(redis: Redis): Promise<string> {
+  async #tail(redis: RedisClient): Promise<string> {
     const [last] = await redis.xrevrange(this.#key, '+', '-', 'COUNT', 1);
     return last?.[0] ?? '0-0';
   }
 
   #start(): void {
     if (this.#reader !== undefined) return;
-    const reader = this.#source.duplicate();
+    const reader = duplicateClient(this.#source);
     reader.on('error', () => undefined); // a lost connection is retried by the loop; the API's /readyz reports outages
     this.#reader = reader;
     let resolve = () => {};
@@ -176,7 +178,7 @@ export class EventFeed {
   }
 
   /** Reads new entries while `reader` is the current one and hands them to every listener. */
-  async #run(reader: Redis, positioned: () => void): Promise<void> {
+  async #run(reader: RedisClient, positioned: () => void): Promise<void> {
     let last: string | undefined;
     while (this.#reader === reader) {
       try {

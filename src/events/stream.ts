@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
+import { decodeSentRecord, encodeSentRecord, type SentRecord } from '../invites/sent-record.ts';
 import { invitebusKeys } from '../redis.ts';
+import type { RedisClient } from '../redis-connection/factory.ts';
 import { type Scripts, scripts } from '../redis-scripts/index.ts';
 import type { Outcome, ReasonClass } from '../types.ts';
 import { type EventPayload, NUMERIC_FIELDS } from './catalogue.ts';
@@ -17,6 +18,20 @@ export type WebhookDisabledEvent = EventPayload<'webhook.disabled'>;
 
 /** What the terminal marker remembers: the outcome, and the reason class of a failure. */
 export type RecordedOutcome = Outcome & { reasonClass?: ReasonClass };
+
+/** How a success whose job is removed as it completes is kept: its sent record's lifetime and the job's schedule. */
+export interface SentOptions {
+  /** The success retention (ms): how long the sent record lives. */
+  ttlMs: number;
+  scheduledFor?: number;
+  timeZone?: string;
+}
+
+/** The outcome a sent record holds. */
+export function outcomeOfSent(r: SentRecord): RecordedOutcome {
+  const ref = { status: r.status, requestId: r.requestId, providerId: r.providerId, message: r.message };
+  return { kind: r.kind, ...Object.fromEntries(Object.entries(ref).filter(([, v]) => v !== undefined)) };
+}
 
 function flatten(event: object): string[] {
   const out: string[] = [];
@@ -45,13 +60,13 @@ export function typedEvent(fields: Record<string, string>): Record<string, strin
 
 export class EventStream {
   readonly key: string;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #scripts: Scripts;
   readonly #keys: ReturnType<typeof invitebusKeys>;
   readonly #maxLen: number;
   readonly #prefix: string;
 
-  constructor(redis: Redis, prefix: string, maxLen: number) {
+  constructor(redis: RedisClient, prefix: string, maxLen: number) {
     this.#redis = redis;
     // EVALSHA: the scripts are sent once per connection, not with every invite.
     this.#scripts = scripts(redis);
@@ -69,9 +84,28 @@ export class EventStream {
    * Appends an invite's terminal event and counts it in its batch, unless that was already done
    * (src/redis-scripts/record-terminal.lua). Returns whether it wrote.
    * @param ttlMs how long the marker and batch counters live: the job's retention.
+   * @param sent for a success whose job is removed as it completes: a sent record is kept instead of the marker.
    */
-  async recordTerminal(event: InviteEvent, recorded: Outcome, ttlMs: number): Promise<{ written: boolean; writerLiveMs: number }> {
+  async recordTerminal(event: InviteEvent, recorded: Outcome, ttlMs: number, sent?: SentOptions): Promise<{ written: boolean; writerLiveMs: number }> {
     const stored: RecordedOutcome = event.reasonClass === undefined ? recorded : { ...recorded, reasonClass: event.reasonClass };
+    const record =
+      sent !== undefined && (recorded.kind === 'invited' || recorded.kind === 'already_member')
+        ? encodeSentRecord({
+            kind: recorded.kind,
+            ...(recorded.status === undefined ? {} : { status: recorded.status }),
+            ...(recorded.requestId === undefined ? {} : { requestId: recorded.requestId }),
+            ...(recorded.providerId === undefined ? {} : { providerId: recorded.providerId }),
+            ...(recorded.message === undefined ? {} : { message: recorded.message }),
+            email: event.email,
+            person: { externalId: event.externalId, firstName: event.firstName, lastName: event.lastName },
+            attempts: Number(event.attempts),
+            ...(event.batchId === undefined ? {} : { batchId: event.batchId }),
+            enqueuedAt: event.enqueuedAt,
+            finishedAt: event.finishedAt,
+            ...(sent.scheduledFor === undefined ? {} : { scheduledFor: sent.scheduledFor }),
+            ...(sent.timeZone === undefined ? {} : { timeZone: sent.timeZone }),
+          })
+        : undefined;
     // > 1: written, and a live writer (an enqueue or replay) still holds the batch open for that many ms.
     return this.#scripts.recordTerminal({
       prefix: this.#prefix,
@@ -86,13 +120,25 @@ export class EventStream {
       maxLen: this.#maxLen,
       minute: Math.floor(Date.now() / 60_000),
       eventFields: flatten(event),
+      ...(record === undefined || sent === undefined ? {} : { sent: { json: record, ttlMs: sent.ttlMs } }),
     });
   }
 
-  /** The outcome recorded for an invite whose terminal event was already written, if any. */
+  /** An invite's sent record (a success whose job was removed as it completed), if it is still kept. */
+  async sentRecord(account: string, inviteId: string): Promise<SentRecord | undefined> {
+    return decodeSentRecord(await this.#redis.get(this.#keys.sent(account, inviteId)));
+  }
+
+  /**
+   * The outcome recorded for an invite whose terminal event was already written, if any: its marker, or the sent
+   * record of the same run.
+   */
   async recordedOutcome(event: Pick<InviteEvent, 'account' | 'inviteId' | 'enqueuedAt'>): Promise<RecordedOutcome | undefined> {
-    const value = await this.#redis.get(this.#marker(event));
-    if (value === null) return undefined;
+    const [value, sentText] = await Promise.all([this.#redis.get(this.#marker(event)), this.#redis.get(this.#keys.sent(event.account, event.inviteId))]);
+    if (value === null) {
+      const sent = decodeSentRecord(sentText);
+      return sent !== undefined && sent.enqueuedAt === event.enqueuedAt ? outcomeOfSent(sent) : undefined;
+    }
     // The marker also keeps when it was recorded (record-terminal.lua), which is not part of the outcome.
     const { recordedAt: _, ...outcome } = JSON.parse(value) as RecordedOutcome & { recordedAt?: number };
     return outcome;

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { inviteFieldNames, providers } from '../providers/index.ts';
+import { providers } from '../providers/index.ts';
+import { type ColumnMap, emailMappingHint, type HeaderFields, headerFields } from './columns.ts';
 import { kindOf } from './describe-value.ts';
 
 /** One input row: its 1-based line number and either the record or why it could not be read. */
@@ -19,26 +20,17 @@ export type CsvDelimiter = keyof typeof CSV_DELIMITERS;
 export interface ReadOptions {
   /** The CSV separator; without it, detected from the header row. */
   delimiter?: CsvDelimiter;
+  /** HR header → field (the config's `intake.columns` with `--map` over them): CSV only. */
+  columns?: ColumnMap;
+  /** Told once the header row is read: the columns ignored (they name no field), as written. */
+  onHeader?: (header: { ignored: string[] }) => void;
 }
 
 const DETECTED = [',', ';', '\t', '|'] as const;
 const shownDelimiter = (d: string) => (d === '\t' ? 'tab' : `'${d}'`);
 
-/** Every invite field of every provider, by its lower-case name: spreadsheets write `Email` or `FirstName`. */
-const inviteFields = new Map(
-  Object.values(providers)
-    .flatMap((p) => inviteFieldNames(p))
-    .map((name) => [name.toLowerCase(), name]),
-);
-
 /** Fields a CSV cell gives as a list, as each provider declares them (UniBee's `roleIds`). */
 const listFields = new Set(Object.values(providers).flatMap((p) => p.listFields));
-
-/** A header cell as a field name: trimmed, and an invite field's own spelling whatever its letter case. */
-function fieldName(header: string): string {
-  const name = header.trim();
-  return inviteFields.get(name.toLowerCase()) ?? name;
-}
 
 /** The cells of one line. Most lines have no quotes: a plain split is exact for them and much cheaper than a parser. */
 function splitLine(text: string, delimiter: string): string[] {
@@ -47,28 +39,38 @@ function splitLine(text: string, delimiter: string): string[] {
   return cells;
 }
 
+/** One way of splitting the header row: its cells and what each is. */
+type HeaderSplit = { delimiter: string; cells: string[] } & HeaderFields;
+
+const hasEmail = (s: HeaderSplit) => s.fields.includes('email');
+
 /** The widest of some splits of the header: the one with the most columns, the earliest on a tie. */
-const widest = <T extends { header: string[] }>(splits: readonly T[]): T | undefined =>
-  splits.reduce<T | undefined>((best, s) => (best === undefined || s.header.length > best.header.length ? s : best), undefined);
+const widest = <T extends { cells: string[] }>(splits: readonly T[]): T | undefined =>
+  splits.reduce<T | undefined>((best, s) => (best === undefined || s.cells.length > best.cells.length ? s : best), undefined);
 
 /**
- * The header row's field names and the separator that produced them: the given one, or among `, ; tab |` the
- * one that yields an `email` column (the widest such split). Throws, saying what to do, when there is none.
+ * The header row's fields and the separator that produced them: the given one, or among `, ; tab |` the one
+ * that yields an `email` column, by name or by the mapping (the widest such split). Throws, saying what to do
+ * (the mapping line to add), when there is none.
  */
-function readHeader(path: string, line: number, text: string, given: string | undefined): { delimiter: string; header: string[] } {
-  const split = (delimiter: string) => {
+function readHeader(path: string, line: number, text: string, given: string | undefined, columns: ColumnMap): HeaderFields & { delimiter: string } {
+  const split = (delimiter: string): HeaderSplit => {
     try {
       const cells = splitLine(text, delimiter).map((c) => c.trim());
-      return { delimiter, cells, header: cells.map(fieldName) };
+      return { delimiter, cells, ...headerFields(cells, columns) };
     } catch (error) {
       throw new Error(`${path}: the header row (line ${line}) is not valid CSV: ${(error as Error).message}`);
     }
   };
+  const found = (s: HeaderSplit): HeaderFields & { delimiter: string } => {
+    if (s.problem !== undefined) throw new Error(`${path}: the header row (line ${line}): ${s.problem}`);
+    return { delimiter: s.delimiter, fields: s.fields, ignored: s.ignored };
+  };
   const chosen = given === undefined ? undefined : split(given);
-  if (chosen?.header.includes('email')) return { delimiter: chosen.delimiter, header: chosen.header };
+  if (chosen !== undefined && hasEmail(chosen)) return found(chosen);
   const candidates = DETECTED.map(split);
-  const detected = widest(candidates.filter((c) => c.header.includes('email')));
-  if (chosen === undefined && detected !== undefined) return { delimiter: detected.delimiter, header: detected.header };
+  const detected = widest(candidates.filter(hasEmail));
+  if (chosen === undefined && detected !== undefined) return found(detected);
   if (chosen !== undefined && detected !== undefined) {
     const other = shownDelimiter(detected.delimiter);
     throw new Error(
@@ -76,9 +78,10 @@ function readHeader(path: string, line: number, text: string, given: string | un
         `separated by ${other} it has one: pass --delimiter ${other} or leave --delimiter out`,
     );
   }
+  const shown = (chosen ?? widest(candidates))?.cells ?? [];
   throw new Error(
-    `${path}: the header row has no 'email' column (found: ${(chosen ?? widest(candidates))?.cells.join(', ')}): ` +
-      "name the column of addresses 'email' (any letter case); the columns must be separated by ',', ';', tabs or '|' (pass --delimiter to choose one)",
+    `${path}: the header row has no 'email' column (found: ${shown.join(', ')}): ${emailMappingHint(shown)} ` +
+      "(headers match in any letter case); the columns must be separated by ',', ';', tabs or '|' (pass --delimiter to choose one)",
   );
 }
 
@@ -109,18 +112,22 @@ async function* nonBlankLines(path: string): AsyncGenerator<{ line: number; byte
 
 /**
  * Streams a CSV file with a header row: BOM, CRLF, quoted fields (with separators and "" escapes), `,` `;` tab or
- * `|` as separator (detected from the header unless given) and headers in any letter case handled.
+ * `|` as separator (detected from the header unless given) and headers in any letter case handled. Each column
+ * is a field by its name or by `columns` (an HR export's "Work Email"); the others are not read (`onHeader`
+ * says which), so a record holds fields only, under their own names.
  * Each physical line is one row: no invite field can hold a line break (addresses and names with control
  * characters are refused anyway), so an unbalanced quote spoils only its own line, which is reported with
  * its number while the rest of the file goes on.
  */
 export async function* readCsv(path: string, options: ReadOptions = {}): AsyncGenerator<InputRow> {
   const given = options.delimiter === undefined ? undefined : CSV_DELIMITERS[options.delimiter];
-  let header: string[] | undefined;
+  let header: Array<string | undefined> | undefined;
   let delimiter = ',';
   for await (const { line, bytes, text } of nonBlankLines(path)) {
     if (header === undefined) {
-      ({ header, delimiter } = readHeader(path, line, text, given));
+      const read = readHeader(path, line, text, given, options.columns ?? {});
+      ({ fields: header, delimiter } = read);
+      options.onHeader?.({ ignored: read.ignored });
       continue;
     }
     let cells: string[];
@@ -136,7 +143,7 @@ export async function* readCsv(path: string, options: ReadOptions = {}): AsyncGe
     }
     const record: Record<string, string> = {};
     header.forEach((name, i) => {
-      record[name] = cells[i] ?? '';
+      if (name !== undefined) record[name] = cells[i] ?? '';
     });
     yield { line, bytes, record: normaliseCsvRecord(record) };
   }

@@ -4,6 +4,7 @@
  * team sent, not only what was queued.
  */
 import { retentionMs } from '../config/load.ts';
+import type { Person } from '../invites/person.ts';
 import type { Producer } from '../producer.ts';
 import { invitebusKeys } from '../redis.ts';
 
@@ -20,6 +21,8 @@ export interface IntakeEntry {
   account?: string;
   /** The person, as given: address and name. */
   who?: string;
+  /** The row's person (externalId, names), when it had a valid one. */
+  person?: Person;
   field?: string;
   message: string;
 }

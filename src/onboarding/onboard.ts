@@ -11,8 +11,11 @@ import { accountOf } from '../config/load.ts';
 import { InvitebusError } from '../errors.ts';
 import { wrongType } from '../input/describe-value.ts';
 import { UNREADABLE } from '../input/zod-messages.ts';
+import { type Person, personOf } from '../invites/person.ts';
 import type { DuplicateInvite, EnqueueItem, EnqueueOptions, InviteManyResult, NotQueued, Producer, RejectedInvite } from '../producer.ts';
 import { type IntakeEntry, IntakeLog } from './intake.ts';
+import { profileNamed, profileOfValue } from './profiles.ts';
+import { inviteTime, type PersonStart, personStart, SCHEDULE_FIELDS } from './schedule.ts';
 
 /** The column (or field) of a person naming their profiles, several separated by `;` or `|`. */
 export const PROFILE_FIELD = 'profile';
@@ -80,40 +83,70 @@ export function checkTargets(config: Config, targets: OnboardTargets): void {
 const unknownProfile = (config: Config, name: string) =>
   `unknown profile '${name}'; configured profiles: ${Object.keys(config.profiles).join(', ') || '(none: add "profiles" to the config)'}`;
 
-function profileOf(config: Config, name: string): Readonly<Record<string, Record<string, unknown>>> {
-  const profile = Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
+/** The configured profile `--profile` (or the API's `profile`) names, in any letter case; or UNKNOWN_PROFILE. */
+function profileOf(config: Config, name: string): string {
+  const profile = profileNamed(config, name);
   if (profile === undefined) throw new InvitebusError('UNKNOWN_PROFILE', unknownProfile(config, name));
   return profile;
 }
 
 /**
- * The invites of one person: for each account, the profile's fields, then the person's own. Returns the
- * problem instead when the person names an unknown profile or no tools at all.
+ * The invites of one person: for each account, the profile's fields, then the person's own; and the person
+ * (externalId, names: src/invites/person.ts), kept with each of them. Profiles are named in any letter case, or by
+ * an HR value of `intake.values.profile`. A person in several profiles (`engineering;finance`) gets the tools of
+ * all of them; where two give one tool a field, the first profile listed wins (the config warns of such overlaps
+ * at start-up). Returns the problem instead when the person has an invalid person field (the whole row: it would
+ * be kept with every invite), names an unknown profile or no tools at all (with the person, so its refusal can be
+ * matched back by its externalId). `externalId` is no invite field; the names stay in the invite for the
+ * providers whose invite fields take them (the others' schemas drop them).
  */
 export function personInvites(
   config: Config,
   person: unknown,
   targets: OnboardTargets,
-): { invites: Array<{ account: string; invite: Record<string, unknown> }> } | { field: string; message: string } {
+):
+  | { invites: Array<{ account: string; invite: Record<string, unknown>; profile?: string }>; person?: Person }
+  | { field: string; message: string; person?: Person } {
   if (person === null || typeof person !== 'object' || Array.isArray(person)) return { field: '(row)', message: wrongType('an object of fields', person) };
-  const { [PROFILE_FIELD]: _profile, ...own } = person as Record<string, unknown>;
+  const read = personOf(person);
+  if (!read.ok) return { field: read.field, message: read.message };
+  const kept = read.person === undefined ? {} : { person: read.person };
+  const { [PROFILE_FIELD]: _profile, externalId: _id, ...own } = person as Record<string, unknown>;
+  // When is no invite field: the start date and zone decide the job's time (src/onboarding/schedule.ts).
+  for (const field of SCHEDULE_FIELDS) delete own[field];
   const named = profilesOf(person as Record<string, unknown>);
-  if (!Array.isArray(named)) return named;
-  const profiles = named.length > 0 ? named : targets.profile !== undefined ? [targets.profile] : [];
-  const fieldsByAccount = new Map<string, Record<string, unknown>>();
-  for (const name of profiles) {
-    if (!Object.hasOwn(config.profiles, name)) {
-      return { field: PROFILE_FIELD, message: unknownProfile(config, name) };
+  if (!Array.isArray(named)) return { ...named, ...kept };
+  const given = named.length > 0 ? named : targets.profile !== undefined ? [targets.profile] : [];
+  const profiles: string[] = [];
+  for (const name of given) {
+    const profile = profileOfValue(config, name);
+    if (profile === undefined) {
+      const hint = named.length > 0 ? ' (or map this value to one in intake.values.profile)' : '';
+      return { field: PROFILE_FIELD, message: `${unknownProfile(config, name)}${hint}`, ...kept };
     }
-    for (const [account, fields] of Object.entries(config.profiles[name] ?? {})) {
-      fieldsByAccount.set(account, { ...fieldsByAccount.get(account), ...fields });
+    if (!profiles.includes(profile)) profiles.push(profile);
+  }
+  const fieldsByAccount = new Map<string, Record<string, unknown>>();
+  // The profile that gave each account first: its inviteAt says when that tool is invited.
+  const origin = new Map<string, string>();
+  for (const profile of profiles) {
+    // The first profile listed wins a field: later ones only add the fields and tools it does not give.
+    for (const [account, fields] of Object.entries(config.profiles[profile] ?? {})) {
+      fieldsByAccount.set(account, { ...fields, ...fieldsByAccount.get(account) });
+      if (!origin.has(account)) origin.set(account, profile);
     }
   }
   if (profiles.length === 0) for (const account of targets.accounts ?? []) fieldsByAccount.set(account, {});
   if (fieldsByAccount.size === 0) {
-    return { field: PROFILE_FIELD, message: 'no tools for this person: give a profile column, --profile NAME or --account a,b' };
+    return { field: PROFILE_FIELD, message: 'no tools for this person: give a profile column, --profile NAME or --account a,b', ...kept };
   }
-  return { invites: [...fieldsByAccount].map(([account, fields]) => ({ account, invite: { ...fields, ...own } })) };
+  return {
+    invites: [...fieldsByAccount].map(([account, fields]) => {
+      const profile = origin.get(account);
+      return { account, invite: { ...fields, ...own }, ...(profile === undefined ? {} : { profile }) };
+    }),
+    ...kept,
+  };
 }
 
 /** One row of an onboarding's input: a person at a position, or a row that could not be read there (a file's broken line). */
@@ -175,20 +208,29 @@ export async function onboardRows(
       }
       people += 1;
       const { person } = row;
-      let planned: ReturnType<typeof personInvites>;
+      let planned:
+        | (Exclude<ReturnType<typeof personInvites>, { field: string }> & { start: PersonStart })
+        | { field: string; message: string; person?: Person };
       let who: string | undefined;
       try {
-        planned = personInvites(producer.config, person, targets);
+        const invites = personInvites(producer.config, person, targets);
+        // A row with an unreadable start date or zone is refused whole: its invites' times would be guesses.
+        const start = 'field' in invites ? invites : personStart(person as Record<string, unknown>, producer.config.intake);
+        planned = 'field' in invites ? invites : 'field' in start ? { ...start, ...(invites.person ? { person: invites.person } : {}) } : { ...invites, start };
         who = person !== null && typeof person === 'object' ? whoOf(person as Record<string, unknown>) : undefined;
       } catch {
         // Only an object handed to the library can throw when read (a getter, a proxy); JSON and CSV cannot.
         planned = { field: '(row)', message: `its fields ${UNREADABLE}` };
       }
       if ('field' in planned) {
-        await notQueued({ kind: 'rejected', index: row.index, ...(who ? { who } : {}), field: planned.field, message: planned.message });
+        const { field, message, person: known } = planned;
+        await notQueued({ kind: 'rejected', index: row.index, ...(who ? { who } : {}), ...(known ? { person: known } : {}), field, message });
         continue;
       }
-      for (const { account, invite } of planned.invites) yield { account, invite, index: row.index, ...(who ? { who } : {}) };
+      const kept = planned.person === undefined ? {} : { person: planned.person };
+      for (const { account, invite, profile } of planned.invites) {
+        yield { account, invite, index: row.index, ...(who ? { who } : {}), ...kept, ...scheduleOf(producer.config, planned.start, profile) };
+      }
     }
   }
   // The intake log (and the batch's refused/duplicates/alreadyInBatch counts) is written before the batch is
@@ -205,9 +247,26 @@ export async function onboardRows(
   return { ...result, people };
 }
 
+/**
+ * When one (person, account) pair is invited: the inviteAt of the profile that gave the account, from the
+ * person's start date in their zone. Nothing (now) without a start date or without an inviteAt.
+ */
+function scheduleOf(config: Config, start: PersonStart, profile: string | undefined): { schedule?: { at: number; timeZone: string } } {
+  const inviteAt = profile !== undefined && Object.hasOwn(config.profileSchedules, profile) ? config.profileSchedules[profile] : undefined;
+  if (start.start === undefined || inviteAt === undefined) return {};
+  return { schedule: { at: inviteTime(start.start, start.zone, inviteAt), timeZone: start.zone } };
+}
+
 /** The intake log entry of a row not queued. */
 function intakeEntry(row: NotQueued, at: number, position: (index: number) => string, source: string): IntakeEntry {
-  const base = { at, position: position(row.index), source, ...(row.account ? { account: row.account } : {}), ...(row.who ? { who: row.who } : {}) };
+  const base = {
+    at,
+    position: position(row.index),
+    source,
+    ...(row.account ? { account: row.account } : {}),
+    ...(row.who ? { who: row.who } : {}),
+    ...(row.person ? { person: row.person } : {}),
+  };
   if (row.kind === 'rejected') return { kind: 'refused', ...base, field: row.field, message: row.message };
   const message = row.ofIndex === undefined ? `already queued or sent (invite ${row.id})` : `duplicate of ${position(row.ofIndex)} (same address)`;
   return { kind: 'duplicate', ...base, message };

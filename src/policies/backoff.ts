@@ -20,9 +20,10 @@ export function fullJitterDelay(attempt: number, options: BackoffOptions, random
 
 /**
  * Waits for rate-limited answers that named no wait: exponential in the number of consecutive
- * rate-limited answers, jittered to ±50% but never below half the nominal, so the account really slows down.
+ * rate-limited answers, jittered to ±50% but never below half the nominal, so the account really slows down,
+ * and never above `maxDelayMs` (the jitter's upper half is cut there, not added on top).
  */
 export function rateLimitBackoff(consecutive: number, options: BackoffOptions, random: () => number = Math.random): number {
   const nominal = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.max(0, consecutive - 1));
-  return Math.floor(nominal / 2 + random() * nominal);
+  return Math.min(options.maxDelayMs, Math.floor(nominal / 2 + random() * nominal));
 }

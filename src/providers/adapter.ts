@@ -54,8 +54,18 @@ export interface ProviderAdapter<Settings = unknown, Invite extends InviteFields
   readonly listFields: readonly string[];
   /** Request headers carrying this provider's secrets: redacted from every log line. */
   readonly secretHeaders: readonly string[];
+  /**
+   * Where this provider's answers carry an id of the request for its support (kept as the outcome's `requestId`),
+   * as its documentation says; undefined when it documents none (the console then says so instead of a blank).
+   */
+  readonly requestIdFrom: string | undefined;
   /** Present when one call carries several invites; absent, every call carries one. */
   readonly batching?: Batching<Settings>;
+  /**
+   * True when its sessions check profile fields against the live provider (`ProviderSession.verifyFields`): a worker
+   * starts such an account's session at start-up when a profile names the account, idle or not.
+   */
+  readonly verifiesFields?: boolean;
   /** TLS material for the account's HTTP client (mutual TLS), from its resolved credentials. */
   tls?(credentials: Readonly<Record<string, string>>): TlsOptions | undefined;
   /** Throws CREDENTIAL_MISSING when a credential the session needs is absent (see `credential`). */

@@ -20,6 +20,12 @@ export interface HttpResponse {
   json: unknown;
 }
 
+/** What a caller learns about a request while it is sent. */
+export interface SendHooks {
+  /** The request was written to its socket (the provider sees it now): the call gate records the start then. */
+  onWritten?: () => void;
+}
+
 /** The request never produced an HTTP answer: refused, reset, timed out, DNS, TLS. */
 export interface NetworkFailure {
   status: undefined;
@@ -42,17 +48,22 @@ export interface TlsOptions {
  * AccountHeld through: the job goes back to waiting without spending an attempt.
  */
 export interface HttpClient {
-  send(request: HttpRequest): Promise<HttpResult>;
+  send(request: HttpRequest, hooks?: SendHooks): Promise<HttpResult>;
   close(): void;
 }
 
-/** The account is held (a 429 or a spent window) for `ms` more: no call was sent. */
+/**
+ * The account is held (a 429 or a spent window) for `ms` more: no call was sent. `backAt` (ms since the epoch):
+ * the account gave its worker slot back meanwhile (src/worker/account-engine.ts) and runs again then.
+ */
 export class AccountHeld extends Error {
   readonly ms: number;
-  constructor(ms: number) {
+  readonly backAt: number | undefined;
+  constructor(ms: number, backAt?: number) {
     super(`account held for ${ms} ms`);
     this.name = 'AccountHeld';
     this.ms = ms;
+    this.backAt = backAt;
   }
 }
 
@@ -73,9 +84,16 @@ function parseJson(text: string): unknown {
   }
 }
 
-export function createHttpClient(options: { timeoutMs: number; tls?: TlsOptions; userAgent?: string }): HttpClient {
-  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, ...options.tls });
+export function createHttpClient(options: {
+  timeoutMs: number;
+  tls?: TlsOptions;
+  userAgent?: string;
+  /** Sockets per host (default 256, one account's); a client shared by many accounts takes no bound of its own. */
+  maxSocketsPerHost?: number;
+}): HttpClient {
+  const maxSockets = options.maxSocketsPerHost ?? 256;
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets });
+  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets, ...options.tls });
   const client: Got = got.extend({
     agent: { http: httpAgent, https: httpsAgent },
     retry: { limit: 0 },
@@ -85,14 +103,17 @@ export function createHttpClient(options: { timeoutMs: number; tls?: TlsOptions;
     headers: { 'user-agent': options.userAgent ?? 'invitebus' },
   });
   return {
-    async send(request) {
+    async send(request, hooks) {
       try {
-        const res = await client(request.url, {
+        const call = client(request.url, {
           method: request.method,
           headers: request.headers,
           ...(request.body === undefined ? {} : { body: request.body }),
           responseType: 'text',
         });
+        const onWritten = hooks?.onWritten;
+        if (onWritten) call.on('request', (req: http.ClientRequest) => req.once('finish', onWritten));
+        const res = await call;
         return { status: res.statusCode, headers: res.headers, body: res.body, json: parseJson(res.body) };
       } catch (error) {
         const err = error as { code?: string; message?: string };

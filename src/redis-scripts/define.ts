@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection/factory.ts';
 
 /**
  * BullMQ's own scripts that ours run inside themselves (`--- @bullmq "name"` defines `bullmq_<name>(KEYS, ARGV)`),
@@ -28,7 +28,7 @@ async function bullmqScripts(names: readonly string[]): Promise<Record<string, s
   return out;
 }
 
-const bullmq = await bullmqScripts(['reprocessJob']);
+const bullmq = await bullmqScripts(['reprocessJob', 'changeDelay', 'removeJob']);
 
 /** A script's text with its includes resolved, as sent to Redis. */
 export function loadScript(name: string): string {
@@ -90,13 +90,13 @@ export function sha(def: ScriptDef<never, unknown>): string {
  * (an uncaught TypeError inside ioredis). A fixed key count is declared (numberOfKeys); a variable one is passed
  * first in the arguments.
  */
-export function registerScript(redis: Redis, def: ScriptDef<never, unknown>): void {
+export function registerScript(redis: RedisClient, def: ScriptDef<never, unknown>): void {
   const command = `ib_${def.file.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}`;
   if ((redis as unknown as Record<string, unknown>)[command] !== undefined) return;
   redis.defineCommand(command, { lua: scriptSource(def), ...(def.keys === 'variable' ? {} : { numberOfKeys: def.keys }) });
 }
 
-export async function runScript<In, Out>(redis: Redis, def: ScriptDef<In, Out>, input: In): Promise<Out> {
+export async function runScript<In, Out>(redis: RedisClient, def: ScriptDef<In, Out>, input: In): Promise<Out> {
   const { keys, args } = def.encode(input);
   if (def.keys !== 'variable' && keys.length !== def.keys) {
     throw new Error(`${def.file}.lua takes ${def.keys} keys; its wrapper built ${keys.length}`);

@@ -1,4 +1,4 @@
-/** The wrapper of enroll-invites.lua: owns its KEYS/ARGV order (a job key and a ref per invite) and its result codes. */
+/** The wrapper of enroll-invites.lua: owns its KEYS/ARGV order (a job key, a sent-record key and a ref per invite) and its result codes. */
 import type { Queue } from 'bullmq';
 import { invitebusKeys } from '../redis.ts';
 import { defineScript } from './define.ts';
@@ -37,7 +37,7 @@ export const enrollInvites = defineScript<EnrollInvitesInput, EnrollCode[]>({
     const b = e.batchId;
     const fixed = [k.batch(b), k.batchMembers(b), k.batchResults(b), k.batchJobs(b), k.batchWriters(b), e.queue.keys.failed as string, k.batches];
     return {
-      keys: [...fixed, ...e.jobIds.map((id) => e.queue.toKey(id))],
+      keys: [...fixed, ...e.jobIds.map((id) => e.queue.toKey(id)), ...e.jobIds.map((id) => k.sent(e.account, id))],
       // ARGV 3 is unused (it was the client's clock: the script reads Redis TIME).
       args: [b, String(e.ttlMs), '', e.writerId, String(e.heartbeatMs), e.mode, ...e.jobIds.map((id) => `${e.account}/${id}`)],
     };

@@ -21,14 +21,17 @@
  * An invite belongs to one batch at a time (its job names one). An operator action (a replay, a correction)
  * moves a failed invite back in one script, move-failure: it forgets the recorded failure and moves the job
  * together, and only a failure recorded before the action began, so concurrent actions move it once and an
- * interrupted action has moved each failure or not. Every script is idempotent, so a crash or an outage between
+ * interrupted action has moved each failure or not. A withdrawn hire's pending invite is removed in one script,
+ * cancel-invite, which counts it `cancelled` (done = succeeded + failed + cancelled) unless a worker holds it. Every script is idempotent, so a crash or an outage between
  * two of them is repaired by running the same command again.
  *
  * TIME IS REDIS'S. Every deadline and heartbeat compared inside a script (writer heartbeats, batch completion,
  * when a failure was recorded, call slots) is read from Redis `TIME` inside the script (includes/redis-now);
  * clients pass durations, never their own clock, because a writer's or a worker's clock may be off by minutes.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection/factory.ts';
+import { adaptRate } from './adapt-rate.ts';
+import { cancelInvite } from './cancel-invite.ts';
 import { claimPause } from './claim-pause.ts';
 import { registerScript, runScript, type ScriptDef, sha } from './define.ts';
 import { endAction } from './end-action.ts';
@@ -36,8 +39,11 @@ import { enrollInvites } from './enroll-invites.ts';
 import { markSeen } from './mark-seen.ts';
 import { moveFailureScript } from './move-failure.ts';
 import { paceCall } from './pace-call.ts';
+import { popMarkers } from './pop-markers.ts';
+import { queuesWithWork } from './queues-with-work.ts';
 import { recordTerminal } from './record-terminal.ts';
 import { recountBatch } from './recount-batch.ts';
+import { rescheduleInvite } from './reschedule-invite.ts';
 import { sealBatch } from './seal-batch.ts';
 import { unrecordTerminal } from './unrecord-terminal.ts';
 
@@ -53,8 +59,13 @@ export const SCRIPTS = {
   recountBatch,
   sealBatch,
   paceCall,
+  adaptRate,
   claimPause,
   markSeen,
+  cancelInvite,
+  rescheduleInvite,
+  queuesWithWork,
+  popMarkers,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -71,7 +82,7 @@ export function scriptSha(name: ScriptName): string {
 }
 
 /** A connection's scripts (each registered on it at its first call). */
-export function scripts(redis: Redis): Scripts {
+export function scripts(redis: RedisClient): Scripts {
   for (const def of Object.values(SCRIPTS)) registerScript(redis, def as ScriptDef<never, unknown>);
   return Object.fromEntries(
     Object.entries(SCRIPTS).map(([name, def]) => [name, (input: unknown) => runScript(redis, def as ScriptDef<unknown, unknown>, input)]),

@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { invitebusKeys } from '../redis.ts';
+import type { RedisClient } from '../redis-connection/factory.ts';
 import { defineScript, runScript } from './define.ts';
 import { endAction as endActionScript } from './end-action.ts';
 import { WRITER_HEARTBEAT_MS } from './writer-heartbeat.ts';
@@ -43,7 +43,7 @@ export interface Action {
 }
 
 /** Starts an action: its start is read from Redis's clock, to compare with when failures were recorded. */
-export async function startAction(redis: Redis): Promise<Action> {
+export async function startAction(redis: RedisClient): Promise<Action> {
   const [s, us] = await redis.time();
   return { id: `action-${randomUUID()}`, since: Number(s) * 1000 + Math.floor(Number(us) / 1000) };
 }
@@ -54,7 +54,7 @@ export function correctionAction(): Action {
 }
 
 /** Ends an action: it ran until now (Redis time). */
-export async function endAction(redis: Redis, prefix: string, action: Action, ttlMs: number): Promise<void> {
+export async function endAction(redis: RedisClient, prefix: string, action: Action, ttlMs: number): Promise<void> {
   await runScript(redis, endActionScript, { prefix, actionId: action.id, ttlMs });
 }
 
@@ -106,6 +106,6 @@ export const moveFailureScript = defineScript<MoveFailure & { prefix: string }, 
 });
 
 /** Moves one failed invite back to waiting, atomically (src/redis-scripts/move-failure.lua). */
-export async function moveFailure(redis: Redis, prefix: string, m: MoveFailure): Promise<MoveResult> {
+export async function moveFailure(redis: RedisClient, prefix: string, m: MoveFailure): Promise<MoveResult> {
   return runScript(redis, moveFailureScript, { ...m, prefix });
 }

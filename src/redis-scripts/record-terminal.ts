@@ -26,12 +26,17 @@ export interface RecordTerminalInput {
   minute: number;
   /** The event's fields, name and value in turn. */
   eventFields: string[];
+  /**
+   * The invite's sent record (src/invites/sent-record.ts) when it succeeded and its job is removed as it completes:
+   * written instead of the marker. Absent: the marker is written.
+   */
+  sent?: { json: string; ttlMs: number };
 }
 
 /** Appends an invite's terminal event and counts it in its batch, once. */
 export const recordTerminal = defineScript<RecordTerminalInput, { written: boolean; writerLiveMs: number }>({
   file: 'record-terminal',
-  keys: 7,
+  keys: 9,
   encode: (r) => {
     const k = invitebusKeys(r.prefix);
     return {
@@ -43,6 +48,8 @@ export const recordTerminal = defineScript<RecordTerminalInput, { written: boole
         k.batchResults(r.batchId),
         k.batchWriters(r.batchId),
         k.throughput(r.account),
+        k.sent(r.account, r.inviteId),
+        k.sentCount(r.account),
       ],
       args: [
         r.recordedJson,
@@ -54,6 +61,10 @@ export const recordTerminal = defineScript<RecordTerminalInput, { written: boole
         String(r.minute),
         r.kind,
         r.reasonClass,
+        r.sent?.json ?? '',
+        String(r.sent?.ttlMs ?? 0),
+        String(Math.floor(r.minute / 1440)),
+        String(r.enqueuedAt),
         ...r.eventFields,
       ],
     };

@@ -1,3 +1,4 @@
+--- @include "includes/count-result"
 --- @include "includes/redis-now"
 --- @include "includes/maybe-complete"
 -- recount-batch: recomputes a batch's counters from its members and their recorded results, in one atomic
@@ -21,10 +22,9 @@ for _, ref in ipairs(refs) do
   if recorded then
     local ok, o = pcall(cjson.decode, recorded)
     if ok and type(o) == 'table' and type(o['kind']) == 'string' then
-      local failed = o['kind'] ~= 'invited' and o['kind'] ~= 'already_member'
       for _, p in ipairs({ '', acct }) do
         add(p .. 'done', 1)
-        add(p .. (failed and 'failed' or 'succeeded'), 1)
+        add(p .. resultCounter(o['kind']), 1)
         add(p .. 'outcome:' .. o['kind'], 1)
       end
       if type(o['reasonClass']) == 'string' and o['reasonClass'] ~= '' then add('reason:' .. o['reasonClass'], 1) end
@@ -32,7 +32,7 @@ for _, ref in ipairs(refs) do
   end
 end
 local function derived(field)
-  return field == 'total' or field == 'done' or field == 'succeeded' or field == 'failed'
+  return field == 'total' or field == 'done' or field == 'succeeded' or field == 'failed' or field == 'cancelled'
     or string.match(field, '^outcome:') or string.match(field, '^reason:') or string.match(field, '^acct:')
 end
 local stored = {}

@@ -28,6 +28,28 @@ export function withChaos(handler: FakeHandler, chaos: ChaosOptions, rateLimited
 /** The sandbox's credentials, every provider's: not secrets, they only open these local fakes. */
 export const SANDBOX_CREDENTIALS: Readonly<Record<string, string>> = Object.assign({}, ...Object.values(fakes).map((f) => f.env));
 
+/**
+ * The account names the docs' examples use, one per provider (docs/README.md): `sandbox --write-config` writes the
+ * sandbox's accounts under them, so every example of the docs runs against it as written.
+ */
+export const EXAMPLE_ACCOUNTS: Readonly<Record<ProviderId, string>> = {
+  betterstack: 'acme-uptime',
+  stellas: 'acme-stellas',
+  unibee: 'acme-unibee',
+  closient: 'acme-closient',
+  sutro: 'acme-sutro',
+};
+
+/** The sandbox's accounts under the docs' example names. */
+export function exampleAccounts(sandbox: Pick<Sandbox, 'accounts'>): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    Object.entries(EXAMPLE_ACCOUNTS).flatMap(([id, name]) => {
+      const account = sandbox.accounts[`sandbox-${id}`];
+      return account === undefined ? [] : [[name, account]];
+    }),
+  );
+}
+
 export interface Sandbox {
   servers: Record<ProviderId, FakeServer>;
   /** Accounts for a config file, one per provider (`sandbox-<id>`), pointing at the sandbox. */

@@ -3,16 +3,20 @@
  * to an endpoint, and enabling a disabled one. The URL is shown without its query string (it may carry a
  * token); secrets never leave the worker processes.
  */
+
 import { randomUUID } from 'node:crypto';
 import { type Job, Queue, QueueEvents } from 'bullmq';
+import { queueOptions } from '../bullmq-options.ts';
 import type { Config } from '../config/load.ts';
 import { InvitebusError } from '../errors.ts';
 import { entryFields } from '../events/stream.ts';
 import type { Producer } from '../producer.ts';
 import { invitebusKeys } from '../redis.ts';
+import { duplicateClient } from '../redis-connection/factory.ts';
+import { MAX_BLOCK_S } from '../redis-connection/liveness.ts';
 import { type DeliveryResult, deliveryJob, deliveryJobOptions } from './delivery.ts';
 import { streamGroups, unsettledEvents, webhookGroup } from './groups.ts';
-import { subscribes, type WebhookJobData, webhookQueueName } from './payload.ts';
+import { shownUrl, subscribes, type WebhookJobData, webhookQueueName } from './payload.ts';
 
 export interface WebhookStatus {
   name: string;
@@ -45,14 +49,10 @@ function hookOf(config: Config, name: string) {
   return hook;
 }
 
-/** A URL as shown to operators: no credentials, no query string. */
-export function shownUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}${u.pathname}`;
-}
+export { shownUrl } from './payload.ts';
 
 function queueOf(producer: Producer, name: string): Queue<WebhookJobData> {
-  return new Queue<WebhookJobData>(webhookQueueName(name), { connection: producer.redis, prefix: producer.config.redis.prefix });
+  return new Queue<WebhookJobData>(webhookQueueName(name), { connection: producer.redis, ...queueOptions(producer.config) });
 }
 
 export async function webhookStatus(producer: Producer): Promise<WebhookStatus[]> {
@@ -100,8 +100,10 @@ export async function testWebhook(producer: Producer, name: string, timeoutMs = 
   const queue = queueOf(producer, name);
   // QueueEvents blocks on its connection, which BullMQ wants without a per-command retry limit.
   const events = new QueueEvents(webhookQueueName(name), {
-    connection: producer.redis.duplicate({ maxRetriesPerRequest: null }),
+    connection: duplicateClient(producer.redis, { maxRetriesPerRequest: null }),
     prefix: producer.config.redis.prefix,
+    // Its XREAD BLOCK answers within the socket timeout that finds a dead link (BullMQ's default blocks 10 s).
+    blockingTimeout: MAX_BLOCK_S * 1000,
   });
   try {
     await events.waitUntilReady();
@@ -171,7 +173,7 @@ export async function enableWebhook(producer: Producer, name: string): Promise<{
   const queue = queueOf(producer, name);
   try {
     const wasDisabled = (await producer.redis.hexists(key, 'disabled')) === 1;
-    if (wasDisabled) await producer.redis.hdel(key, 'disabled', 'failingSince');
+    if (wasDisabled) await producer.redis.hdel(key, 'disabled', 'failingSince', 'retried');
     await queue.resume();
     const sentNow = await queue.getDelayedCount();
     await queue.promoteJobs();

@@ -1,8 +1,8 @@
 /**
  * Delivering to one endpoint: a BullMQ worker on the endpoint's own queue (a slow receiver never holds
  * another), each job one event POSTed as JSON and signed per Standard Webhooks with the `standardwebhooks`
- * package. 2xx is delivered; network errors, 5xx and 429 are retried on the endpoint's schedule (Svix's by
- * default; a Retry-After wins); any other answer is final. An endpoint failing for `disableAfterMs` without a
+ * package. 2xx is delivered; network errors, 5xx and 429 are retried on the endpoint's schedule (by default a
+ * short phase, then Svix's; a Retry-After wins); any other answer is final. An endpoint failing for `disableAfterMs` without a
  * success is disabled: its queue is paused (deliveries wait, nothing is lost) and `webhook.disabled` goes on
  * the stream. Delivery is at least once; order within an endpoint is best effort.
  *
@@ -15,18 +15,20 @@
  * direct attempt's admission `direct-sender.ts`.
  */
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
+import { queueOptions } from '../bullmq-options.ts';
 import type { Config } from '../config/load.ts';
 import { RetryableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { requestedWaitMs } from '../policies/rate-limit-headers.ts';
 import { createHttpClient } from '../providers/http.ts';
 import { invitebusKeys, type OutageReporter } from '../redis.ts';
+import type { RedisClient } from '../redis-connection/factory.ts';
+import { boundBlocking, workerLivenessOptions } from '../redis-connection/liveness.ts';
 import type { DeliveryJob, DeliveryResult } from './delivery-job.ts';
 import { type Attempt, createDirectSender, webhookRetryDelay } from './direct-sender.ts';
 import { createEndpointHealth } from './endpoint-health.ts';
-import { type WebhookJobData, webhookQueueName } from './payload.ts';
+import { shownUrl, type WebhookJobData, webhookQueueName } from './payload.ts';
 
 export type { DeliveryResult };
 
@@ -48,7 +50,7 @@ export function startWebhookDelivery(options: {
   config: Config;
   name: string;
   secret: string;
-  connection: Redis;
+  connection: RedisClient;
   logger: Logger;
   outage?: OutageReporter;
   /** Called when an endpoint is disabled, to publish `webhook.disabled`. */
@@ -61,9 +63,10 @@ export function startWebhookDelivery(options: {
   const logger = options.logger.child({ webhook: name });
   const signer = new Webhook(options.secret);
   const http = createHttpClient({ timeoutMs: hook.timeoutMs });
-  const queue = new Queue<WebhookJobData>(webhookQueueName(name), { connection, prefix: config.redis.prefix });
+  const queue = new Queue<WebhookJobData>(webhookQueueName(name), { connection, ...queueOptions(config) });
   const health = createEndpointHealth({
     name,
+    label: `${name} (${shownUrl(endpoint.url)})`,
     connection,
     stateKey: invitebusKeys(config.redis.prefix).webhookState(name),
     disableAfterMs: endpoint.disableAfterMs,
@@ -73,9 +76,10 @@ export function startWebhookDelivery(options: {
     onDisabled: options.onDisabled,
   });
 
-  /** One signed POST; its answer told to the endpoint's health. */
-  async function attempt(data: WebhookJobData): Promise<Attempt> {
+  /** One signed POST (`first`: the delivery's first attempt); its answer told to the endpoint's health. */
+  async function attempt(data: WebhookJobData, first: boolean): Promise<Attempt> {
     const at = new Date();
+    const startedAt = at.getTime();
     const body = data.body;
     const res = await http.send({
       method: 'POST',
@@ -90,17 +94,19 @@ export function startWebhookDelivery(options: {
       body,
     });
     if (res.status === undefined) {
-      await health.failed(res.code);
-      return { kind: 'retry', message: `${res.code}: ${res.message}` };
+      const message = `${res.code}: ${res.message}`;
+      await health.failed(res.code, { why: message, firstRetried: first, startedAt });
+      return { kind: 'retry', message };
     }
     const answer = { status: res.status, body: res.body.slice(0, RESPONSE_KEEP_CHARS) };
     if (res.status >= 200 && res.status < 300) {
-      await health.succeeded(res.status);
+      await health.succeeded(res.status, startedAt);
       return { kind: 'delivered', result: answer };
     }
-    await health.failed(String(res.status));
+    const retried = res.status === 429 || res.status >= 500;
+    await health.failed(String(res.status), { why: `HTTP ${res.status}`, firstRetried: first && retried, final: !retried, startedAt });
     const message = `HTTP ${res.status}: ${answer.body}`;
-    if (res.status === 429 || res.status >= 500) {
+    if (retried) {
       const waitMs = requestedWaitMs(res.headers);
       return { kind: 'retry', message, ...(waitMs === undefined ? {} : { waitMs }) };
     }
@@ -109,7 +115,9 @@ export function startWebhookDelivery(options: {
 
   async function deliver(job: Job<WebhookJobData, DeliveryResult>): Promise<DeliveryResult> {
     if (job.data.refused !== undefined && job.attemptsMade === 0) throw new UnrecoverableError(job.data.refused);
-    const a = await attempt(job.data);
+    // A delivery's first attempt (a test delivery's only one is not retried).
+    const first = job.attemptsMade === 0 && (job.data.attemptsBefore ?? 0) === 0 && (job.opts.attempts ?? 1) > 1;
+    const a = await attempt(job.data, first);
     if (a.kind === 'delivered') return a.result;
     if (a.kind === 'retry') throw new RetryableError(a.message, a.waitMs);
     throw new UnrecoverableError(a.message);
@@ -118,24 +126,27 @@ export function startWebhookDelivery(options: {
   const direct = createDirectSender({
     concurrency: endpoint.concurrency,
     retryScheduleMs: endpoint.retryScheduleMs,
-    attempt,
+    attempt: (data) => attempt(data, true),
     isDisabled: () => health.isDisabled(),
     enqueue: (jobName, data, opts) => queue.add(jobName, data, opts),
   });
 
-  const worker = new Worker<WebhookJobData, DeliveryResult>(webhookQueueName(name), deliver, {
-    connection,
-    prefix: config.redis.prefix,
-    concurrency: hook.concurrency,
-    settings: {
-      backoffStrategy: (attemptsMade, _type, err, job) =>
-        webhookRetryDelay(
-          attemptsMade + ((job?.data as WebhookJobData | undefined)?.attemptsBefore ?? 0),
-          hook.retryScheduleMs,
-          err instanceof RetryableError ? err.waitMs : undefined,
-        ),
-    },
-  });
+  const worker = boundBlocking(
+    new Worker<WebhookJobData, DeliveryResult>(webhookQueueName(name), deliver, {
+      connection,
+      prefix: config.redis.prefix,
+      ...workerLivenessOptions(),
+      concurrency: hook.concurrency,
+      settings: {
+        backoffStrategy: (attemptsMade, _type, err, job) =>
+          webhookRetryDelay(
+            attemptsMade + ((job?.data as WebhookJobData | undefined)?.attemptsBefore ?? 0),
+            hook.retryScheduleMs,
+            err instanceof RetryableError ? err.waitMs : undefined,
+          ),
+      },
+    }),
+  );
   worker.on('error', (err) => options.outage?.error(err) || logger.error({ err }, 'webhook worker error'));
   queue.on('error', (err) => options.outage?.error(err) || logger.error({ err }, 'webhook queue error'));
   worker.on('failed', (job, err) => {

@@ -7,11 +7,11 @@
  * that under any consumer (a process died holding them) are claimed the same way.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/load.ts';
 import { entryFields } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import type { OutageReporter } from '../redis.ts';
+import { duplicateClient, type RedisClient } from '../redis-connection/factory.ts';
 import { type DeliveryJob, deliveryJob, type WebhookDelivery } from './delivery.ts';
 import { NOT_STARTED, webhookGroup } from './groups.ts';
 import { subscribes, type WebhookJobData } from './payload.ts';
@@ -36,7 +36,7 @@ export function startEndpointReader(options: {
   config: Config;
   name: string;
   stream: string;
-  connection: Redis;
+  connection: RedisClient;
   logger: Logger;
   outage?: OutageReporter;
   consumer: string;
@@ -56,8 +56,17 @@ export function startEndpointReader(options: {
   const logger = options.logger.child({ webhook: name });
   const group = webhookGroup(name);
   // A blocking read holds its connection: this one is the reader's own.
-  const reader = connection.duplicate();
-  reader.on('error', (err) => options.outage?.error(err) || logger.error({ err }, 'webhook fan-out connection error'));
+  const reader = duplicateClient(connection);
+  reader.on('error', (err: Error) => options.outage?.error(err) || logger.error({ err }, 'webhook fan-out connection error'));
+  // A connection cut while the reply to a read was on its way (a failover, a moved endpoint) leaves events handed to
+  // this consumer that it never got: once reading again, it reads its own pending ones (rereadOwn) instead of
+  // leaving them to the claim time.
+  let connectedBefore = false;
+  let rereadOwnPending = false;
+  reader.on('ready', () => {
+    if (connectedBefore) rereadOwnPending = true;
+    connectedBefore = true;
+  });
 
   let stopping = false;
   let lastClaim = 0;
@@ -67,6 +76,8 @@ export function startEndpointReader(options: {
   let toPark: string[] = [];
   let flushTimer: NodeJS.Timeout | undefined;
   let flushing: Promise<unknown> = Promise.resolve();
+  /** Events being acknowledged or parked right now: settled here, still pending in Redis for a moment. */
+  const settling = new Set<string>();
   /** Whether starts are failing now: said once when they start failing and once when they work again. */
   let startsFailing = false;
 
@@ -81,8 +92,14 @@ export function startEndpointReader(options: {
     const work: Array<Promise<unknown>> = [];
     if (ack.length > 0) work.push(connection.xack(stream, group, ...ack));
     // Parked with the idle time reset: routed again one claim time from now. Not parked (Redis away): the same, from where they are.
-    if (park.length > 0) work.push(connection.xclaim(stream, group, NOT_STARTED, 0, ...park, 'JUSTID'));
-    flushing = Promise.all(work).catch((err: Error) => options.outage?.error(err) || logger.warn({ err }, 'could not acknowledge webhook events'));
+    if (park.length > 0) work.push(connection.call('XCLAIM', stream, group, NOT_STARTED, 0, ...park, 'JUSTID'));
+    const ids = [...ack, ...park];
+    for (const id of ids) settling.add(id);
+    flushing = Promise.all(work)
+      .catch((err: Error) => options.outage?.error(err) || logger.warn({ err }, 'could not acknowledge webhook events'))
+      .finally(() => {
+        for (const id of ids) settling.delete(id);
+      });
   }
 
   function later(list: string[], id: string): void {
@@ -147,7 +164,7 @@ export function startEndpointReader(options: {
     let cursor = '0-0';
     do {
       const [next, entries] = (await reader.xautoclaim(stream, group, consumer, options.claimIdleMs, cursor, 'COUNT', READ_COUNT)) as [string, StreamEntries];
-      // Entries trimmed off the stream meanwhile come back empty: Redis drops them from the group.
+      // Entries trimmed off the stream meanwhile come back empty: RedisClient drops them from the group.
       await route(
         (entries ?? []).filter((e) => e !== null && Array.isArray(e[1])),
         true,
@@ -156,10 +173,36 @@ export function startEndpointReader(options: {
     } while (cursor !== '0-0' && !stopping);
   }
 
+  /**
+   * Routes again this consumer's pending events it does not hold (an XREADGROUP from id 0 reads them): after a
+   * reconnect, those are events whose read reply was lost. As claimed events, so one whose delivery was queued
+   * and whose acknowledgement was lost is not sent twice.
+   */
+  async function rereadOwn(): Promise<void> {
+    let after = '0-0';
+    while (!stopping) {
+      const res = (await reader.xreadgroup('GROUP', group, consumer, 'COUNT', READ_COUNT, 'STREAMS', stream, after)) as Array<[string, StreamEntries]> | null;
+      const entries = res?.[0]?.[1] ?? [];
+      if (entries.length === 0) return;
+      after = entries[entries.length - 1]?.[0] ?? after;
+      const unknown = entries.filter(([id]) => !inFlight.has(id) && !settling.has(id) && !toAck.includes(id) && !toPark.includes(id));
+      // An entry trimmed off the stream meanwhile comes back without fields: nothing to deliver, only to acknowledge.
+      for (const [id] of unknown.filter((e) => !Array.isArray(e[1]))) later(toAck, id);
+      await route(
+        unknown.filter((e) => Array.isArray(e[1])),
+        true,
+      );
+    }
+  }
+
   async function loop(): Promise<void> {
     while (!stopping) {
       try {
         await options.groupsReady();
+        if (rereadOwnPending) {
+          rereadOwnPending = false;
+          await rereadOwn();
+        }
         if (Date.now() - lastClaim > options.claimIdleMs / 2) {
           lastClaim = Date.now();
           await claim();
@@ -172,6 +215,8 @@ export function startEndpointReader(options: {
         if (stopping) break;
         // The stream or the group was deleted: create it again rather than fail every second.
         if (/NOGROUP/.test((err as Error).message)) options.groupsLost();
+        // The read may have been answered and the answer lost.
+        rereadOwnPending = true;
         if (!options.outage?.error(err as Error)) logger.error({ err }, 'webhook fan-out failed; retrying');
         await new Promise((r) => setTimeout(r, 1000));
       }

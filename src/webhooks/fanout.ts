@@ -8,10 +8,11 @@
  * tells the receiver). The event id is each delivery's job id, so queueing an event twice queues it once.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { queueOptions } from '../bullmq-options.ts';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../logger.ts';
 import { invitebusKeys, type OutageReporter } from '../redis.ts';
+import type { RedisClient } from '../redis-connection/factory.ts';
 import type { WebhookDelivery } from './delivery.ts';
 import { startEndpointReader } from './endpoint-reader.ts';
 import { ensureWebhookGroups } from './groups.ts';
@@ -30,7 +31,7 @@ export interface FanoutTuning {
 
 export function startFanout(options: {
   config: Config;
-  connection: Redis;
+  connection: RedisClient;
   logger: Logger;
   outage?: OutageReporter;
   consumer: string;
@@ -55,7 +56,7 @@ export function startFanout(options: {
     const delivery = deliveries.get(name);
     let queue = delivery?.queue;
     if (queue === undefined) {
-      queue = new Queue<WebhookJobData>(webhookQueueName(name), { connection, prefix: config.redis.prefix });
+      queue = new Queue<WebhookJobData>(webhookQueueName(name), { connection, ...queueOptions(config) });
       queue.on('error', (err) => options.outage?.error(err));
       ownQueues.push(queue);
     }

@@ -5,7 +5,7 @@
  * routed again to it, never to the endpoints that have it). XREADGROUP, XACK and XCLAIM need no memory, so this
  * bookkeeping holds even while Redis refuses writes for lack of memory (OOM under `noeviction`).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection/factory.ts';
 
 /** The consumer group of one endpoint on the event stream. */
 export const webhookGroup = (name: string) => `webhook:${name}`;
@@ -34,7 +34,7 @@ function infoFields(flat: unknown[]): Record<string, unknown> {
 }
 
 /** The stream's consumer groups (none while the stream does not exist): name → pending count and last read id. */
-export async function streamGroups(redis: Redis, stream: string): Promise<Map<string, { pending: number; lastDeliveredId: string }>> {
+export async function streamGroups(redis: RedisClient, stream: string): Promise<Map<string, { pending: number; lastDeliveredId: string }>> {
   const reply = (await redis.xinfo('GROUPS', stream).catch((err: Error) => {
     if (/no such key/i.test(err.message)) return [];
     throw err;
@@ -52,7 +52,7 @@ export async function streamGroups(redis: Redis, stream: string): Promise<Map<st
  * now on), or, on the first start after the shared group, at its oldest unacknowledged event (else where it had
  * read to), so an upgrade loses nothing; then the shared group is removed.
  */
-export async function ensureWebhookGroups(redis: Redis, stream: string, names: readonly string[]): Promise<void> {
+export async function ensureWebhookGroups(redis: RedisClient, stream: string, names: readonly string[]): Promise<void> {
   const groups = await streamGroups(redis, stream);
   const shared = groups.get(SHARED_GROUP);
   let start = '$';
@@ -70,7 +70,7 @@ export async function ensureWebhookGroups(redis: Redis, stream: string, names: r
 }
 
 /** An endpoint's unsettled events: read and not yet delivered or queued, and of those, the ones that could not be started. */
-export async function unsettledEvents(redis: Redis, stream: string, name: string, pending: number): Promise<{ pending: number; notStarted: number }> {
+export async function unsettledEvents(redis: RedisClient, stream: string, name: string, pending: number): Promise<{ pending: number; notStarted: number }> {
   if (pending === 0) return { pending, notStarted: 0 };
   const consumers = (await redis.xinfo('CONSUMERS', stream, webhookGroup(name))) as unknown[][];
   const held = consumers.map(infoFields).find((c) => c.name === NOT_STARTED);

@@ -4,13 +4,13 @@
  * and live only in this process's memory: never in Redis, job data, events or logs.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { resolveCredentials } from '../config/credentials.ts';
 import type { Config } from '../config/load.ts';
 import { InvitebusError } from '../errors.ts';
 import { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import type { OutageReporter } from '../redis.ts';
+import type { RedisClient } from '../redis-connection/factory.ts';
 import { startWebhookDelivery, type WebhookDelivery } from './delivery.ts';
 import { type FanoutTuning, startFanout } from './fanout.ts';
 
@@ -37,7 +37,7 @@ export interface RunningWebhooks {
 export function startWebhooks(options: {
   config: Config;
   env: NodeJS.ProcessEnv;
-  connection: Redis;
+  connection: RedisClient;
   logger: Logger;
   outage?: OutageReporter;
   /** Shorter claim and in-flight limits, for tests. */

@@ -42,3 +42,9 @@ export function subscribes(hook: Hook, fields: Record<string, string>): boolean 
     (hook.accounts === undefined || fields.account === undefined || hook.accounts.includes(fields.account))
   );
 }
+
+/** A URL as shown to operators and in logs: no credentials, no query string (either may hold a token). */
+export function shownUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}

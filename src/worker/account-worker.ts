@@ -1,6 +1,6 @@
-import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { type BackendFactory, Queue, type RedisQueueBackend, Worker, type WorkerOptions } from 'bullmq';
 import { BULLMQ_STALLED } from '../batches.ts';
+import { queueOptions } from '../bullmq-options.ts';
 import { type AccountConfig, type Config, retentionMs } from '../config/load.ts';
 import { RetryableError } from '../errors.ts';
 import type { EventStream } from '../events/stream.ts';
@@ -14,17 +14,20 @@ import type { ProviderSession } from '../providers/adapter.ts';
 import { createHttpClient, type HttpClient } from '../providers/http.ts';
 import { adapterOf } from '../providers/index.ts';
 import { invitebusKeys, type OutageReporter } from '../redis.ts';
+import type { RedisClient } from '../redis-connection/factory.ts';
+import { boundBlocking, workerLivenessOptions } from '../redis-connection/liveness.ts';
 import type { InviteFields } from '../types.ts';
-import { createCallGate, gated } from './call-gate.ts';
+import { createCallGate, gated, type SlotYield, slotThenSend } from './call-gate.ts';
+import type { HttpPool } from './http-pool.ts';
 import { AccountPacer } from './pacer.ts';
 import { createProcessor } from './processor.ts';
 
 /** Counts and times every provider call. */
 function instrumented(http: HttpClient, metrics: Metrics, labels: { account: string; provider: string }): HttpClient {
   return {
-    async send(request) {
+    async send(request, hooks) {
       const stop = metrics.requestDuration.startTimer(labels);
-      const result = await http.send(request);
+      const result = await http.send(request, hooks);
       stop();
       metrics.providerRequests.inc({ ...labels, status: result.status === undefined ? result.code : String(result.status) });
       return result;
@@ -39,8 +42,24 @@ export interface AccountWorker {
   ready: Promise<void>;
   worker: Worker;
   queue: Queue;
+  /** Jobs this worker is running now. */
+  inFlight(): number;
   /** Stops taking jobs, waits for in-flight calls up to the deadline, then closes. True when it finished in time. */
   close(deadlineMs: number): Promise<boolean>;
+}
+
+/**
+ * How the account's BullMQ worker reaches Redis when it shares the process's connections (src/worker/account-engine.ts):
+ * BullMQ's backend on the shared connection, its blocking wait answered by the shared marker watch.
+ */
+export interface SharedBackend {
+  backendFactory: BackendFactory<RedisQueueBackend>;
+  /** An idle wait lasts this long (s); then the account's worker is released. */
+  drainDelayS: number;
+  /** The process's HTTP clients (no agents per account). */
+  http?: HttpPool;
+  /** Gives the account's worker slot back while other accounts wait for one (a hold, a far call slot). */
+  yieldSlot?: SlotYield;
 }
 
 /**
@@ -67,7 +86,7 @@ export function startAccountWorker(options: {
   config: Config;
   account: AccountConfig;
   credentials: Record<string, string>;
-  connection: Redis;
+  connection: RedisClient;
   events: EventStream;
   logger: Logger;
   metrics?: Metrics;
@@ -75,17 +94,21 @@ export function startAccountWorker(options: {
   outage?: OutageReporter;
   /** See ProcessorDeps.checkBatchLater. */
   checkBatchLater?: (batchId: string, liveForMs: number) => Promise<void>;
+  /** Shared connections and wait; without it the worker has BullMQ's own blocking connection. */
+  shared?: SharedBackend;
 }): AccountWorker {
   const { config, account, events } = options;
   const logger = options.logger.child({ account: account.name, provider: account.provider });
   const adapter = adapterOf(account.provider);
   const tls = adapter.tls?.(options.credentials);
-  const rawHttp = createHttpClient({ timeoutMs: account.timeoutMs, ...(tls === undefined ? {} : { tls }) });
+  const httpOptions = { timeoutMs: account.timeoutMs, ...(tls === undefined ? {} : { tls }) };
+  const rawHttp = options.shared?.http?.clientFor(httpOptions) ?? createHttpClient(httpOptions);
   const measured = options.metrics === undefined ? rawHttp : instrumented(rawHttp, options.metrics, { account: account.name, provider: account.provider });
   // A provider that takes several invites per call needs that many jobs in flight to fill a call.
   const perCall = adapter.batching?.invitesPerCall(account.settings) ?? 1;
   const jobsInFlight = account.concurrency * perCall;
-  const queue = new Queue(account.name, { connection: options.connection, prefix: config.redis.prefix });
+  // Many accounts share the connection: Redis's version was checked when it was first used, not once per account.
+  const queue = new Queue(account.name, { connection: options.connection, ...queueOptions(config), ...(options.shared ? { skipVersionCheck: true } : {}) });
   // Provider calls are paced by the account's call gate (src/worker/call-gate.ts), shared through Redis. One invite
   // per call: every request waits for a slot (sign-ins and lookups count too). Several per call (Sutro): the
   // session takes the slot itself, so invites keep joining the call while it waits.
@@ -99,9 +122,11 @@ export function startAccountWorker(options: {
       rateLimit: account.rateLimit,
       onHold,
       ...(lateness ? { onLate: (ms: number) => lateness.observe(ms / 1000) } : {}),
+      ...(options.shared?.yieldSlot ? { yieldSlot: options.shared.yieldSlot } : {}),
     });
-  const callSlot = countsCalls ? gate('wait') : undefined;
-  const http = account.rateLimit === undefined || countsCalls ? measured : gated(measured, gate('throw'));
+  const slotted = countsCalls ? slotThenSend(measured, gate('wait')) : undefined;
+  const callSlot = slotted?.callSlot;
+  const http = slotted?.http ?? (account.rateLimit === undefined ? measured : gated(measured, gate('throw')));
   const session = adapter.createSession({
     name: account.name,
     baseUrl: account.baseUrl,
@@ -130,8 +155,20 @@ export function startAccountWorker(options: {
     ...(pacer ? { pacer } : {}),
   });
 
-  const worker = new Worker(account.name, processor.process, {
+  let inFlight = 0;
+  const process: typeof processor.process = async (job, token) => {
+    inFlight += 1;
+    try {
+      return await processor.process(job, token);
+    } finally {
+      inFlight -= 1;
+    }
+  };
+  const workerOptions: WorkerOptions = {
     connection: options.connection,
+    // A blocking wait answers within the socket timeout that finds a dead link. Shared: the wait is in memory
+    // (the marker watch blocks for every account) and an idle one lasts until the account is released.
+    ...(options.shared ? { drainDelay: options.shared.drainDelayS, skipVersionCheck: true } : workerLivenessOptions()),
     prefix: config.redis.prefix,
     concurrency: jobsInFlight,
     // Started once the account's rate limit is in place (below).
@@ -143,15 +180,30 @@ export function startAccountWorker(options: {
     stalledInterval: config.worker.stalledIntervalMs,
     maxStalledCount: config.worker.maxStalledCount,
     settings: {
-      backoffStrategy: (attemptsMade, _type, err) => {
+      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
         if (err instanceof RetryableError && err.waitMs !== undefined) return capWait(err.waitMs, account.rateLimited.maxWaitMs).waitMs;
         // A glitch on a healthy account is retried within seconds; during an outage the long schedule applies.
         return account.retry.healthAware ? transientRetryDelay(attemptsMade, health.recent(), account.retry) : fullJitterDelay(attemptsMade, account.retry);
       },
     },
-  });
+  };
+  const worker = options.shared
+    ? new Worker(account.name, process, workerOptions, options.shared.backendFactory)
+    : boundBlocking(new Worker(account.name, process, workerOptions));
 
-  worker.on('error', (err) => options.outage?.error(err) || logger.error({ err }, 'worker error'));
+  const lockLostSaid = new Set<string>();
+  worker.on('error', (err) => {
+    if (options.outage?.error(err)) return;
+    // A job whose lock expired while its connection was away: expected after an outage, and repaired (the stalled
+    // check gives it to a worker again, whose run finds an outcome already recorded). Said without a stack.
+    const lockLost = /^(could not renew lock for job|Missing lock for job) (\S+?)\.?( |$)/.exec(err.message);
+    if (lockLost === null) return logger.error({ err }, 'worker error');
+    const jobId = lockLost[2] as string;
+    if (lockLostSaid.has(jobId)) return;
+    if (lockLostSaid.size >= 1_000) lockLostSaid.clear();
+    lockLostSaid.add(jobId);
+    logger.warn({ jobId }, `job ${jobId} lost its lock while Redis was away; the stalled check takes it back`);
+  });
   queue.on('error', (err) => options.outage?.error(err) || logger.error({ err }, 'queue error'));
   // Jobs BullMQ fails on its own (stalled too often) never reach our processor's terminal path.
   worker.on('failed', (job, err) => {
@@ -169,6 +221,7 @@ export function startAccountWorker(options: {
     ready,
     worker,
     queue,
+    inFlight: () => inFlight,
     async close(deadlineMs) {
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<false>((resolve) => {

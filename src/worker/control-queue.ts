@@ -3,16 +3,17 @@
  * and operators write it. The worker that runs it is src/worker/control.ts.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { queueOptions } from '../bullmq-options.ts';
 import type { Config } from '../config/load.ts';
+import type { RedisClient } from '../redis-connection/factory.ts';
 import type { ReplayFilter } from '../types.ts';
 
 /** The queue of invitebus's own scheduled work (replays). `_` cannot start an account name. */
 export const CONTROL_QUEUE = '_control';
 const REPLAY_SCHEDULER = 'replay';
 
-export function controlQueue(config: Config, connection: Redis): Queue {
-  return new Queue(CONTROL_QUEUE, { connection, prefix: config.redis.prefix });
+export function controlQueue(config: Config, connection: RedisClient): Queue {
+  return new Queue(CONTROL_QUEUE, { connection, ...queueOptions(config) });
 }
 
 /** Replays matching failed invites every `everyMs`, from whichever worker process takes the job. */

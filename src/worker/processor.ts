@@ -1,10 +1,11 @@
-import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import { pauseAccount } from '../accounts.ts';
 import type { AccountConfig } from '../config/load.ts';
 import { RetryableError } from '../errors.ts';
-import type { EventStream, InviteEvent } from '../events/stream.ts';
+import type { EventStream, InviteEvent, SentOptions } from '../events/stream.ts';
 import { IDENTIFIER_RULE, isIdentifier } from '../identifiers.ts';
 import { describeValue } from '../input/describe-value.ts';
+import { type Person, personOfData } from '../invites/person.ts';
 import { validateInvite } from '../invites/validate.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -41,14 +42,34 @@ type InviteJob = Job<InviteJobData, InviteResult>;
 /** What a job's data really holds: anything, since bull-board, an older version or a hand can write it. */
 type UntrustedData = { account?: unknown; provider?: unknown; invite?: { email?: unknown }; batchId?: unknown; enqueuedAt?: unknown } | undefined;
 
-/** The fields an event needs, read defensively from data that may not have the expected shape. */
-function eventFields(job: InviteJob): { email: string; batchId: string | undefined; enqueuedAt: number } {
+/**
+ * The fields an event needs, read defensively from data that may not have the expected shape. The person is
+ * absent from jobs queued before invitebus kept it; one that does not hold is left out, never a failure.
+ */
+function eventFields(job: InviteJob): { email: string; person: Person; batchId: string | undefined; enqueuedAt: number } {
   const data = (typeof job.data === 'object' && job.data !== null ? job.data : undefined) as UntrustedData;
   const email = data?.invite?.email;
   return {
     email: typeof email === 'string' ? email : '',
+    person: personOfData(data) ?? {},
     batchId: typeof data?.batchId === 'string' ? data.batchId : undefined,
     enqueuedAt: typeof data?.enqueuedAt === 'number' && Number.isFinite(data.enqueuedAt) ? data.enqueuedAt : job.timestamp,
+  };
+}
+
+/**
+ * How a success of this job is kept: as a sent record (src/invites/sent-record.ts) when the job is removed as it
+ * completes (`removeOnComplete: { count: 0, age }`, the producer's since invitebus keeps them compact; `age` is
+ * the success retention), else undefined: a job queued by an earlier version stays a whole completed job.
+ */
+export function sentOptions(job: Pick<InviteJob, 'opts' | 'data'>): SentOptions | undefined {
+  const keep = job.opts?.removeOnComplete;
+  if (typeof keep !== 'object' || keep === null || keep.count !== 0 || !('age' in keep) || typeof keep.age !== 'number') return undefined;
+  const data = (typeof job.data === 'object' && job.data !== null ? job.data : {}) as { scheduledFor?: unknown; timeZone?: unknown };
+  return {
+    ttlMs: keep.age * 1000,
+    ...(typeof data.scheduledFor === 'number' ? { scheduledFor: data.scheduledFor } : {}),
+    ...(typeof data.timeZone === 'string' ? { timeZone: data.timeZone } : {}),
   };
 }
 
@@ -84,16 +105,24 @@ export function createProcessor(deps: ProcessorDeps) {
   const debug = logger.isLevelEnabled('debug');
   let consecutiveRateLimits = 0;
   let lastHoldUntil = 0;
+  /**
+   * The hold each rate-limited answer led to, by answer: the jobs of one call (Sutro: up to `addressesPerCall`)
+   * share one outcome object, and one 429 is one backoff step and one hold whatever the number of jobs it carried.
+   */
+  const holdsByAnswer = new WeakMap<Outcome, Promise<number>>();
 
   function eventOf(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass, attempts = job.attemptsMade + 1): InviteEvent {
     // Undefined fields are left out when the event is written.
-    const { email, batchId, enqueuedAt } = eventFields(job);
+    const { email, person, batchId, enqueuedAt } = eventFields(job);
     return {
       type,
       inviteId: job.id as string,
       account: account.name,
       provider: account.provider,
       email,
+      externalId: person.externalId,
+      firstName: person.firstName,
+      lastName: person.lastName,
       outcome: outcome.kind,
       reasonClass,
       message: outcome.message,
@@ -110,7 +139,7 @@ export function createProcessor(deps: ProcessorDeps) {
   /** Writes the terminal event (once) and counts it. */
   async function record(job: InviteJob, type: InviteEvent['type'], outcome: Outcome, reasonClass?: ReasonClass, attempts?: number): Promise<void> {
     const event = eventOf(job, type, outcome, reasonClass, attempts);
-    const { written, writerLiveMs } = await events.recordTerminal(event, outcome, deps.markerTtlMs);
+    const { written, writerLiveMs } = await events.recordTerminal(event, outcome, deps.markerTtlMs, sentOptions(job));
     if (writerLiveMs > 0 && event.batchId !== undefined) await deps.checkBatchLater?.(event.batchId, writerLiveMs);
     if (written && deps.metrics) {
       const labels = { account: account.name, provider: account.provider };
@@ -134,7 +163,7 @@ export function createProcessor(deps: ProcessorDeps) {
    * Holds the whole account queue (every worker process) for `requestedMs`, capped by config, and says so
    * on the event stream: the provider asked for it (429) or its window is spent (remaining 0).
    */
-  async function holdAccount(requestedMs: number, reason: 'rate_limited' | 'window_spent', log: Logger, message?: string): Promise<number> {
+  async function holdAccount(requestedMs: number, reason: 'rate_limited' | 'window_spent', log: Logger, message?: string, pacedRate?: number): Promise<number> {
     const { waitMs, capped } = capWait(requestedMs, account.rateLimited.maxWaitMs);
     const until = Date.now() + waitMs;
     // The jobs of one batched call (Sutro) all carry the same answer: one hold and one event for them.
@@ -152,6 +181,7 @@ export function createProcessor(deps: ProcessorDeps) {
       waitMs,
       until,
       ...(message === undefined ? {} : { message }),
+      ...(pacedRate === undefined ? {} : { pacedRate }),
       at: Date.now(),
     });
     log.info({ waitMs, reason }, 'account waits');
@@ -166,7 +196,7 @@ export function createProcessor(deps: ProcessorDeps) {
     return record(job, 'invite.failed', { kind: 'retryable', message }, 'stalled', job.attemptsMade);
   }
 
-  async function process(job: InviteJob): Promise<InviteResult> {
+  async function process(job: InviteJob, token?: string): Promise<InviteResult> {
     // The job's child logger is made only when something is logged: most invites log nothing at info level.
     let child: Logger | undefined;
     const log = () => {
@@ -195,6 +225,12 @@ export function createProcessor(deps: ProcessorDeps) {
     } catch (err) {
       // Held (another call's 429 or a spent window) before anything was sent: back to waiting without spending an
       // attempt; BullMQ fetches nothing more until the hold ends.
+      // The account gave its worker slot to another one until its next call is near (or its hold ends): the job
+      // waits until the account runs again (a delayed job's marker wakes it), its worker closes meanwhile.
+      if (err instanceof AccountHeld && err.backAt !== undefined && token !== undefined) {
+        await job.moveToDelayed(err.backAt, token);
+        throw new DelayedError();
+      }
       if (err instanceof AccountHeld) throw Worker.RateLimitError();
       throw err;
     }
@@ -225,10 +261,19 @@ export function createProcessor(deps: ProcessorDeps) {
         if (job.attemptsStarted >= account.rateLimited.maxStarts) {
           return fail(job, outcome, 'rate_limited_exhausted', `still rate-limited after ${job.attemptsStarted} starts`);
         }
-        consecutiveRateLimits += 1;
-        await deps.pacer?.rateLimited();
-        const requested = outcome.waitMs ?? rateLimitBackoff(consecutiveRateLimits, account.rateLimited);
-        await holdAccount(requested, 'rate_limited', log(), outcome.message);
+        // Each job still counts the start toward its own maxStarts (above); the account counts the call once.
+        let hold = holdsByAnswer.get(outcome);
+        if (hold === undefined) {
+          hold = (async () => {
+            consecutiveRateLimits += 1;
+            const pacedRate = await deps.pacer?.rateLimited();
+            const requested = outcome.waitMs ?? rateLimitBackoff(consecutiveRateLimits, account.rateLimited);
+            return holdAccount(requested, 'rate_limited', log(), outcome.message, pacedRate);
+          })();
+          holdsByAnswer.set(outcome, hold);
+        }
+        // The call's other jobs go back to waiting only once the hold is set, so none is fetched again before it.
+        await hold;
         throw Worker.RateLimitError();
       }
       case 'retryable': {

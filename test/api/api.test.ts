@@ -178,7 +178,7 @@ describe('routes', () => {
     ]);
     const csv = await app.inject({ url: '/v1/batches/api-many/report?format=csv', headers: auth });
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
-    expect(csv.body.split('\n')[0]).toBe('inviteId,account,email,state,outcome,reason,attempts,status,requestId,message,at');
+    expect(csv.body.split('\n')[0]).toBe('inviteId,account,email,externalId,firstName,lastName,state,outcome,reason,attempts,status,requestId,message,at');
     const one = (await app.inject({ url: `/v1/invites/${report.invites[0].inviteId}`, headers: auth })).json();
     expect(one).toMatchObject({ account: 'acme', email: 'a@example.com', state: 'completed', outcome: 'invited', status: '201' });
     expect((await app.inject({ url: '/v1/invites/inv-nope', headers: auth })).statusCode).toBe(404);

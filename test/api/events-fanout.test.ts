@@ -15,7 +15,8 @@ import { useRedis } from '../support/redis.ts';
 const redis = useRedis(import.meta.url);
 const TOKEN = 'events-fanout-token-0123456789';
 const STREAMS = 300;
-const conn = redis.connect();
+// Named, so the count below sees this file's clients only (duplicates keep the name), whatever runs beside it.
+const conn = redis.connect({ connectionName: redis.prefix });
 let app: FastifyInstance;
 let url: string;
 let producer: Producer;
@@ -57,11 +58,12 @@ async function openStream(query = '', token = TOKEN) {
   return stream;
 }
 
-/** Clients Redis has that wait in XREAD (the SSE readers), and all of them. */
+/** This file's clients Redis has that wait in XREAD (the SSE readers), and all of them. */
 async function redisClients(admin: Redis): Promise<{ xread: number; all: number }> {
   const lines = String(await admin.call('CLIENT', 'LIST'))
     .trim()
-    .split('\n');
+    .split('\n')
+    .filter((l) => l.includes(` name=${redis.prefix} `));
   return { xread: lines.filter((l) => / cmd=xread( |$)/.test(l)).length, all: lines.length };
 }
 

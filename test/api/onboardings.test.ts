@@ -77,14 +77,19 @@ describe('POST /v1/onboardings', () => {
     expect(people.accounts).toEqual(['cl', 'uptime']);
     expect(people.people).toEqual(
       expect.arrayContaining([
-        { email: 'ann@example.com', accounts: { uptime: 'invited', cl: 'invited' }, summary: 'done' },
+        { email: 'ann@example.com', who: 'Ann <ann@example.com>', firstName: 'Ann', accounts: { uptime: 'invited', cl: 'invited' }, summary: 'done' },
         expect.objectContaining({ email: 'cat@example.com', summary: 'needs attention' }),
         expect.objectContaining({ email: 'nope', who: 'nope', summary: 'needs attention' }),
       ]),
     );
     const csv = await get('/v1/onboardings/api-cohort/people?format=csv');
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
-    expect(csv.body.split('\n')).toEqual(expect.arrayContaining(['email,name,cl,uptime,summary', 'ann@example.com,,invited,invited,done']));
+    expect(csv.body.split('\n')).toEqual(
+      expect.arrayContaining([
+        'email,externalId,firstName,lastName,name,cl,uptime,summary',
+        'ann@example.com,,Ann,,Ann <ann@example.com>,invited,invited,done',
+      ]),
+    );
     const person = await get('/v1/people/Known@Example.com');
     expect(person.statusCode).toBe(200);
     expect(person.json().invites).toEqual(
@@ -94,6 +99,17 @@ describe('POST /v1/onboardings', () => {
       ]),
     );
     expect(person.json().invites).toHaveLength(2);
+  });
+
+  it("matches profile names in any letter case, the body's and each person's; JSON field names stay as they are", async () => {
+    const res = await post({
+      onboardingId: 'api-cases',
+      profile: 'SUPPORT',
+      people: [{ email: 'case1@example.com' }, { email: 'case2@example.com', profile: 'Support' }, { email: 'case3@example.com', Profile: 'nosuch' }],
+    });
+    expect(res.statusCode).toBe(202);
+    // case3's `Profile` is not `profile` (a JSON field is named exactly): the body's profile applies.
+    expect(res.json()).toMatchObject({ people: 3, accepted: 6, rejected: [] });
   });
 
   it('refuses a bad body with the field, an unknown profile, an unknown onboarding and a non-address', async () => {

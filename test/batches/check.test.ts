@@ -74,7 +74,9 @@ describe('batches check', () => {
 
   it('finds a failure whose result was forgotten but never moved (an interrupted replay) and records it: the batch completes', async () => {
     const { p, status, settled, completions } = await pipeline(5);
-    await p.producer.inviteMany('acme', people(5, 'stranded'), { batchId: 'stranded' });
+    // With their HR ids: the repaired event carries the person as the worker's would.
+    const withIds = people(5, 'stranded').map((person, i) => ({ ...person, externalId: `S-${i}` }));
+    await p.producer.inviteMany('acme', withIds, { batchId: 'stranded' });
     await waitFor(() => settled('stranded'), 15_000, 'done');
     // What a replay cut between its old two steps left: the result forgotten, the job still failed.
     const [job] = await p.producer.queue('acme').getFailed(0, 0);
@@ -94,6 +96,8 @@ describe('batches check', () => {
     expect(await status('stranded')).toMatchObject({ total: 5, done: 5, failed: 5, complete: true });
     const events = (await p.inviteEvents()).filter((e) => e.inviteId === job?.id);
     expect(events.map((e) => e.type)).toEqual(['invite.failed', 'invite.failed']);
+    expect(job?.data.person?.externalId).toMatch(/^S-\d$/);
+    expect(events.map((e) => e.externalId)).toEqual([job?.data.person?.externalId, job?.data.person?.externalId]);
     expect((await completions('stranded')).map((e) => e.round)).toEqual(['1', '2']);
     expect(await checkBatch(p.producer, 'stranded', { repair: true })).toMatchObject({ drift: [], stranded: [], repaired: false });
   });

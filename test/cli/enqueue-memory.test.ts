@@ -27,9 +27,19 @@ describe('an enqueue of any size', () => {
     for (let i = 0; i < rows; i++) lines.push(`${i % 50_000 === 49_999 ? 'big0' : `big${i}`}@example.com,member`);
     const file = join(dir, 'big.csv');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const result = await run(['enqueue', '--account', 'acme', '--file', file, '--dry-run'], { INVITEBUS_HEAP_MB: '40' });
+    const enqueue = () => run(['enqueue', '--account', 'acme', '--file', file, '--dry-run'], { INVITEBUS_HEAP_MB: '40' });
+    let result = await enqueue();
+    // Node 24 itself segfaults now and then in this small heap on a machine this busy (CI: 2 runs of 4 beside three
+    // copies of this test and two CPU hogs, at this commit and at the one before issue 24 alike): a crash of the
+    // runtime, not an out-of-memory, which says "heap out of memory" and fails below. Run once more, and say so.
+    if (result.signal === 'SIGSEGV') {
+      console.warn('enqueue-memory: the CLI died of SIGSEGV (Node itself); running it once more');
+      result = await enqueue();
+    }
     expect(result.stderr).not.toMatch(/heap out of memory/);
-    expect(result.stdout).toMatch(/^batch \S+: 200000 rows, accepted 199996, duplicates 4, rejected 0 \(dry run, nothing queued\)$/m);
+    expect(result.stdout, `exit ${result.code} ${result.signal}; stderr: ${result.stderr.slice(-1500)}`).toMatch(
+      /^batch \S+: 200000 rows, accepted 199996, duplicates 4, rejected 0 \(dry run, nothing queued\)$/m,
+    );
     expect(result.stderr.match(/^line \d+: duplicate of line 2 \(same address\)$/gm)).toHaveLength(4);
     expect(result.code).toBe(0);
     // The run's duplicate check is gone with it, and a dry run queued nothing.

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveCredentials } from '../../src/config/credentials.ts';
+import { duplicateKeys } from '../../src/config/duplicate-keys.ts';
 import { configPath, loadConfig, parseConfig } from '../../src/config/load.ts';
 import { InvitebusError } from '../../src/errors.ts';
 import { tempDir } from '../support/temp-dir.ts';
@@ -94,6 +95,23 @@ describe('configuration', () => {
     const dir = tempDir('ib-cfg-');
     writeFileSync(join(dir, 'c.json'), '{ nope');
     expect(() => loadConfig(join(dir, 'c.json'))).toThrow(/is not valid JSON/);
+  });
+
+  it('refuses a key given twice in one object (JSON would keep the last silently: a pasted second "intake" dropped the first)', () => {
+    const dir = tempDir('ib-cfg-');
+    const text = [
+      '{',
+      '  "accounts": { "a": { "provider": "sutro", "credentials": { "token": { "env": "T" } } } },',
+      '  "intake": { "timeZone": "Europe/Berlin", "values": { "profile": { "R&D": "eng" } } },',
+      '  "profiles": { "eng": { "a": {} } },',
+      '  "intake": { "columns": { "Work Email": "email" } }',
+      '}',
+    ].join('\n');
+    writeFileSync(join(dir, 'c.json'), text);
+    expect(() => loadConfig(join(dir, 'c.json'))).toThrow(/intake: given twice in one object \(line 5\): JSON keeps only the last; merge the two/);
+    // The same key in different objects, strings holding braces and escaped quotes, and arrays are no duplicates.
+    expect(duplicateKeys('{"a": {"k": 1}, "b": {"k": "{\\"k\\": }"}, "c": [{"k": 1}, {"k": [1, {"k": 2}]}], "d": true}')).toEqual([]);
+    expect(duplicateKeys('{"a": [{"k": 1, "k": 2}]}')).toEqual([{ path: 'a.0.k', line: 1 }]);
   });
 });
 

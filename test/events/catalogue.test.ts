@@ -26,6 +26,7 @@ describe('the event catalogue', () => {
     expect(EVENT_TYPES).toEqual([
       'invite.succeeded',
       'invite.failed',
+      'invite.cancelled',
       'batch.completed',
       'account.paused',
       'account.resumed',

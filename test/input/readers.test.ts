@@ -50,22 +50,30 @@ describe('CSV headers as spreadsheets write them', () => {
     ]);
   });
 
+  it('takes a Profile or PROFILE header as the profile column (issue 23: it was silently ignored)', async () => {
+    expect(await read('p1.csv', 'email,Profile\na@x.io,engineering\n')).toEqual([{ line: 2, record: { email: 'a@x.io', profile: 'engineering' } }]);
+    expect(await read('p2.csv', 'EMAIL; PROFILE \na@x.io;finance\n')).toEqual([{ line: 2, record: { email: 'a@x.io', profile: 'finance' } }]);
+  });
+
   it('takes a header " email " or "EMAIL" as the email column', async () => {
     expect(await read('h2.csv', ' email \na@x.io\n')).toEqual([{ line: 2, record: { email: 'a@x.io' } }]);
     expect(await read('h3.csv', 'EMAIL\na@x.io\n')).toEqual([{ line: 2, record: { email: 'a@x.io' } }]);
   });
 
-  it('keeps a header it does not know, trimmed', async () => {
-    expect(await read('h4.csv', 'email, Team Name \na@x.io,Ops\n')).toEqual([{ line: 2, record: { email: 'a@x.io', 'Team Name': 'Ops' } }]);
+  it('ignores a column that names no field, and says which (trimmed, as written)', async () => {
+    const seen: string[][] = [];
+    const rows = await read('h4.csv', 'email, Team Name ,role\na@x.io,Ops,member\n', { onHeader: (h) => seen.push(h.ignored) });
+    expect(rows).toEqual([{ line: 2, record: { email: 'a@x.io', role: 'member' } }]);
+    expect(seen).toEqual([['Team Name']]);
   });
 });
 
 describe('CSV separators', () => {
   it('detects a semicolon-separated file from its header', async () => {
-    const rows = await read('s1.csv', 'Email;Role;First Name\na@x.io;member;Lee, Ann\nb@x.io;;"The ""B""; Jr"\n');
+    const rows = await read('s1.csv', 'Email;Role;FirstName\na@x.io;member;Lee, Ann\nb@x.io;;"The ""B""; Jr"\n');
     expect(rows).toEqual([
-      { line: 2, record: { email: 'a@x.io', role: 'member', 'First Name': 'Lee, Ann' } },
-      { line: 3, record: { email: 'b@x.io', 'First Name': 'The "B"; Jr' } },
+      { line: 2, record: { email: 'a@x.io', role: 'member', firstName: 'Lee, Ann' } },
+      { line: 3, record: { email: 'b@x.io', firstName: 'The "B"; Jr' } },
     ]);
   });
 
@@ -90,8 +98,10 @@ describe('CSV separators', () => {
   });
 
   it('prefers the separator that yields an email column to the one that splits the header most', async () => {
-    const rows = await read('s5.csv', 'email;role,team,site\na@x.io;member,x,y\n');
-    expect(rows).toEqual([{ line: 2, record: { email: 'a@x.io', 'role,team,site': 'member,x,y' } }]);
+    let ignored: string[] = [];
+    const rows = await read('s5.csv', 'email;role,team,site\na@x.io;member,x,y\n', { onHeader: (h) => (ignored = h.ignored) });
+    expect(rows).toEqual([{ line: 2, record: { email: 'a@x.io' } }]);
+    expect(ignored).toEqual(['role,team,site']);
   });
 
   it('uses the separator it is given, by its character or its name', async () => {
@@ -106,6 +116,66 @@ describe('CSV separators', () => {
     await expect(read('s10.csv', 'Email;Role\na@x.io;member\n', { delimiter: ',' })).rejects.toThrow(
       "the header row has no 'email' column when separated by ',' (found: Email;Role); separated by ';' it has one: pass --delimiter ';' or leave --delimiter out",
     );
+  });
+});
+
+describe('an HR export as it is (issue 23), read through the column mapping', () => {
+  const EXPORT_COLUMNS = {
+    'Employee ID': 'externalId',
+    'first name': 'firstName',
+    'LAST NAME': 'lastName',
+    'Work Email': 'email',
+    Department: 'profile',
+    'Start Date': 'startDate',
+  };
+  const exported = (sep: string) =>
+    `\uFEFF${['Employee ID', ' FIRST NAME', 'Last Name ', 'work email', 'Department', 'Start Date', 'Manager'].join(sep)}\r\n` +
+    `${['E-1001', 'Ada', 'Lovelace', 'ada@example.com', 'R&D', '2026-12-01', 'Grace Hopper'].join(sep)}\r\n` +
+    `${['E-1002', 'Bob', '"Smith, Jr"', 'bob@example.com', 'finance', '01/12/2026', ''].join(sep)}\r\n`;
+
+  for (const [name, sep] of [
+    ['comma', ','],
+    ['semicolon', ';'],
+  ] as const) {
+    it(`reads the ${name}-separated export with a BOM and CRLF: mapped fields under their names, the rest ignored`, async () => {
+      let ignored: string[] = [];
+      const rows = await read(`hr-${name}.csv`, exported(sep), { columns: EXPORT_COLUMNS, onHeader: (h) => (ignored = h.ignored) });
+      expect(rows).toEqual([
+        {
+          line: 2,
+          record: { externalId: 'E-1001', firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', profile: 'R&D', startDate: '2026-12-01' },
+        },
+        {
+          line: 3,
+          record: { externalId: 'E-1002', firstName: 'Bob', lastName: 'Smith, Jr', email: 'bob@example.com', profile: 'finance', startDate: '01/12/2026' },
+        },
+      ]);
+      expect(ignored).toEqual(['Manager']);
+    });
+  }
+
+  it('refuses the export without a mapping, showing the mapping line to add for the column that looks like addresses', async () => {
+    await expect(read('hr-unmapped.csv', exported(';'))).rejects.toThrow(
+      `the header row has no 'email' column (found: Employee ID, FIRST NAME, Last Name, work email, Department, Start Date, Manager): ` +
+        `'work email' looks like the addresses: add to the config "intake": { "columns": { "work email": "email" } } or pass --map 'work email=email'`,
+    );
+    await expect(read('hr-nomail.csv', 'Who,Team\nada@example.com,ops\n')).rejects.toThrow(
+      `name the column of addresses: add to the config "intake": { "columns": { "YOUR COLUMN": "email" } } or pass --map 'YOUR COLUMN=email'`,
+    );
+  });
+
+  it('takes a mapped column over one that only bears the field name (then ignored), and refuses two columns for one field', async () => {
+    let ignored: string[] = [];
+    const rows = await read('m1.csv', 'Email,Work Email\nprivate@x.io,ada@example.com\n', {
+      columns: { 'Work Email': 'email' },
+      onHeader: (h) => (ignored = h.ignored),
+    });
+    expect(rows).toEqual([{ line: 2, record: { email: 'ada@example.com' } }]);
+    expect(ignored).toEqual(['Email']);
+    await expect(read('m2.csv', 'Mail,Work Email\na@x.io,b@x.io\n', { columns: { Mail: 'email', 'Work Email': 'email' } })).rejects.toThrow(
+      "the header row (line 1): columns 'Mail' and 'Work Email' are both mapped to email: keep one, or map the other to another field",
+    );
+    await expect(read('m3.csv', 'Email,EMAIL\na@x.io,b@x.io\n')).rejects.toThrow("columns 'Email' and 'EMAIL' both name email");
   });
 });
 

@@ -99,18 +99,19 @@ describe('onboard (library)', () => {
     });
     expect(status).toMatchObject({ total: 9, done: 9, succeeded: 9, failed: 0, refused: 2, duplicates: 3 });
     expect(status.accounts).toEqual({
-      'acme-closient': { total: 4, done: 4, succeeded: 4, failed: 0, outcomes: { invited: 4 } },
-      'acme-sutro': { total: 3, done: 3, succeeded: 3, failed: 0, outcomes: { invited: 3 } },
-      'acme-uptime': { total: 2, done: 2, succeeded: 2, failed: 0, outcomes: { invited: 2 } },
+      'acme-closient': { total: 4, done: 4, succeeded: 4, failed: 0, cancelled: 0, outcomes: { invited: 4 } },
+      'acme-sutro': { total: 3, done: 3, succeeded: 3, failed: 0, cancelled: 0, outcomes: { invited: 3 } },
+      'acme-uptime': { total: 2, done: 2, succeeded: 2, failed: 0, cancelled: 0, outcomes: { invited: 2 } },
     });
     const completed = (await p.events.read()).filter((e) => e.fields.type === 'batch.completed' && e.fields.batchId === 'cohort-1');
     expect(completed).toHaveLength(1);
     // The HR system learns from the event alone what never became an invite.
     expect(completed[0]?.fields).toMatchObject({ total: '9', succeeded: '9', refused: '2', duplicates: '3' });
-    // Role mapping: the profile's per tool; a later profile's fields win; the person's own win over both.
+    // Role mapping: the profile's per tool; the first profile a row lists wins (bob: engineering;finance); the
+    // person's own win over both.
     expect(closientRoles()).toMatchObject({
       'ada@example.com': 'editor',
-      'bob@example.com': 'billing',
+      'bob@example.com': 'editor',
       'cy@example.com': 'manager',
       'eve@example.com': 'owner',
     });
@@ -167,11 +168,12 @@ describe('onboard (library)', () => {
 describe('invitebus enqueue into several tools (CLI)', () => {
   const { start } = useCli(ENV);
   let configFile: string;
+  let worker: ReturnType<typeof start>;
   const cli = (...args: string[]) => start(['--config', configFile, ...args]).done;
   beforeAll(async () => {
     configFile = join(dir, 'invitebus.config.json');
     writeFileSync(configFile, JSON.stringify({ redis: { url: redis.url, prefix: `${redis.prefix}-cli` }, accounts: accounts(), profiles: PROFILES }));
-    const worker = start(['--config', configFile, 'worker']);
+    worker = start(['--config', configFile, 'worker']);
     await waitFor(() => worker.stdout().includes('workers started') || worker.stderr().includes('workers started'), 20_000, 'the worker to start');
     cleanups.push(async () => {
       worker.child.kill('SIGTERM');
@@ -205,10 +207,75 @@ describe('invitebus enqueue into several tools (CLI)', () => {
     expect(status).toMatch(/acme-uptime: 1\/1 done/);
     expect(status).toMatch(/not queued: refused at intake 3, duplicates 0 \(see report\)/);
     const people = (await cli('report', 'cli-cohort', '--by', 'person')).stdout.trim().split('\n');
-    expect(people[0]).toBe('email,name,acme-closient,acme-sutro,acme-uptime,summary');
-    expect(people).toContain('fay@example.com,,invited,invited,invited,done');
-    expect(people).toContain('gus@example.com,,invited,,,done');
-    expect(people.find((l) => l.startsWith('bad-address'))).toMatch(/^bad-address,Hal <bad-address>,.*refused: cohort\.csv line 4: email: .*needs attention$/);
+    expect(people[0]).toBe('email,externalId,firstName,lastName,name,acme-closient,acme-sutro,acme-uptime,summary');
+    expect(people).toContain('fay@example.com,,Fay,,Fay <fay@example.com>,invited,invited,invited,done');
+    expect(people).toContain('gus@example.com,,Gus,,Gus <gus@example.com>,invited,,,done');
+    expect(people.find((l) => l.startsWith('bad-address'))).toMatch(
+      /^bad-address,,Hal,,Hal <bad-address>,.*refused: cohort\.csv line 4: email: .*needs attention$/,
+    );
+  });
+
+  it('onboards an HR export as it is: mapped columns, departments as profiles in any case, ignored columns said (issue 23)', async () => {
+    // The config maps the export's columns and departments; --map gives the email column (found only by the mapping).
+    const mapped = join(dir, 'hr.config.json');
+    writeFileSync(
+      mapped,
+      JSON.stringify({
+        redis: { url: redis.url, prefix: `${redis.prefix}-cli` },
+        accounts: accounts(),
+        profiles: PROFILES,
+        intake: {
+          columns: { 'Employee ID': 'externalId', 'First Name': 'firstName', 'last name': 'lastName', DEPARTMENT: 'profile' },
+          values: { profile: { 'R&D': 'Engineering' } },
+        },
+      }),
+    );
+    const file = join(dir, 'hr-export.csv');
+    writeFileSync(
+      file,
+      '\uFEFFEmployee ID;First Name;Last Name;Work Email;Department;Start Date;Manager\r\n' +
+        'E-1;Ada;Lovelace;ada.hr@example.com;R&D;2026-12-01;Grace Hopper\r\n' +
+        'E-2;Bob;Byte;bob.hr@example.com;FINANCE;2026-12-01;\r\n' +
+        'E-3;Cy;Cole;cy.hr@example.com;"r&d;Finance";2026-12-01;\r\n' +
+        'E-4;Dee;Dunn;dee.hr@example.com;Sales;2026-12-01;\r\n',
+    );
+    const refused = await start(['--config', mapped, 'enqueue', '--file', file]).done;
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `'Work Email' looks like the addresses: add to the config "intake": { "columns": { "Work Email": "email" } } or pass --map 'Work Email=email'`,
+    );
+    const wrong = await start(['--config', mapped, 'enqueue', '--file', file, '--map', 'Work Email=mail']).done;
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/unknown field 'mail'; a column can be: email, externalId, firstName, lastName/);
+
+    const run = await start(['--config', mapped, 'enqueue', '--file', file, '--map', 'work email=EMAIL', '--batch', 'hr-export']).done;
+    // Ada: engineering's 3 tools; Bob: finance's 1; Cy: both (3 tools); Dee's department maps to no profile.
+    expect(run.stdout).toMatch(/4 rows, accepted 7, duplicates 0, rejected 1 \(queued\); ignored columns: Start Date, Manager$/m);
+    expect(run.stderr).toMatch(
+      /^line 5: profile: unknown profile 'Sales'; configured profiles: engineering, finance \(or map this value to one in intake\.values\.profile\)$/m,
+    );
+    expect(run.code).toBe(1);
+    // The overlapping profiles are said once, on stderr, through the logger.
+    const warnings = run.stderr.split('\n').filter((l) => l.includes('different role'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0] as string)).toMatchObject({
+      level: 40,
+      msg: "profiles 'engineering', 'finance' give account 'acme-closient' different role (engineering: 'editor', finance: 'billing'): a person in several of them gets the value of the first profile their row lists",
+    });
+    // A worker says them in its own log, once too.
+    expect(
+      worker
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes("give account 'acme-closient' different role")),
+    ).toHaveLength(1);
+    await waitFor(async () => (await cli('status', 'hr-export')).stdout.includes('complete'), 30_000, 'the onboarding to complete');
+    // Cy is in R&D (engineering) first, then Finance: engineering's Closient role wins.
+    expect(closientRoles()).toMatchObject({ 'ada.hr@example.com': 'editor', 'bob.hr@example.com': 'billing', 'cy.hr@example.com': 'editor' });
+    const people = (await cli('report', 'hr-export', '--by', 'person')).stdout;
+    expect(people).toMatch(
+      /^dee\.hr@example\.com,E-4,Dee,Dunn,Dee Dunn <dee\.hr@example\.com>,"refused: hr-export\.csv line 5: profile: unknown profile 'Sales'/m,
+    );
   });
 });
 

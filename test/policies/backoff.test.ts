@@ -29,4 +29,9 @@ describe('rate-limit backoff', () => {
     expect(rateLimitBackoff(2, opts, () => 0)).toBe(1000);
     expect(rateLimitBackoff(3, opts, () => 0.999)).toBe(5996);
   });
+  it('never waits longer than maxDelayMs, however many 429s came in a row', () => {
+    expect(rateLimitBackoff(50, opts, () => 0.999)).toBe(30_000);
+    expect(rateLimitBackoff(5, opts, () => 0.999)).toBe(23_984);
+    expect(rateLimitBackoff(50, opts, () => 0)).toBe(15_000);
+  });
 });

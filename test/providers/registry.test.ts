@@ -107,6 +107,19 @@ describe.each(adapters)('%s brings all of its own knowledge', (id, adapter) => {
     for (const header of adapter.secretHeaders) expect(paths.some((p) => p.startsWith('headers') && p.includes(header))).toBe(true);
   });
 
+  it('keeps the request id its provider documents with each outcome, or declares that it documents none', async () => {
+    const s = await sandboxSession();
+    try {
+      for (const email of ['request-id@example.com', 'already@example.com']) {
+        const outcome = await s.deliver(email);
+        if (adapter.requestIdFrom === undefined) expect(outcome.requestId).toBeUndefined();
+        else expect(outcome.requestId, `${id}: from ${adapter.requestIdFrom}`).toMatch(/\S/);
+      }
+    } finally {
+      s.close();
+    }
+  });
+
   it('declares exactly the invite fields that are lists, so a CSV cell "1;2" becomes a list', () => {
     const base = { email: 'list@example.com', ...fakeOf(id).exampleInvite };
     const takesList = (field: string) => {

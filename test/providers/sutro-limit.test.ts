@@ -91,6 +91,31 @@ describe('Sutro under a rate limit', () => {
     await waitFor(async () => (await p.accountEvents('account.rate_limited')).length === 1, 5_000);
   });
 
+  it('a bare 429 on a call of 14 addresses is one backoff step for the account, within maxDelayMs, and keeps all 14 back', async () => {
+    // Step 1 is 200-600 ms; counted once per address (the 14th step) it would be 1,500-4,500 ms, over maxDelayMs.
+    const rateLimited = { baseDelayMs: 400, maxDelayMs: 3_000 };
+    const { p, fake, start, calls } = await setup({ addressesPerCall: 14, callLingerMs: 1000, rateLimited });
+    fake.script({ status: 429 });
+    await p.producer.inviteMany('su', people(14), { batchId: 'fourteen' });
+    await start();
+    const events = await p.waitForInviteEvents(14, 15_000);
+    // Kept back, not lost: every address of the 429'd call is delivered afterwards, none fails or spends an attempt.
+    expect(events.map((e) => e.outcome)).toEqual(Array(14).fill('invited'));
+    expect(events.every((e) => e.attempts === '1')).toBe(true);
+    // ...and still together: the call after the hold carries the same 14 addresses.
+    expect(calls().map((c) => (c.json as { emailAddresses: string[] }).emailAddresses.length)).toEqual([14, 14]);
+    const [limited, next] = calls();
+    const holds = await p.accountEvents('account.rate_limited');
+    const waits = holds.map((e) => Number(e.waitMs));
+    const gap = (next?.at ?? 0) - (limited?.at ?? 0);
+    console.log(`sutro 14-address 429: holds=${holds.length} waits=${waits.join(',')} gap=${gap} ms`);
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThanOrEqual(200);
+    expect(waits[0]).toBeLessThanOrEqual(600);
+    expect(gap).toBeGreaterThanOrEqual(200);
+    expect(gap).toBeLessThan(1_500);
+  });
+
   it('refuses the old knob names with the new ones in the message', async () => {
     await expect(setup({ batchSize: 10 })).rejects.toThrow(/batchSize.*addressesPerCall/);
   });

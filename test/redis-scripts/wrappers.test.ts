@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cancelInvite } from '../../src/redis-scripts/cancel-invite.ts';
 import type { ScriptDef } from '../../src/redis-scripts/define.ts';
 import { ENROLL, ENROLL_FIXED_KEYS, enrollInvites } from '../../src/redis-scripts/enroll-invites.ts';
 import { SCRIPTS, type ScriptName, scripts } from '../../src/redis-scripts/index.ts';
@@ -46,8 +47,32 @@ const samples: { [N in ScriptName]: Parameters<ReturnType<typeof scripts>[N]>[0]
   recountBatch: { prefix, batchId: 'b', mode: 'check', maxLen: 100 },
   sealBatch: { prefix, batchId: 'b', writerId: 'w', mode: 'seal', maxLen: 100 },
   paceCall: { prefix, queue, rate: 1, holdCount: 1000, margin: 1.03, mode: 'reserve', max: 1, durationMs: 1000 },
+  adaptRate: { rateKey: `${prefix}:_invitebus:paced-rate:acme`, limit: 2, op: 'lower', rate: 1, because: 'rate_limited' },
   claimPause: { prefix, account: 'acme', fields: { reason: 'auth' } },
   markSeen: { runKey: `${prefix}:run`, ttlMs: 1000, entries: [{ id: 'j1', index: 0 }] },
+  cancelInvite: {
+    prefix,
+    queue,
+    jobId: 'j1',
+    batchId: 'b',
+    enqueuedAt: 1,
+    mode: 'check',
+    recordedJson: '{"kind":"cancelled"}',
+    ttlMs: 1000,
+    maxLen: 100,
+    eventFields: ['inviteId', 'j1'],
+  },
+  rescheduleInvite: { prefix, queue, account: 'acme', jobId: 'j1', batchId: 'b', expectedData: '{}', data: '{}', scheduledFor: 2, now: 1, ttlMs: 1000 },
+  queuesWithWork: { prefix, accounts: ['acme', 'beta'] },
+  popMarkers: { prefix, accounts: ['acme', 'beta'] },
+};
+
+/** Scripts with a variable key count: their fixed keys, and how many keys each sample's items add. */
+const variable: Partial<Record<ScriptName, { fixed: number; perSample: number }>> = {
+  // a job key and a sent-record key per invite
+  enrollInvites: { fixed: ENROLL_FIXED_KEYS, perSample: 2 * samples.enrollInvites.jobIds.length },
+  queuesWithWork: { fixed: 0, perSample: 10 },
+  popMarkers: { fixed: 0, perSample: 2 },
 };
 
 /** The highest `KEYS[n]` the script's own text reads (not its includes: they are called with its keys). */
@@ -60,9 +85,9 @@ describe('script wrappers', () => {
   for (const [name, def] of Object.entries(SCRIPTS) as Array<[ScriptName, ScriptDef<unknown, unknown>]>) {
     it(`${name}: builds the KEYS its .lua reads and the registry declares`, () => {
       const { keys, args } = def.encode(samples[name]);
-      const declared = def.keys === 'variable' ? ENROLL_FIXED_KEYS : def.keys;
+      const declared = def.keys === 'variable' ? (variable[name]?.fixed ?? -1) : def.keys;
       expect(highestKey(def.file)).toBe(declared);
-      const perItem = def.keys === 'variable' ? (samples.enrollInvites.jobIds.length ?? 0) : 0;
+      const perItem = def.keys === 'variable' ? (variable[name]?.perSample ?? -1) : 0;
       expect(keys).toHaveLength(declared + perItem);
       expect([...keys, ...args].every((v) => typeof v === 'string')).toBe(true);
       // Every key is under the prefix (a key built from the wrong field would not be).
@@ -72,7 +97,12 @@ describe('script wrappers', () => {
 
   it('enroll-invites pairs each job key with its ref in the same order', () => {
     const { keys, args } = enrollInvites.encode(samples.enrollInvites);
-    expect(keys.slice(ENROLL_FIXED_KEYS)).toEqual([queue.toKey('j1'), queue.toKey('j2')]);
+    expect(keys.slice(ENROLL_FIXED_KEYS)).toEqual([
+      queue.toKey('j1'),
+      queue.toKey('j2'),
+      `${prefix}:_invitebus:sent:acme:j1`,
+      `${prefix}:_invitebus:sent:acme:j2`,
+    ]);
     expect(args.slice(6)).toEqual(['acme/j1', 'acme/j2']);
   });
 
@@ -87,6 +117,10 @@ describe('script wrappers', () => {
     expect(recordTerminal.decode(1)).toEqual({ written: true, writerLiveMs: 0 });
     expect(recordTerminal.decode(4000)).toEqual({ written: true, writerLiveMs: 4000 });
     expect(enrollInvites.decode([4, '1'])).toEqual([ENROLL.noJob, ENROLL.enrolled]);
+    expect(cancelInvite.decode(['cancelled', 'delayed', 250])).toEqual({ result: 'cancelled', previous: 'delayed', writerLiveMs: 250 });
+    expect(cancelInvite.decode(['completed', '1700000000000', 0])).toEqual({ result: 'completed', finishedAt: 1_700_000_000_000 });
+    expect(cancelInvite.decode(['gone', '', 0])).toEqual({ result: 'gone' });
+    expect(() => cancelInvite.decode(['cancelled', 'active', 0])).toThrow(/cancel-invite answered cancelled active/);
   });
 
   it('runs on a real Redis with named fields: a job that never failed is not moved', async () => {

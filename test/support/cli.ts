@@ -33,11 +33,11 @@ export function useCli(baseEnv: Record<string, string | undefined> = {}) {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   });
 
-  function start(args: string[], env: Record<string, string | undefined> = {}, command: string[] = [process.execPath, BIN]): CliProcess {
+  function start(args: string[], env: Record<string, string | undefined> = {}, command: string[] = [process.execPath, BIN], cwd?: string): CliProcess {
     const { REDIS_URL: _ignored, ...inherited } = process.env;
     const [file, ...pre] = command as [string, ...string[]];
     const started = Date.now();
-    const child = spawn(file, [...pre, ...args], { env: { ...inherited, ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, [...pre, ...args], { env: { ...inherited, ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
     children.push(child);
     let stdout = '';
     let stderr = '';

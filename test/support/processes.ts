@@ -24,9 +24,14 @@ export interface WorkerProcess {
 }
 
 /** Starts `workers/invite-worker.ts` on `configPath` and resolves once its workers have started. */
-export async function startWorker(configPath: string, env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
+export async function startWorker(
+  configPath: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  options: { /** The old generation's cap (default 128, as shipped). */ heapMb?: number } = {},
+): Promise<WorkerProcess> {
   // With the V8 flags `invitebus worker` runs with (bin/invitebus.js), so memory is measured as in production.
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', '--max-old-space-size=128', WORKER, '--config', configPath, ...args], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=8', `--max-old-space-size=${options.heapMb ?? 128}`, WORKER, '--config', configPath, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

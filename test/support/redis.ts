@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, inject } from 'vitest';
 
 /**
@@ -33,9 +33,9 @@ export function useRedis(fileUrl: string) {
     url,
     prefix,
     admin,
-    /** A new tracked connection suited to BullMQ workers. */
-    connect(): Redis {
-      const c = new Redis(url, { maxRetriesPerRequest: null });
+    /** A new tracked connection suited to BullMQ workers (`options` added: e.g. a connectionName to find it by). */
+    connect(options: RedisOptions = {}): Redis {
+      const c = new Redis(url, { maxRetriesPerRequest: null, ...options });
       tracked.push(c);
       return c;
     },

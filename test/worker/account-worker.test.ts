@@ -12,9 +12,9 @@ describe('account worker close', () => {
       { acme: { provider: 'betterstack', baseUrl: 'http://127.0.0.1:9', credentials: { token: { env: 'T' } } } },
       { env: { T: 't' } },
     );
-    const [w] = p.workers?.workers ?? [];
+    // An idle account has no worker until it has work: start it.
+    const w = await p.workers?.engine.run('acme');
     if (w === undefined) throw new Error('no worker');
-    await w.ready;
     const realClose = w.worker.close.bind(w.worker);
     w.worker.close = () => Promise.reject(new Error('close failed'));
     await expect(w.close(2_000)).resolves.toBe(false);

@@ -1,22 +1,30 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
+import { outcomeOfSent } from '../../src/events/stream.ts';
 import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
+import { sentOptions } from '../../src/worker/processor.ts';
 import { runWorkers } from '../../src/worker/run.ts';
 import { useCleanups } from '../support/cleanups.ts';
-import { waitFor } from '../support/pipeline.ts';
+import { finishedJob, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
 const cleanups = useCleanups('file');
 
 /** Workers on a connection of their own, closed with them. */
-async function startWorkers(config: ReturnType<typeof configFor>) {
+async function startWorkers(config: ReturnType<typeof configFor>, engine?: { recentSweepMs: number }) {
   const connection = redis.connect();
-  const running = await runWorkers(config, { env: { T: 'bs-team-token' }, logger: pino({ level: 'silent' }), redis: connection });
+  const running = await runWorkers(config, {
+    env: { T: 'bs-team-token' },
+    logger: pino({ level: 'silent' }),
+    redis: connection,
+    ...(engine ? { engine } : {}),
+  });
   return {
+    running,
     async close() {
       const result = await running.close();
       await connection.quit().catch(() => connection.disconnect());
@@ -25,11 +33,14 @@ async function startWorkers(config: ReturnType<typeof configFor>) {
   };
 }
 
-function configFor(baseUrl: string, prefix: string) {
+function configFor(baseUrl: string, prefix: string, others = 0) {
+  const account = { provider: 'betterstack', baseUrl, credentials: { token: { env: 'T' } }, timeoutMs: 20_000 };
+  const accounts: Record<string, typeof account> = { acme: account };
+  for (let i = 0; i < others; i++) accounts[`idle${i}`] = account;
   return parseConfig({
     redis: { url: redis.url, prefix },
     worker: { shutdownTimeoutMs: 300, lockDurationMs: 1000, stalledIntervalMs: 500 },
-    accounts: { acme: { provider: 'betterstack', baseUrl, credentials: { token: { env: 'T' } }, timeoutMs: 20_000 } },
+    accounts,
   });
 }
 
@@ -53,9 +64,9 @@ describe('recovery of a job whose worker died', () => {
     cleanups.push(() => second.close());
     const job = await waitFor(
       async () => {
-        const j = await producer.queue('acme').getJob(id);
-        // Re-read after the state check: a job object fetched while active has no return value yet.
-        return (await j?.getState()) === 'completed' ? producer.queue('acme').getJob(id) : undefined;
+        // The job is removed as it completes: what is kept of it is its sent record.
+        const sent = await producer.events().sentRecord('acme', id);
+        return sent === undefined ? undefined : { returnvalue: { outcome: outcomeOfSent(sent) } };
       },
       15_000,
       'the stalled job to complete',
@@ -96,6 +107,8 @@ describe('recovery of a job whose worker died', () => {
       },
       outcome,
       60_000,
+      // As the worker records a success of a job removed as it completes: its sent record.
+      job === undefined ? undefined : sentOptions(job),
     );
     expect(wrote).toBe(true);
 
@@ -104,15 +117,44 @@ describe('recovery of a job whose worker died', () => {
     cleanups.push(() => second.close());
     const done = await waitFor(
       async () => {
-        const j = await producer.queue('acme').getJob(id);
-        // Re-read after the state check: a job object fetched while active has no return value yet.
-        return (await j?.getState()) === 'completed' ? producer.queue('acme').getJob(id) : undefined;
+        // The job is removed as it completes: what is kept of it is its sent record.
+        const sent = await producer.events().sentRecord('acme', id);
+        return sent === undefined ? undefined : { returnvalue: { outcome: outcomeOfSent(sent) } };
       },
       15_000,
       'the job to complete',
     );
     expect(done.returnvalue.outcome).toEqual(outcome);
     expect(fake.requests).toHaveLength(1); // no second call
+    const events = (await producer.events().read()).filter((e) => e.fields.type?.startsWith('invite.'));
+    expect(events).toHaveLength(1);
+  });
+
+  it('a job of a process that died is recovered by a process already running, among hundreds of idle accounts', async () => {
+    let hang = true;
+    const fake = await startFakeServer((req) => (hang ? { hang: true } : betterstackHandler()(req)));
+    cleanups.push(() => fake.close());
+    // 300 accounts: the slow sweep (2 queues/s) would take minutes to reach acme; the recent-work index does not.
+    const config = configFor(fake.url, `${redis.prefix}-running`, 300);
+    const conn = redis.connect();
+    const producer = new Producer(config, { redis: conn });
+    cleanups.push(() => producer.close().then(() => conn.quit()));
+
+    // Both processes run before the job exists: no start-up look at the queues will find it.
+    const a = await startWorkers(config, { recentSweepMs: 500 });
+    const b = await startWorkers(config, { recentSweepMs: 500 });
+    const { id } = await producer.invite('acme', { email: 'crash@example.com' });
+    await waitFor(() => fake.requests.length === 1, 10_000, 'first call');
+    const [holder, survivor] = a.running.workers.some((w) => w.account.name === 'acme') ? [a, b] : [b, a];
+    expect((await holder.close()).clean).toBe(false); // abandoned mid-call, like a crash
+    cleanups.push(() => survivor.close());
+
+    hang = false;
+    // A success keeps its sent record once BullMQ's job is removed on completion.
+    const inviteEvent = async () => (await producer.events().read()).some((e) => e.fields.type?.startsWith('invite.'));
+    await waitFor(inviteEvent, 15_000, 'the stalled job to complete in the surviving process');
+    const job = await finishedJob(producer.queue('acme'), id);
+    expect(job.returnvalue?.outcome.kind).toBe('invited');
     const events = (await producer.events().read()).filter((e) => e.fields.type?.startsWith('invite.'));
     expect(events).toHaveLength(1);
   });

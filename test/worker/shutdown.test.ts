@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
+import { accountStats } from '../../src/stats.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
@@ -81,8 +82,8 @@ describe('worker process shutdown', () => {
     const { code, ms } = await worker.exit;
     expect(code, worker.output()).toBe(0);
     expect(ms).toBeLessThan(10_000);
-    const counts = await producer.queue('acme').getJobCounts('active', 'completed', 'wait', 'failed');
-    expect(counts).toMatchObject({ active: 0, completed: 8, wait: 0, failed: 0 });
+    const [counts] = await accountStats(producer, ['acme']);
+    expect(counts).toMatchObject({ active: 0, completed: 8, waiting: 0, failed: 0 });
     expect(fake.requests).toHaveLength(8);
     const events = await producer.events().read();
     expect(events.filter((e) => e.fields.type === 'invite.succeeded')).toHaveLength(8);

@@ -2,7 +2,7 @@
 
 import { type Command, Option } from 'commander';
 import { CSV_DELIMITERS } from '../../input/readers.ts';
-import { accountList, batchId, withInvitebus } from '../context.ts';
+import { accountList, batchId, columnMapping, LONG_COMMAND_RIDE_OUT_MS, withInvitebus } from '../context.ts';
 import type { EnqueueFlags } from '../enqueue.ts';
 import { enqueueCommand } from '../enqueue-command.ts';
 
@@ -21,9 +21,15 @@ export function registerEnqueue(program: Command): void {
     .option('--strict', 'queue nothing if any row is invalid')
     .option('--rejects <path>', 'write rejected and duplicate rows as CSV (line,field,message; with account when several)')
     .addOption(new Option('--delimiter <char>', 'CSV separator (default: detected from the header row)').choices(Object.keys(CSV_DELIMITERS)))
+    .option('--map <column=field>', "read a CSV column as a field, e.g. --map 'Work Email=email' (repeatable; over the config's intake.columns)", columnMapping)
     .action(async (opts: EnqueueFlags, cmd: Command) => {
-      await withInvitebus(cmd, async (ib, cfg) => {
-        process.exitCode = await enqueueCommand(ib, cfg, opts);
-      });
+      // An enqueue rides out a failover (Sentinel, Cluster, a managed endpoint: seconds) instead of stopping part way.
+      await withInvitebus(
+        cmd,
+        async (ib, cfg) => {
+          process.exitCode = await enqueueCommand(ib, cfg, opts);
+        },
+        { rideOutMs: LONG_COMMAND_RIDE_OUT_MS },
+      );
     });
 }

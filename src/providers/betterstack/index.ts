@@ -77,6 +77,8 @@ export const betterstack = {
   inviteSchema,
   listFields: [],
   secretHeaders: ['authorization'],
+  // Its documentation names no request id (the answer's `data.id` is the invitation's or member's, not the request's).
+  requestIdFrom: undefined,
   createSession(account) {
     const token = credential(account, 'token');
     return singleCallSession(

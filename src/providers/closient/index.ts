@@ -84,6 +84,8 @@ export const closient = {
   inviteSchema,
   listFields: [],
   secretHeaders: ['x-api-key'],
+  // Its documentation names no request id (the answer's `id` is the membership's, not the request's).
+  requestIdFrom: undefined,
   createSession(account) {
     const apiKey = credential(account, 'apiKey');
     return singleCallSession(

@@ -286,5 +286,9 @@ export const stellas = {
   listFields: [],
   // The session's bearer token and the account's SECRET_KEY header.
   secretHeaders: ['authorization', 'SECRET_KEY'],
+  // Its documentation names no request id: an answer is `{status, message, data}`.
+  requestIdFrom: undefined,
+  // Role names in profiles are checked against the business's role list when a worker starts.
+  verifiesFields: true,
   createSession: createStellasSession,
 } satisfies ProviderAdapter<StellasSettings, StellasInvite>;

@@ -85,6 +85,7 @@ function createSutroSession(account: AccountContext<SutroSettings>): ProviderSes
       slotTaken,
     );
     if (outcome !== 'split') {
+      // One outcome object for the whole call: the processor counts a 429 once per call by it, not once per address.
       for (const p of batch) p.resolve(outcome);
       return;
     }
@@ -160,6 +161,8 @@ export const sutro = {
   inviteSchema,
   listFields: [],
   secretHeaders: ['authorization'],
+  // Its documentation names no request id: an answer is `{success, message}`.
+  requestIdFrom: undefined,
   batching: { invitesPerCall: (settings) => settings.addressesPerCall },
   tls(credentials) {
     const { clientCert, clientKey, ca } = credentials;

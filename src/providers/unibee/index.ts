@@ -157,5 +157,7 @@ export const unibee = {
   inviteSchema,
   listFields: ['roleIds'],
   secretHeaders: ['authorization'],
+  // "Use requestId when contacting support": every answer's envelope carries one.
+  requestIdFrom: "the answer's envelope (`requestId`)",
   createSession: createUniBeeSession,
 } satisfies ProviderAdapter<UniBeeSettings, UniBeeInvite>;

@@ -5,7 +5,7 @@
 -- from completing, else 0: the caller schedules a check for then, so a writer that died still lets it complete.
 -- Needs includes/redis-now.
 local function maybeComplete(batchKey, writersKey, stream, maxLen, batchId)
-  local b = redis.call('HMGET', batchKey, 'sealed', 'total', 'done', 'succeeded', 'failed', 'completedAt', 'refused', 'duplicates', 'alreadyInBatch')
+  local b = redis.call('HMGET', batchKey, 'sealed', 'total', 'done', 'succeeded', 'failed', 'completedAt', 'refused', 'duplicates', 'alreadyInBatch', 'cancelled')
   if b[1] ~= '1' or tonumber(b[3] or '0') < tonumber(b[2] or '0') or b[6] then return 0 end
   local now = redisNow()
   redis.call('ZREMRANGEBYSCORE', writersKey, '-inf', now)
@@ -16,7 +16,7 @@ local function maybeComplete(batchKey, writersKey, stream, maxLen, batchId)
   redis.call('HSET', batchKey, 'completedAt', at)
   redis.call('XADD', stream, 'MAXLEN', '~', maxLen, '*', 'type', 'batch.completed', 'batchId', batchId,
     'total', b[2] or '0', 'succeeded', b[4] or '0', 'failed', b[5] or '0', 'refused', b[7] or '0', 'duplicates', b[8] or '0',
-    'alreadyInBatch', b[9] or '0',
+    'alreadyInBatch', b[9] or '0', 'cancelled', b[10] or '0',
     'round', tostring(round), 'at', at)
   return 0
 end

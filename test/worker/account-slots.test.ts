@@ -1,0 +1,115 @@
+/**
+ * Accounts' workers alive at once are bounded (issue 24): however many accounts have work at once, a worker process
+ * runs at most `worker.maxAccountWorkers` of them (default from its heap cap); the others wait their turn, and every
+ * invite is delivered exactly once.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { Producer } from '../../src/producer.ts';
+import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
+import { startFakeServer } from '../../src/sandbox/server.ts';
+import { inviteEventReader, startPipeline, waitFor } from '../support/pipeline.ts';
+import { startWorker, type WorkerProcess, writeConfigIn } from '../support/processes.ts';
+import { useRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+const redis = useRedis(import.meta.url);
+const name = (i: number) => `a${String(i).padStart(4, '0')}`;
+
+type Item = { account: string; invite: { email: string }; index: number };
+function invites(accounts: number, each: number): Item[] {
+  const items: Item[] = [];
+  for (let a = 0; a < accounts; a++)
+    for (let k = 0; k < each; k++) items.push({ account: name(a), invite: { email: `p${k}@${name(a)}.example.com` }, index: items.length });
+  return items;
+}
+
+describe('accounts with work at once', () => {
+  const dir = tempDir('account-slots');
+  let worker: WorkerProcess | undefined;
+  afterAll(async () => {
+    if (worker?.child.exitCode === null) {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+  });
+
+  it('runs at most maxAccountWorkers account workers at once and delivers every invite exactly once', { timeout: 60_000 }, async () => {
+    const fake = await startFakeServer(betterstackHandler());
+    const accounts: Record<string, Record<string, unknown>> = {};
+    for (let i = 0; i < 300; i++) {
+      accounts[name(i)] = { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'T' } }, rateLimit: { max: 5, durationMs: 1000 } };
+    }
+    const p = await startPipeline(redis, accounts, { env: { T: 'bs-team-token' }, config: { worker: { shutdownTimeoutMs: 5_000, maxAccountWorkers: 20 } } });
+    const engine = p.workers?.engine;
+    if (engine === undefined) throw new Error('no engine');
+    try {
+      let most = 0;
+      let waitedMost = 0;
+      const sampler = setInterval(() => {
+        most = Math.max(most, engine.slots.alive);
+        waitedMost = Math.max(waitedMost, engine.slots.waiting);
+      }, 5);
+      const items = invites(300, 3);
+      expect((await p.producer.enqueue(items)).accepted).toBe(items.length);
+      const read = inviteEventReader(p.events);
+      const done = await waitFor(
+        async () => {
+          const found = await read();
+          return found.length >= items.length ? found : undefined;
+        },
+        45_000,
+        `${items.length} invite events`,
+      );
+      clearInterval(sampler);
+      expect(engine.slots.max).toBe(20);
+      expect(most).toBeLessThanOrEqual(20);
+      // The bound did bind: accounts waited for a slot.
+      expect(waitedMost).toBeGreaterThan(0);
+      expect(done).toHaveLength(items.length);
+      expect(new Set(done.map((e) => e.inviteId)).size).toBe(items.length);
+      expect(done.every((e) => e.type === 'invite.succeeded')).toBe(true);
+      expect(fake.requests.filter((r) => r.method === 'POST')).toHaveLength(items.length);
+    } finally {
+      await p.close();
+      await fake.close();
+    }
+  });
+
+  it('delivers 3,000 accounts with work at once under a 64 MB heap cap (the default bound follows the cap)', { timeout: 90_000 }, async () => {
+    const fake = await startFakeServer(betterstackHandler(), { keepRequests: 100 });
+    const prefix = `${redis.prefix}-heap`;
+    const accounts: Record<string, unknown> = {};
+    for (let i = 0; i < 3_000; i++) {
+      accounts[name(i)] = { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'T' } }, rateLimit: { max: 5, durationMs: 1000 } };
+    }
+    const settings = { redis: { url: redis.url, prefix }, worker: { shutdownTimeoutMs: 5_000 }, log: { level: 'info' }, accounts };
+    worker = await startWorker(writeConfigIn(dir, settings), { T: 'bs-team-token' }, [], { heapMb: 64 });
+    const conn = redis.connect();
+    const producer = new Producer(parseConfig(settings), { redis: conn });
+    try {
+      const items = invites(3_000, 2);
+      expect((await producer.enqueue(items)).accepted).toBe(items.length);
+      const read = inviteEventReader(producer.events());
+      const running = worker;
+      const done = await waitFor(
+        async () => {
+          if (running.child.exitCode !== null) throw new Error(`the worker exited: ${running.output().slice(-1_500)}`);
+          const found = await read();
+          return found.length >= items.length ? found : undefined;
+        },
+        70_000,
+        `${items.length} invite events`,
+      );
+      expect(new Set(done.map((e) => e.inviteId)).size).toBe(items.length);
+      expect(done.every((e) => e.type === 'invite.succeeded')).toBe(true);
+      expect(worker.child.exitCode).toBeNull();
+    } finally {
+      await producer.close();
+      await conn.quit();
+    }
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+    await fake.close();
+  });
+});
