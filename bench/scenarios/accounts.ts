@@ -27,7 +27,7 @@ import { startCountingProxy } from '../../test/support/counting-proxy.ts';
 import { startWorker } from '../../test/support/processes.ts';
 import { config, ENV, percentile, type Result, redis, until, writeConfig } from '../lib.ts';
 
-const SIZES = (process.env.BENCH_ACCOUNTS ?? '10,1000,10000').split(',').map(Number);
+const SIZES = (process.env.BENCH_ACCOUNTS ?? '10,1000,10000').split(',').filter(Boolean).map(Number);
 const PER_ACCOUNT = 5;
 const RATE = 5;
 const MINIMUM_S = (PER_ACCOUNT - 1) / RATE;

@@ -4,11 +4,10 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { sutroFake } from '../../src/providers/sutro/sandbox.ts';
-import { startFakeServer } from '../../src/sandbox/server.ts';
 import { runWorkers } from '../../src/worker/run.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { startPipeline, waitFor } from '../support/pipeline.ts';
+import { startProviderThread } from '../support/provider-thread.ts';
 import { useRedis } from '../support/redis.ts';
 import { maxInWindow } from '../support/timing.ts';
 
@@ -16,8 +15,8 @@ const redis = useRedis(import.meta.url);
 const cleanups = useCleanups();
 
 async function setup(account: Record<string, unknown> = {}) {
-  const f = sutroFake();
-  const fake = await startFakeServer(f.handler);
+  // On its own thread: calls are stamped as a provider would, not late whenever the test runner is busy.
+  const fake = await startProviderThread({ provider: 'sutro' });
   cleanups.push(() => fake.close());
   const p = await startPipeline(
     redis,
@@ -43,8 +42,8 @@ async function setup(account: Record<string, unknown> = {}) {
     });
     return workers;
   };
-  const calls = () => fake.requests.filter((r) => r.path === '/invitations');
-  return { p, f, fake, start, calls };
+  const calls = async () => (await fake.requests()).filter((r) => r.path === '/invitations');
+  return { p, fake, start, calls };
 }
 
 const people = (n: number) => Array.from({ length: n }, (_, i) => ({ email: `hire${i}@example.com` }));
@@ -57,13 +56,14 @@ describe('Sutro under a rate limit', () => {
     const events = await p.waitForInviteEvents(60, 15_000);
     expect(events.every((e) => e.outcome === 'invited')).toBe(true);
     expect(new Set(events.map((e) => e.inviteId)).size).toBe(60);
-    const first = calls()[0]?.at ?? 0;
-    const firstSecond = calls().filter((c) => c.at - first < 1000);
+    const all = await calls();
+    const first = all[0]?.at ?? 0;
+    const firstSecond = all.filter((c) => c.at - first < 1000);
     const sizes = firstSecond.map((c) => (c.json as { emailAddresses: string[] }).emailAddresses.length);
-    console.log(`sutro bar: calls=${calls().length} firstSecondCalls=${firstSecond.length} sizes=${sizes.join(',')} mean=${(60 / calls().length).toFixed(1)}`);
+    console.log(`sutro bar: calls=${all.length} firstSecondCalls=${firstSecond.length} sizes=${sizes.join(',')} mean=${(60 / all.length).toFixed(1)}`);
     expect(firstSecond.length).toBeLessThanOrEqual(4);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(60);
-    expect(60 / calls().length).toBeGreaterThanOrEqual(10);
+    expect(60 / all.length).toBeGreaterThanOrEqual(10);
   });
 
   it('two worker sets on one Redis never exceed 20 calls in any sliding second, and batching holds', async () => {
@@ -71,7 +71,7 @@ describe('Sutro under a rate limit', () => {
     await p.producer.inviteMany('su', people(300), { batchId: 'three-hundred' });
     await Promise.all([start(), start()]);
     await p.waitForInviteEvents(300, 30_000);
-    const times = calls().map((c) => c.at);
+    const times = (await calls()).map((c) => c.at);
     const worst = maxInWindow(times, 1000);
     console.log(`sutro two workers: calls=${times.length} worstSlidingSecond=${worst} mean=${(300 / times.length).toFixed(1)}`);
     expect(worst).toBeLessThanOrEqual(20);
@@ -80,11 +80,11 @@ describe('Sutro under a rate limit', () => {
 
   it('a 429 still holds the whole account', async () => {
     const { p, fake, start, calls } = await setup({ addressesPerCall: 10 });
-    fake.script({ status: 429, headers: { 'retry-after': '1' }, body: { message: 'wait until the limit resets' } });
+    await fake.script({ status: 429, headers: { 'retry-after': '1' }, body: { message: 'wait until the limit resets' } });
     await p.producer.inviteMany('su', people(40), { batchId: 'held' });
     await start();
     await p.waitForInviteEvents(40, 15_000);
-    const [limited, ...rest] = calls();
+    const [limited, ...rest] = await calls();
     const next = rest[0];
     expect(limited).toBeDefined();
     expect((next?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(900);
@@ -95,7 +95,7 @@ describe('Sutro under a rate limit', () => {
     // Step 1 is 200-600 ms; counted once per address (the 14th step) it would be 1,500-4,500 ms, over maxDelayMs.
     const rateLimited = { baseDelayMs: 400, maxDelayMs: 3_000 };
     const { p, fake, start, calls } = await setup({ addressesPerCall: 14, callLingerMs: 1000, rateLimited });
-    fake.script({ status: 429 });
+    await fake.script({ status: 429 });
     await p.producer.inviteMany('su', people(14), { batchId: 'fourteen' });
     await start();
     const events = await p.waitForInviteEvents(14, 15_000);
@@ -103,8 +103,9 @@ describe('Sutro under a rate limit', () => {
     expect(events.map((e) => e.outcome)).toEqual(Array(14).fill('invited'));
     expect(events.every((e) => e.attempts === '1')).toBe(true);
     // ...and still together: the call after the hold carries the same 14 addresses.
-    expect(calls().map((c) => (c.json as { emailAddresses: string[] }).emailAddresses.length)).toEqual([14, 14]);
-    const [limited, next] = calls();
+    const all = await calls();
+    expect(all.map((c) => (c.json as { emailAddresses: string[] }).emailAddresses.length)).toEqual([14, 14]);
+    const [limited, next] = all;
     const holds = await p.accountEvents('account.rate_limited');
     const waits = holds.map((e) => Number(e.waitMs));
     const gap = (next?.at ?? 0) - (limited?.at ?? 0);

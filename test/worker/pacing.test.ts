@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { stellasSandbox } from '../../src/providers/stellas/sandbox.ts';
-import { startFakeServer } from '../../src/sandbox/server.ts';
 import { startPipeline } from '../support/pipeline.ts';
+import { startProviderThread } from '../support/provider-thread.ts';
 import { useRedis } from '../support/redis.ts';
 import { maxInWindow } from '../support/timing.ts';
 
@@ -16,7 +16,8 @@ describe('pacing', () => {
   it('Stellas sign-in, role and member lookups count against the limit: no sliding second above 5 calls at 5/s', { timeout: 30_000 }, async () => {
     const people = Array.from({ length: 12 }, (_, i) => `p${i}@example.com`);
     const members = people.filter((_, i) => i % 2 === 0);
-    const fake = await startFakeServer(stellasSandbox.fake({ members }).handler);
+    // On its own thread: calls are stamped as a provider would, not late whenever the test runner is busy.
+    const fake = await startProviderThread({ provider: 'stellas', members });
     const p = await startPipeline(
       redis,
       {
@@ -38,12 +39,13 @@ describe('pacing', () => {
       const events = await p.waitForInviteEvents(12, 20_000);
       const outcomes = Object.fromEntries(events.map((e) => [e.email, e.outcome]));
       for (const email of people) expect(outcomes[email]).toBe(members.includes(email) ? 'already_member' : 'invited');
-      const lookups = fake.requests.filter((r) => !(r.method === 'POST' && r.path === '/clients/members'));
+      const requests = await fake.requests();
+      const lookups = requests.filter((r) => !(r.method === 'POST' && r.path === '/clients/members'));
       // sign-in, the role list and at least one member page: the calls that used to go around the limit
       expect(lookups.length).toBeGreaterThanOrEqual(3);
       expect(
         maxInWindow(
-          fake.requests.map((r) => r.at),
+          requests.map((r) => r.at),
           1000,
         ),
       ).toBeLessThanOrEqual(5);
