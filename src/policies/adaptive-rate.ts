@@ -72,3 +72,17 @@ export function onPace(state: RateState, remaining: number, resetMs: number, now
  * at 3%, 11 calls in a sliding second in 2 runs of 13 (tightest 11-call span 1,024 ms of the 1,030 planned).
  */
 export const JITTER_MARGIN = 1.05;
+
+/**
+ * What the margin absorbs is time, not a share of the window: the moment between a write and its record, the
+ * network, a provider stamping late — tens of ms (the tightest 11-call span at 10/s used 32 ms of its 50). So the
+ * margin of a window is 5% but at most MARGIN_CAP_MS: a limit of 1 call per 40 s keeps 100 ms, not 2 s, between
+ * its calls (issue 24: 1,000 accounts at 1 call / 4 s spent 5% of their time on the margin alone).
+ */
+export const MARGIN_CAP_MS = 100;
+
+/** The pacing margin of a limit (a factor ≥ 1): JITTER_MARGIN, or less for windows over 2 s (MARGIN_CAP_MS). */
+export function marginOf(limit: { durationMs: number } | undefined): number {
+  if (limit === undefined || limit.durationMs <= 0) return JITTER_MARGIN;
+  return 1 + Math.min(JITTER_MARGIN - 1, MARGIN_CAP_MS / limit.durationMs);
+}

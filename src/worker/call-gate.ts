@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { JITTER_MARGIN } from '../policies/adaptive-rate.ts';
+import { marginOf } from '../policies/adaptive-rate.ts';
 import { ratePerSecond, UNLIMITED } from '../policies/limiter.ts';
 import { AccountHeld, type HttpClient } from '../providers/http.ts';
 import type { RedisClient } from '../redis-connection/factory.ts';
@@ -64,7 +64,7 @@ export function createCallGate(options: {
     queue,
     rate,
     holdCount: HOLD_COUNT,
-    margin: JITTER_MARGIN,
+    margin: marginOf(rateLimit),
     max: rateLimit?.max ?? 0,
     durationMs: rateLimit?.durationMs ?? 0,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultAdaptiveOptions, JITTER_MARGIN, onPace, onRateLimited, onSuccess } from '../../src/policies/adaptive-rate.ts';
+import { defaultAdaptiveOptions, JITTER_MARGIN, MARGIN_CAP_MS, marginOf, onPace, onRateLimited, onSuccess } from '../../src/policies/adaptive-rate.ts';
 
 /** The interval pace-call.lua puts between two calls of an account, µs. */
 const intervalUs = (rate: number) => Math.ceil((1_000_000 * JITTER_MARGIN) / rate);
@@ -20,6 +20,19 @@ describe('call pacing (src/redis-scripts/pace-call.lua)', () => {
     for (const rate of [5, 10, 20, 45, 50, 100, 120, 200, 240, 1000]) {
       expect(1_000_000 / intervalUs(rate) / rate).toBeGreaterThan(0.95 - 1e-9);
     }
+  });
+
+  it('keeps 5% of a window, but at most 100 ms: long windows lose 100 ms per window, not 5%', () => {
+    expect(marginOf({ durationMs: 1_000 })).toBe(JITTER_MARGIN);
+    expect(marginOf({ durationMs: 2_000 })).toBeCloseTo(1.05, 12);
+    // 1 call / 4 s: calls 4.1 s apart (was 4.2 s); 1 call / 40 s: 40.1 s (was 42 s).
+    expect(4_000 * marginOf({ durationMs: 4_000 })).toBeCloseTo(4_000 + MARGIN_CAP_MS, 9);
+    expect(40_000 * marginOf({ durationMs: 40_000 })).toBeCloseTo(40_000 + MARGIN_CAP_MS, 9);
+    // The absolute slack never falls below what a 1 s window keeps (50 ms): lateness is time, not a share.
+    for (const durationMs of [500, 1_000, 2_000, 4_000, 10_000, 60_000, 3_600_000]) {
+      expect(durationMs * (marginOf({ durationMs }) - 1)).toBeGreaterThanOrEqual(Math.min(0.05 * durationMs, MARGIN_CAP_MS) - 1e-6);
+    }
+    expect(marginOf(undefined)).toBe(JITTER_MARGIN);
   });
 });
 

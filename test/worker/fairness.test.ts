@@ -11,6 +11,7 @@
  * that kept its slot while it waited (no giving back) would finish after ~300 / 99 rounds of 4.2 s ≈ 13 s.
  */
 import { describe, expect, it } from 'vitest';
+import { marginOf } from '../../src/policies/adaptive-rate.ts';
 import { ratePerSecond } from '../../src/policies/limiter.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
@@ -23,8 +24,8 @@ const SMALL_EACH = 3;
 const SMALL_LIMIT = { max: 1, durationMs: 2_000 };
 const BIG_EACH = 1_000;
 const BIG_LIMIT = { max: 40, durationMs: 1_000 };
-/** Slots are 5% apart beyond the limit (the pacing margin): the fastest a paced account may go. */
-const MARGIN = 1.05;
+/** Slots are the pacing margin apart beyond the limit (5% of a 2 s window): the fastest a paced account may go. */
+const MARGIN = marginOf(SMALL_LIMIT);
 const QUEUEING_BOUND_MS = 4_000;
 
 describe('fairness among accounts with work', () => {
