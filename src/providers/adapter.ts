@@ -27,7 +27,8 @@ export interface ProviderSession<Invite extends InviteFields> {
   close(): void;
   /**
    * Checks invite fields against what only the live provider knows (Stellas: role names against the business's
-   * role list), for profiles at worker start. Returns one problem per refused field; absent when schemas suffice.
+   * role list), for profiles at worker start. Returns one problem per refused field; rejects when the provider
+   * cannot answer now (a 429, an outage: not a problem of the profile). Absent when schemas suffice.
    */
   verifyFields?(fields: Readonly<Record<string, unknown>>): Promise<string[]>;
 }

@@ -76,7 +76,11 @@ function verifyProfiles(config: Config, account: AccountConfig, session: Provide
       (problems) => {
         for (const problem of problems) logger.error({ profile }, `profile '${profile}' for account '${account.name}': ${problem}`);
       },
-      (err: unknown) => logger.warn({ err, profile }, 'could not check the profile against the provider'),
+      (err: unknown) =>
+        logger.warn(
+          { err, profile },
+          `profile '${profile}' for account '${account.name}' could not be checked against the provider now; invites check it when they need it`,
+        ),
     );
   }
 }

@@ -309,4 +309,38 @@ describe('Stellas role names in profiles', () => {
       ),
     ]);
   });
+
+  it('a role list the provider cannot give now (a 429) is a warning, not an error about the profile', async () => {
+    // The demo's sandbox answers 8% of calls 429: it printed "role: could not be checked (Too many requests)" as an
+    // error beside a run that then delivered every invite.
+    const fake = stellasFake();
+    const stellas = await startFakeServer((req) =>
+      req.method === 'GET' && req.path.includes('/roles')
+        ? { status: 429, body: { status: false, message: 'Too many requests', data: null } }
+        : fake.handler(req),
+    );
+    cleanups.push(() => stellas.close());
+    const { lines, logger } = captureLogs('info');
+    const account = {
+      provider: 'stellas',
+      baseUrl: stellas.url,
+      businessId: 'biz_123',
+      credentials: { secretKey: { env: 'SK' }, email: { env: 'SE' }, password: { env: 'SP' } },
+    };
+    const config = parseConfig({
+      redis: { url: redis.url, prefix: `${redis.prefix}-roles429` },
+      accounts: { 'acme-stellas': account },
+      profiles: { finance: { 'acme-stellas': { role: 'Member' } } },
+    });
+    const conn = redis.connect();
+    const workers = await runWorkers(config, { env: { SK: 'sandbox-secret-key', SE: 'ops@acme.example', SP: 'sandbox-password' }, logger, redis: conn });
+    cleanups.push(async () => {
+      await workers.close();
+      await conn.quit();
+    });
+    await waitFor(() => lines.some((l) => l.includes('could not be checked')), 10_000, 'the role check');
+    const parsed = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(parsed.filter((l) => l.level >= 50)).toEqual([]);
+    expect(parsed.filter((l) => l.level === 40 && l.msg.includes("profile 'finance' for account 'acme-stellas' could not be checked"))).toHaveLength(1);
+  });
 });

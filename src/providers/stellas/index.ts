@@ -273,7 +273,10 @@ function createStellasSession(account: AccountContext<StellasSettings>): Provide
       if (typeof fields.role !== 'string') return [];
       const id = await roleId(fields.role);
       if (typeof id === 'string') return [];
-      return id.kind === 'rejected' ? [`role: ${id.message ?? 'unknown role'}`] : [`role: could not be checked (${id.message ?? id.kind})`];
+      if (id.kind === 'rejected') return [`role: ${id.message ?? 'unknown role'}`];
+      // Not a problem of the profile: the role list could not be read now (a 429, an outage). Said as a warning by
+      // the caller; invites look the role up again when they need it.
+      throw new Error(`role: could not be checked (${id.message ?? id.kind})`);
     },
   };
 }
