@@ -162,6 +162,7 @@ async function sized(redisUrl: string, providerUrl: string, n: number, singleRat
   const slow: Record<string, unknown> = {};
   for (const a of names) slow[a] = account(providerUrl, { max: 1, durationMs: intervalS * 1000 });
   const limited = await deliver(redisUrl, slow, items);
+  if (process.env.BENCH_DUMP_LIMITED) (await import('node:fs')).writeFileSync(process.env.BENCH_DUMP_LIMITED, JSON.stringify(limited.finished));
   const limitMinimumS = (PER_ACCOUNT - 1) * intervalS;
   // Each account's own time: its first invite enqueued to its last finished (the enqueue of all N × 5 takes seconds
   // at 10,000 accounts, and an account enqueued last cannot start before it).
