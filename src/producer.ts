@@ -467,7 +467,18 @@ export class Producer {
     if (failure === undefined && !stopped) for (const account of [...chunks.keys()]) await flush(account);
     await Promise.all(inFlight.map((f) => f.done));
     // The run's duplicate check is of no further use; its TTL drops it if Redis cannot be told now.
-    const forget = () => this.#redis.del(runKey).catch(() => undefined);
+    // Tried three times: a connection replaced under load (its socket timed out) fails the DEL once; a key left
+    // behind lives its TTL (an hour) in Redis for nothing.
+    const forget = async () => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          await this.#redis.del(runKey);
+          return;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    };
     if (failure !== undefined || stopped) {
       void forget();
       throw new EnqueueInterruptedError(result, seen, failure ?? options.signal?.reason, failure === undefined ? 'stopped' : 'queue', rejected);
