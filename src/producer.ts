@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
+import pRetry from 'p-retry';
 import { queueOptions } from './bullmq-options.ts';
 import { type AccountConfig, accountOf, type Config, retentionMs } from './config/load.ts';
 import { InvitebusError } from './errors.ts';
@@ -469,16 +470,11 @@ export class Producer {
     // The run's duplicate check is of no further use; its TTL drops it if Redis cannot be told now.
     // Tried three times: a connection replaced under load (its socket timed out) fails the DEL once; a key left
     // behind lives its TTL (an hour) in Redis for nothing.
-    const forget = async () => {
-      for (let attempt = 0; attempt < 3; attempt++) {
-        try {
-          await this.#redis.del(runKey);
-          return;
-        } catch {
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-      }
-    };
+    const forget = () =>
+      pRetry(() => this.#redis.del(runKey), { retries: 2, minTimeout: 200, factor: 1 }).then(
+        () => undefined,
+        () => undefined,
+      );
     if (failure !== undefined || stopped) {
       void forget();
       throw new EnqueueInterruptedError(result, seen, failure ?? options.signal?.reason, failure === undefined ? 'stopped' : 'queue', rejected);

@@ -223,10 +223,10 @@ async function sized(redisUrl: string, providerUrl: string, n: number, singleRat
 }
 
 async function fairness(redisUrl: string, providerUrl: string): Promise<Result[]> {
-  const s = 'accounts: fairness, 1 big account beside 1,999 small ones';
   const BIG = 6_000;
   const BIG_RATE = 100;
   const SMALL = Number(process.env.BENCH_FAIRNESS_SMALL ?? 1_999);
+  const s = `accounts: fairness, 1 big account beside ${SMALL.toLocaleString('en-US')} small ones`;
   const SMALL_INTERVAL_S = 10;
   const accounts: Record<string, unknown> = {
     big: account(providerUrl, { max: BIG_RATE, durationMs: 1000 }, { concurrency: Number(process.env.BENCH_BIG_CONCURRENCY ?? 20) }),
@@ -236,22 +236,14 @@ async function fairness(redisUrl: string, providerUrl: string): Promise<Result[]
   const items = [...invites(['big'], BIG), ...invites(names, PER_ACCOUNT)];
   const run = await deliver(redisUrl, accounts, items);
   if (process.env.BENCH_DUMP) (await import('node:fs')).writeFileSync(process.env.BENCH_DUMP, JSON.stringify(run.finished));
-  const first = new Map<string, number>();
-  const last = new Map<string, number>();
-  for (const f of run.finished) {
-    first.set(f.account, Math.min(first.get(f.account) ?? Number.POSITIVE_INFINITY, f.enqueuedAt));
-    last.set(f.account, Math.max(last.get(f.account) ?? 0, f.finishedAt));
-  }
   const minimumS = (PER_ACCOUNT - 1) * SMALL_INTERVAL_S;
-  const took = names.map((a) => ((last.get(a) as number) - (first.get(a) as number)) / 1000).sort((a, b) => a - b);
+  const { worst, p99, median, last } = accountTimes(run.finished, names);
   const bigAt = run.finished.filter((f) => f.account === 'big').map((f) => f.finishedAt);
   const bigS = (Math.max(...bigAt) - Math.min(...bigAt)) / 1000;
   const bigRate = (BIG - 1) / bigS;
   const smallEnd = Math.max(...names.map((a) => last.get(a) as number));
   const bigWhile = bigAt.filter((at) => at <= smallEnd);
   const bigRateWhile = (bigWhile.length - 1) / ((Math.max(...bigWhile) - Math.min(...bigWhile)) / 1000);
-  const worst = took[took.length - 1] as number;
-  const p99 = percentile(took, 99);
   return [
     {
       scenario: s,
@@ -261,7 +253,7 @@ async function fairness(redisUrl: string, providerUrl: string): Promise<Result[]
       ratio: worst / minimumS,
       target: '≤ 1.1 × its own minimum',
       met: worst <= 1.1 * minimumS,
-      note: `p99 ${p99.toFixed(1)} s, median ${(took[Math.floor(took.length / 2)] as number).toFixed(1)} s; minimum ${minimumS} s (${(minimumS * marginOf({ durationMs: SMALL_INTERVAL_S * 1000 })).toFixed(1)} s with the pacing margin)`,
+      note: `p99 ${p99.toFixed(1)} s, median ${median.toFixed(1)} s; minimum ${minimumS} s (${(minimumS * marginOf({ durationMs: SMALL_INTERVAL_S * 1000 })).toFixed(1)} s with the pacing margin)`,
     },
     {
       scenario: s,
@@ -276,8 +268,8 @@ async function fairness(redisUrl: string, providerUrl: string): Promise<Result[]
   ];
 }
 
-/** Each account's time from its first invite enqueued to its last finished, s: worst, p99, median. */
-function accountTimes(finished: Finished[], names: string[]): { worst: number; p99: number; median: number } {
+/** Each account's time from its first invite enqueued to its last finished, s: worst, p99, median; and each one's last finish (epoch ms). */
+function accountTimes(finished: Finished[], names: string[]): { worst: number; p99: number; median: number; last: Map<string, number> } {
   const first = new Map<string, number>();
   const last = new Map<string, number>();
   for (const f of finished) {
@@ -285,7 +277,7 @@ function accountTimes(finished: Finished[], names: string[]): { worst: number; p
     last.set(f.account, Math.max(last.get(f.account) ?? 0, f.finishedAt));
   }
   const took = names.map((a) => ((last.get(a) as number) - (first.get(a) as number)) / 1000).sort((a, b) => a - b);
-  return { worst: took[took.length - 1] as number, p99: percentile(took, 99), median: took[Math.floor(took.length / 2)] as number };
+  return { worst: took[took.length - 1] as number, p99: percentile(took, 99), median: took[Math.floor(took.length / 2)] as number, last };
 }
 
 /** Heap per live account worker and its start time, 1,000 at once, in a child with --expose-gc. */
