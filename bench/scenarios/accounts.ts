@@ -27,10 +27,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { marginOf } from '../../src/policies/adaptive-rate.ts';
-import { Producer } from '../../src/producer.ts';
+import { type EnqueueItem, Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { startCountingProxy } from '../../test/support/counting-proxy.ts';
+import { invitesPerAccount } from '../../test/support/pipeline.ts';
 import { startWorker } from '../../test/support/processes.ts';
 import { config, ENV, percentile, type Result, redis, until, writeConfig } from '../lib.ts';
 
@@ -52,14 +53,13 @@ async function totalCommands(url: string): Promise<number> {
   return Number(/total_commands_processed:(\d+)/.exec(info)?.[1]);
 }
 
-type Item = { account: string; invite: { email: string }; index: number };
 type Finished = { account: string; enqueuedAt: number; finishedAt: number };
 
 /** A worker process on `accounts`; `work` enqueues, then every invite event is read. */
 async function deliver(
   redisUrl: string,
   accounts: Record<string, unknown>,
-  items: Item[],
+  items: EnqueueItem[],
   options: { idle?: boolean } = {},
 ): Promise<{
   seconds: number;
@@ -135,15 +135,9 @@ const account = (baseUrl: string, rateLimit?: { max: number; durationMs: number 
   ...extra,
 });
 
-function invites(names: string[], each: number): Item[] {
-  const items: Item[] = [];
-  for (const a of names) for (let k = 0; k < each; k++) items.push({ account: a, invite: { email: `p${k}@${a}.example.com` }, index: items.length });
-  return items;
-}
-
 /** One account's pipeline, no limit, 50 invites in flight: what one process delivers when nothing else binds. */
 async function singleAccountRate(redisUrl: string, providerUrl: string): Promise<number> {
-  const items = invites(['solo'], 5_000);
+  const items = invitesPerAccount(['solo'], 5_000);
   const run = await deliver(redisUrl, { solo: account(providerUrl, undefined, { concurrency: 50 }) }, items);
   return items.length / run.seconds;
 }
@@ -153,7 +147,7 @@ async function sized(redisUrl: string, providerUrl: string, n: number, singleRat
   const names = Array.from({ length: n }, (_, i) => `a${i}`);
   const fast: Record<string, unknown> = {};
   for (const a of names) fast[a] = account(providerUrl, { max: RATE, durationMs: 1000 });
-  const items = invites(names, PER_ACCOUNT);
+  const items = invitesPerAccount(names, PER_ACCOUNT);
   const run = await deliver(redisUrl, fast, items, { idle: true });
   const rate = items.length / run.seconds;
 
@@ -233,7 +227,7 @@ async function fairness(redisUrl: string, providerUrl: string): Promise<Result[]
   };
   const names = Array.from({ length: SMALL }, (_, i) => `s${i}`);
   for (const a of names) accounts[a] = account(providerUrl, { max: 1, durationMs: SMALL_INTERVAL_S * 1000 });
-  const items = [...invites(['big'], BIG), ...invites(names, PER_ACCOUNT)];
+  const items = invitesPerAccount(names, PER_ACCOUNT, invitesPerAccount(['big'], BIG));
   const run = await deliver(redisUrl, accounts, items);
   if (process.env.BENCH_DUMP) (await import('node:fs')).writeFileSync(process.env.BENCH_DUMP, JSON.stringify(run.finished));
   const minimumS = (PER_ACCOUNT - 1) * SMALL_INTERVAL_S;

@@ -13,6 +13,7 @@ import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { runWorkers } from '../../src/worker/run.ts';
+import { invitesPerAccount } from '../../test/support/pipeline.ts';
 import { config, ENV, type Result, redis, silent, until } from '../lib.ts';
 
 const ACCOUNTS = Number(process.env.BENCH_QUEUE_STREAM_ACCOUNTS ?? 2_000);
@@ -46,9 +47,7 @@ async function deliver(cfg: ReturnType<typeof config>, names: readonly string[],
   const producer = new Producer(cfg);
   const workers = await runWorkers(cfg, { env: ENV, logger: silent, control: false, webhooks: false });
   try {
-    const items = [];
-    for (const account of names)
-      for (let k = 0; k < perAccount; k++) items.push({ account, invite: { email: `p${k}@${account}.example.com` }, index: items.length });
+    const items = invitesPerAccount(names, perAccount);
     await producer.enqueue(items);
     const events = producer.events();
     let seen = 0;

@@ -3,7 +3,7 @@ import { type Logger, pino } from 'pino';
 import { type Config, parseConfig } from '../../src/config/load.ts';
 import type { InviteEvent } from '../../src/events/stream.ts';
 import { decodeSentRecord } from '../../src/invites/sent-record.ts';
-import { Producer } from '../../src/producer.ts';
+import { type EnqueueItem, Producer } from '../../src/producer.ts';
 import { invitebusKeys } from '../../src/redis.ts';
 import { type RunningWorkers, runWorkers } from '../../src/worker/run.ts';
 import type { useRedis } from './redis.ts';
@@ -43,6 +43,15 @@ export function inviteEventReader(events: ReturnType<Producer['events']>): () =>
 }
 
 /** Polls a condition until it holds or the deadline passes (no fixed sleeps in tests). */
+/**
+ * `each` invites to every account of `names`, in account order (`p0@ACCOUNT.example.com`, …), for producer.enqueue;
+ * appended to `into` (its positions go on from there), which is returned.
+ */
+export function invitesPerAccount(names: readonly string[], each: number, into: EnqueueItem[] = []): EnqueueItem[] {
+  for (const account of names) for (let k = 0; k < each; k++) into.push({ account, invite: { email: `p${k}@${account}.example.com` }, index: into.length });
+  return into;
+}
+
 export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {

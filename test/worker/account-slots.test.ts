@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
-import { inviteEventReader, startPipeline, waitFor } from '../support/pipeline.ts';
+import { inviteEventReader, invitesPerAccount, startPipeline, waitFor } from '../support/pipeline.ts';
 import { startWorker, type WorkerProcess, writeConfigIn } from '../support/processes.ts';
 import { useRedis } from '../support/redis.ts';
 import { tempDir } from '../support/temp-dir.ts';
@@ -16,13 +16,11 @@ import { tempDir } from '../support/temp-dir.ts';
 const redis = useRedis(import.meta.url);
 const name = (i: number) => `a${String(i).padStart(4, '0')}`;
 
-type Item = { account: string; invite: { email: string }; index: number };
-function invites(accounts: number, each: number): Item[] {
-  const items: Item[] = [];
-  for (let a = 0; a < accounts; a++)
-    for (let k = 0; k < each; k++) items.push({ account: name(a), invite: { email: `p${k}@${name(a)}.example.com` }, index: items.length });
-  return items;
-}
+const invites = (accounts: number, each: number) =>
+  invitesPerAccount(
+    Array.from({ length: accounts }, (_, a) => name(a)),
+    each,
+  );
 
 describe('accounts with work at once', () => {
   const dir = tempDir('account-slots');

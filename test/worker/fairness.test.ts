@@ -20,7 +20,7 @@ import { marginOf } from '../../src/policies/adaptive-rate.ts';
 import { ratePerSecond } from '../../src/policies/limiter.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
-import { inviteEventReader, startPipeline, waitFor } from '../support/pipeline.ts';
+import { inviteEventReader, invitesPerAccount, startPipeline, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redis = useRedis(import.meta.url);
@@ -48,11 +48,11 @@ describe('fairness among accounts with work', () => {
     for (let i = 0; i < SMALL; i++) accounts[`s${i}`] = account(SMALL_LIMIT);
     const p = await startPipeline(redis, accounts, { env: { T: 'bs-team-token' }, config: { worker: { shutdownTimeoutMs: 5_000, maxAccountWorkers: 100 } } });
     try {
-      const items: Array<{ account: string; invite: { email: string }; index: number }> = [];
-      for (let k = 0; k < BIG_EACH; k++) items.push({ account: 'big', invite: { email: `b${k}@big.example.com` }, index: items.length });
-      for (let i = 0; i < SMALL; i++) {
-        for (let k = 0; k < SMALL_EACH; k++) items.push({ account: `s${i}`, invite: { email: `p${k}@s${i}.example.com` }, index: items.length });
-      }
+      const items = invitesPerAccount(
+        Array.from({ length: SMALL }, (_, i) => `s${i}`),
+        SMALL_EACH,
+        invitesPerAccount(['big'], BIG_EACH),
+      );
       expect((await p.producer.enqueue(items)).accepted).toBe(items.length);
 
       // Read as they come: the stream once, not on every poll.

@@ -9,7 +9,7 @@ import { Producer } from '../../src/producer.ts';
 import { betterstackHandler } from '../../src/providers/betterstack/sandbox.ts';
 import { startFakeServer } from '../../src/sandbox/server.ts';
 import { startCountingProxy } from '../support/counting-proxy.ts';
-import { inviteEventReader, waitFor } from '../support/pipeline.ts';
+import { inviteEventReader, invitesPerAccount, waitFor } from '../support/pipeline.ts';
 import { startWorker, type WorkerProcess, writeConfigIn } from '../support/processes.ts';
 import { useRedis } from '../support/redis.ts';
 import { tempDir } from '../support/temp-dir.ts';
@@ -75,11 +75,10 @@ describe('one worker process with 2,000 accounts', () => {
     const conn = redis.connect();
     const producer = new Producer(parseConfig({ ...settings, redis: { url: redis.url, prefix } }), { redis: conn });
     try {
-      const items: Array<{ account: string; invite: { email: string }; index: number }> = [];
-      for (let s = 0; s < 200; s++) {
-        const a = name(1 + s * 9);
-        for (let k = 0; k < 5; k++) items.push({ account: a, invite: { email: `p${k}@${a}.example.com` }, index: items.length });
-      }
+      const items = invitesPerAccount(
+        Array.from({ length: 200 }, (_, s) => name(1 + s * 9)),
+        5,
+      );
       for (let k = 0; k < 300; k++) items.push({ account: name(0), invite: { email: `busy${k}@example.com` }, index: items.length });
       const result = await producer.enqueue(items);
       expect(result.accepted).toBe(items.length);
