@@ -7,7 +7,7 @@ import { connectRedis, type RedisClient } from '../../src/redis-connection/facto
 import { type FakeServer, startFakeServer } from '../../src/sandbox/server.ts';
 import { useCleanups } from '../support/cleanups.ts';
 import { jobCounts, waitFor } from '../support/pipeline.ts';
-import { startBetterstackThread } from '../support/provider-thread.ts';
+import { startProviderThread } from '../support/provider-thread.ts';
 import { figure, maxInWindow, ownRedis, perSecond, startWorker, type WorkerProcess, writeConfig } from './harness.ts';
 
 const TOKEN = 'bs-team-token';
@@ -280,7 +280,7 @@ describe('faults that must be survived', () => {
   it('4. two worker processes on one account: the rate at the provider never exceeds the limit; a 429 holds both', { timeout: 120_000 }, async () => {
     const redis = await redisOf();
     // The provider on a thread of its own: it stamps arrivals by its own clock, not when the test runner is free.
-    const f = await startBetterstackThread(30);
+    const f = await startProviderThread({ provider: 'betterstack' }, { delayMs: 30 });
     cleanups.push(() => f.close());
     const raw = { redis: { url: redis.url, prefix: 'two' }, accounts: { acme: account(f.url, { concurrency: 4, rateLimit: { max: 10, durationMs: 1000 } }) } };
     const config = writeConfig(raw);

@@ -280,26 +280,31 @@ describe('invitebus enqueue into several tools (CLI)', () => {
 });
 
 describe('Stellas role names in profiles', () => {
-  it('are checked against the business role list when a worker starts, unknown names reported at once', async () => {
-    const stellas = await startFakeServer(stellasFake().handler);
-    cleanups.push(() => stellas.close());
+  /** Workers for one Stellas account at `baseUrl` with `profiles`; the log lines they write. */
+  async function startStellasWorkers(baseUrl: string, prefix: string, profiles: Record<string, Record<string, { role: string }>>) {
     const { lines, logger } = captureLogs('info');
     const account = {
       provider: 'stellas',
-      baseUrl: stellas.url,
+      baseUrl,
       businessId: 'biz_123',
       credentials: { secretKey: { env: 'SK' }, email: { env: 'SE' }, password: { env: 'SP' } },
     };
-    const config = parseConfig({
-      redis: { url: redis.url, prefix: `${redis.prefix}-roles` },
-      accounts: { 'acme-stellas': account },
-      profiles: { finance: { 'acme-stellas': { role: 'Membr' } }, ops: { 'acme-stellas': { role: 'admin' } } },
-    });
+    const config = parseConfig({ redis: { url: redis.url, prefix }, accounts: { 'acme-stellas': account }, profiles });
     const conn = redis.connect();
     const workers = await runWorkers(config, { env: { SK: 'sandbox-secret-key', SE: 'ops@acme.example', SP: 'sandbox-password' }, logger, redis: conn });
     cleanups.push(async () => {
       await workers.close();
       await conn.quit();
+    });
+    return lines;
+  }
+
+  it('are checked against the business role list when a worker starts, unknown names reported at once', async () => {
+    const stellas = await startFakeServer(stellasFake().handler);
+    cleanups.push(() => stellas.close());
+    const lines = await startStellasWorkers(stellas.url, `${redis.prefix}-roles`, {
+      finance: { 'acme-stellas': { role: 'Membr' } },
+      ops: { 'acme-stellas': { role: 'admin' } },
     });
     await waitFor(() => lines.some((l) => l.includes('Membr')), 10_000, 'the role check');
     const errors = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 50);
@@ -320,24 +325,7 @@ describe('Stellas role names in profiles', () => {
         : fake.handler(req),
     );
     cleanups.push(() => stellas.close());
-    const { lines, logger } = captureLogs('info');
-    const account = {
-      provider: 'stellas',
-      baseUrl: stellas.url,
-      businessId: 'biz_123',
-      credentials: { secretKey: { env: 'SK' }, email: { env: 'SE' }, password: { env: 'SP' } },
-    };
-    const config = parseConfig({
-      redis: { url: redis.url, prefix: `${redis.prefix}-roles429` },
-      accounts: { 'acme-stellas': account },
-      profiles: { finance: { 'acme-stellas': { role: 'Member' } } },
-    });
-    const conn = redis.connect();
-    const workers = await runWorkers(config, { env: { SK: 'sandbox-secret-key', SE: 'ops@acme.example', SP: 'sandbox-password' }, logger, redis: conn });
-    cleanups.push(async () => {
-      await workers.close();
-      await conn.quit();
-    });
+    const lines = await startStellasWorkers(stellas.url, `${redis.prefix}-roles429`, { finance: { 'acme-stellas': { role: 'Member' } } });
     await waitFor(() => lines.some((l) => l.includes('could not be checked')), 10_000, 'the role check');
     const parsed = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
     expect(parsed.filter((l) => l.level >= 50)).toEqual([]);

@@ -11,8 +11,7 @@ const { fake, delayMs } = workerData as { fake: ThreadedFake; delayMs: number };
 function handlerOf(f: ThreadedFake): FakeHandler {
   if (f.provider === 'betterstack') return betterstackHandler();
   if (f.provider === 'sutro') return sutroFake({ members: f.members ?? [] }).handler;
-  if (f.provider === 'stellas') return stellasSandbox.fake({ members: f.members ?? [] }).handler;
-  return () => ({ status: 200, body: {} });
+  return stellasSandbox.fake({ members: f.members ?? [] }).handler;
 }
 
 const handler = handlerOf(fake);

@@ -8,8 +8,8 @@
 import { Worker } from 'node:worker_threads';
 import type { FakeAnswer } from '../../src/sandbox/server.ts';
 
-/** Which fake the thread serves: a provider's sandbox fake, or `ok` (200 `{}` to everything). */
-export type ThreadedFake = { provider: 'betterstack' | 'sutro' | 'stellas' | 'ok'; members?: string[] };
+/** Which provider's sandbox fake the thread serves (`members`: who is a member already). */
+export type ThreadedFake = { provider: 'betterstack' | 'sutro' | 'stellas'; members?: string[] };
 
 /** A request as the threaded fake recorded it (what crosses threads of RecordedRequest). */
 export interface ThreadedRequest {
@@ -65,9 +65,4 @@ export async function startProviderThread(fake: ThreadedFake, options: { delayMs
       await thread.terminate();
     },
   };
-}
-
-/** Better Stack's fake (every answer `delayMs` late) on its own thread. */
-export function startBetterstackThread(delayMs: number): Promise<ThreadedProvider> {
-  return startProviderThread({ provider: 'betterstack' }, { delayMs });
 }
