@@ -195,18 +195,43 @@ export function startAccountWorker(options: {
     ? new Worker(account.name, process, workerOptions, options.shared.backendFactory)
     : boundBlocking(new Worker(account.name, process, workerOptions));
 
-  const lockLostSaid = new Set<string>();
+  // Each job's trouble after a lost connection is said once (BullMQ reports a failed completion, then the retry
+  // path's own failure on the same job).
+  const saidOf = new Set<string>();
+  const sayOnce = (jobId: string) => {
+    if (saidOf.has(jobId)) return false;
+    if (saidOf.size >= 1_000) saidOf.clear();
+    saidOf.add(jobId);
+    return true;
+  };
   worker.on('error', (err) => {
     if (options.outage?.error(err)) return;
     // A job whose lock expired while its connection was away: expected after an outage, and repaired (the stalled
     // check gives it to a worker again, whose run finds an outcome already recorded). Said without a stack.
     const lockLost = /^(could not renew lock for job|Missing lock for job) (\S+?)\.?( |$)/.exec(err.message);
-    if (lockLost === null) return logger.error({ err }, 'worker error');
-    const jobId = lockLost[2] as string;
-    if (lockLostSaid.has(jobId)) return;
-    if (lockLostSaid.size >= 1_000) lockLostSaid.clear();
-    lockLostSaid.add(jobId);
-    logger.warn({ jobId }, `job ${jobId} lost its lock while Redis was away; the stalled check takes it back`);
+    if (lockLost !== null) {
+      const jobId = lockLost[2] as string;
+      if (sayOnce(jobId)) logger.warn({ jobId }, `job ${jobId} lost its lock while Redis was away; the stalled check takes it back`);
+      return;
+    }
+    // A completion that ran but whose answer was lost with its connection is sent again on the new one (ioredis
+    // resends unanswered commands): the job, removed as it completed, is gone. Its sent record says it finished;
+    // without one the job really is missing, an error.
+    const missing = /^Missing key for job (\S+?)\. (\w+)$/.exec(err.message);
+    if (missing === null) return logger.error({ err }, 'worker error');
+    const jobId = missing[1] as string;
+    events.sentRecord(account.name, jobId).then(
+      (sent) => {
+        if (sent === undefined) return logger.error({ err, jobId }, 'worker error');
+        if (sayOnce(jobId)) {
+          logger.warn(
+            { jobId },
+            `job ${jobId} had already finished when its ${missing[2]} reached Redis again (resent after a lost connection); nothing to do`,
+          );
+        }
+      },
+      () => logger.error({ err, jobId }, 'worker error'),
+    );
   });
   queue.on('error', (err) => options.outage?.error(err) || logger.error({ err }, 'queue error'));
   // Jobs BullMQ fails on its own (stalled too often) never reach our processor's terminal path.

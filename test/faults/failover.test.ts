@@ -260,6 +260,8 @@ function logOf(output: string) {
     lockLost: lines.filter((l) => l.level >= 50 && lockLost(l)).length,
     outages: lines.filter((l) => l.level === 40 && /is unreachable/.test(l.msg ?? '')).length,
     answersAgain: lines.filter((l) => /answers again/.test(l.msg ?? '')).length,
+    /** Completions sent again after a reconnect that found their job already finished. */
+    resentCompletions: lines.filter((l) => l.level === 40 && /had already finished/.test(l.msg ?? '')).length,
   };
 }
 
@@ -349,6 +351,7 @@ describe('Redis failovers, real processes on loopback', () => {
       workerOutageWarnings: workerLog.outages,
       workerAnswersAgain: workerLog.answersAgain,
       workerLockLost: workerLog.lockLost,
+      workerResentCompletions: workerLog.resentCompletions,
       totalS: ((Date.now() - t0) / 1000).toFixed(1),
     });
     expect(calls.size).toBe(PEOPLE);
@@ -467,6 +470,7 @@ describe('Redis failovers, real processes on loopback', () => {
       workerOutageWarnings: workerLog.outages,
       workerAnswersAgain: workerLog.answersAgain,
       workerLockLost: workerLog.lockLost,
+      workerResentCompletions: workerLog.resentCompletions,
       totalS: ((Date.now() - t0) / 1000).toFixed(1),
     });
     expect(end.repaired).toBe(0); // exact, not repaired
@@ -553,6 +557,7 @@ describe('Redis failovers, real processes on loopback', () => {
       workerOutageWarnings: workerLog.outages,
       workerAnswersAgain: workerLog.answersAgain,
       workerLockLost: workerLog.lockLost,
+      workerResentCompletions: workerLog.resentCompletions,
       totalS: ((Date.now() - t0) / 1000).toFixed(1),
     });
     expect(calls.size).toBe(PEOPLE);

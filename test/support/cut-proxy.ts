@@ -5,10 +5,18 @@ import { createServer, type Server, Socket } from 'node:net';
  * `cutAt` (counted over all connections, RESP-parsed) reaches Redis, and refuses connections from then on: the
  * client's Redis "goes away" at a chosen point of an operation. `cutAt` Infinity never cuts. With `reconnect`,
  * the cut is a drop: connections made after it pass again (the client's reconnect succeeds).
+ *
+ * With `loseReplyOf`, the first command it matches reaches Redis (which runs it) but its connection is cut before
+ * the reply comes back: the client, reconnected, sends it again (ioredis resends unanswered commands).
  */
-export async function startCutProxy(target: { host: string; port: number }, cutAt: number, options: { reconnect?: boolean } = {}) {
+export async function startCutProxy(
+  target: { host: string; port: number },
+  cutAt: number,
+  options: { reconnect?: boolean; loseReplyOf?: (command: string) => boolean } = {},
+) {
   let commands = 0;
   let cut = false;
+  let replyLost = false;
   /** The name of every command forwarded, in order. */
   const names: string[] = [];
   const sockets = new Set<Socket>();
@@ -24,8 +32,9 @@ export async function startCutProxy(target: { host: string; port: number }, cutA
     sockets.add(upstream);
     upstream.connect(target.port, target.host);
     let pending = Buffer.alloc(0);
+    let swallow = false;
     client.on('data', (chunk: Buffer) => {
-      if (cut) return;
+      if (cut || swallow) return;
       pending = Buffer.concat([pending, chunk]);
       // Forward whole commands only, one by one, until the cut point.
       for (;;) {
@@ -37,12 +46,23 @@ export async function startCutProxy(target: { host: string; port: number }, cutA
         }
         commands += 1;
         names.push(commandName(pending.subarray(0, end)));
-        upstream.write(pending.subarray(0, end));
+        const command = pending.subarray(0, end);
+        upstream.write(command);
         pending = pending.subarray(end);
+        if (!replyLost && options.loseReplyOf?.(command.toString('latin1'))) {
+          // Redis gets the command; the client never gets its answer (nor any later one on this connection).
+          replyLost = true;
+          swallow = true;
+          setTimeout(() => {
+            client.destroy();
+            upstream.destroy();
+          }, 100);
+          return;
+        }
       }
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (!cut) client.write(chunk);
+      if (!cut && !swallow) client.write(chunk);
     });
     for (const s of [client, upstream]) {
       s.on('error', () => undefined);
@@ -71,6 +91,10 @@ export async function startCutProxy(target: { host: string; port: number }, cutA
     names,
     get cut() {
       return cut;
+    },
+    /** Whether a command matched `loseReplyOf` and lost its reply. */
+    get replyLost() {
+      return replyLost;
     },
     async close() {
       cutAll();

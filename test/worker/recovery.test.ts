@@ -8,6 +8,8 @@ import { startFakeServer } from '../../src/sandbox/server.ts';
 import { sentOptions } from '../../src/worker/processor.ts';
 import { runWorkers } from '../../src/worker/run.ts';
 import { useCleanups } from '../support/cleanups.ts';
+import { startCutProxy } from '../support/cut-proxy.ts';
+import { captureLogs } from '../support/log-capture.ts';
 import { finishedJob, waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 
@@ -33,12 +35,12 @@ async function startWorkers(config: ReturnType<typeof configFor>, engine?: { rec
   };
 }
 
-function configFor(baseUrl: string, prefix: string, others = 0) {
+function configFor(baseUrl: string, prefix: string, others = 0, url = redis.url) {
   const account = { provider: 'betterstack', baseUrl, credentials: { token: { env: 'T' } }, timeoutMs: 20_000 };
   const accounts: Record<string, typeof account> = { acme: account };
   for (let i = 0; i < others; i++) accounts[`idle${i}`] = account;
   return parseConfig({
-    redis: { url: redis.url, prefix },
+    redis: { url, prefix },
     worker: { shutdownTimeoutMs: 300, lockDurationMs: 1000, stalledIntervalMs: 500 },
     accounts,
   });
@@ -157,5 +159,43 @@ describe('recovery of a job whose worker died', () => {
     expect(job.returnvalue?.outcome.kind).toBe('invited');
     const events = (await producer.events().read()).filter((e) => e.fields.type?.startsWith('invite.'));
     expect(events).toHaveLength(1);
+  });
+});
+
+describe('a completion that reached Redis twice', () => {
+  it("a job's completion whose reply was lost is resent after the reconnect: the job is already finished; said once as a warning, not an error", async () => {
+    const fake = await startFakeServer(betterstackHandler());
+    cleanups.push(() => fake.close());
+    const prefix = `${redis.prefix}-resent`;
+    const target = new URL(redis.url);
+    // The worker's Redis runs its first completion of an acme job, then the connection is cut before the answer:
+    // ioredis sends it again on the new connection, where the job is already gone (removed as it completed).
+    const proxy = await startCutProxy({ host: target.hostname, port: Number(target.port) }, Number.POSITIVE_INFINITY, {
+      reconnect: true,
+      loseReplyOf: (command) => /^\*\d+\r\n\$\d+\r\neval/i.test(command) && command.includes(`${prefix}:acme:completed`),
+    });
+    cleanups.push(() => proxy.close());
+    const config = configFor(fake.url, prefix, 0, proxy.url);
+    const conn = redis.connect();
+    const producer = new Producer(configFor(fake.url, prefix), { redis: conn });
+    cleanups.push(() => producer.close().then(() => conn.quit()));
+    const logs = captureLogs('info');
+    const running = await runWorkers(config, { env: { T: 'bs-team-token' }, logger: logs.logger });
+    cleanups.push(() => running.close());
+
+    const { id } = await producer.invite('acme', { email: 'resent@example.com' });
+    await waitFor(() => producer.events().sentRecord('acme', id), 15_000, 'the invite recorded as sent');
+    await waitFor(() => proxy.replyLost, 5_000, 'the completion that lost its reply');
+    const saidOf = () => logs.lines.map((l) => JSON.parse(l) as { level: number; msg: string; jobId?: string }).filter((l) => l.jobId === id && l.level >= 40);
+    await waitFor(() => saidOf().length > 0, 15_000, 'the resent completion said');
+    await new Promise((r) => setTimeout(r, 1_000)); // and the retry path's own command on the same job (moveToDelayed)
+    const said = saidOf();
+    const errors = logs.lines.filter((l) => (JSON.parse(l) as { level: number }).level >= 50);
+    expect(errors).toEqual([]);
+    expect(said.map((l) => l.level)).toEqual([40]);
+    expect(said[0]?.msg).toMatch(/already finished/);
+    expect(fake.requests).toHaveLength(1);
+    expect((await producer.events().read()).filter((e) => e.fields.type?.startsWith('invite.'))).toHaveLength(1);
+    expect(await producer.queue('acme').getJobCounts('active', 'wait', 'delayed', 'failed')).toEqual({ active: 0, wait: 0, delayed: 0, failed: 0 });
   });
 });
