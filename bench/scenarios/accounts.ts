@@ -20,7 +20,9 @@
  *
  * Knobs for experiments: BENCH_ACCOUNTS (sizes, comma-separated; empty: none), BENCH_FAIRNESS=0 (skip it),
  * BENCH_FAIRNESS_SMALL (small accounts beside the big one), BENCH_BIG_CONCURRENCY, BENCH_MAX_ACCOUNT_WORKERS (the
- * worker's `worker.maxAccountWorkers`), BENCH_DUMP=FILE (the fairness run's finished invites as JSON).
+ * worker's `worker.maxAccountWorkers`), BENCH_DUMP=FILE (the fairness run's finished invites as JSON),
+ * BENCH_DUMP_LIMITED=FILE (the limit-bound run's), BENCH_WORKER_NODE_ARGS (Node flags for the worker process, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`: NODE_OPTIONS does not take --cpu-prof).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -67,6 +69,8 @@ async function deliver(
   enqueueS: number;
   finished: Finished[];
   connections: number;
+  /** Redis commands the worker sent per invite, from the enqueue's start to the last event. */
+  commandsPerInvite: number;
   peakRss: number;
   idleRss: number;
   startS: number;
@@ -93,6 +97,7 @@ async function deliver(
   }
   const idleRss = rssMb(pid);
   const producer = new Producer(cfg);
+  const commandsBefore = proxy.commands;
   const t1 = Date.now();
   await producer.enqueue(items);
   const enqueueS = (Date.now() - t1) / 1000;
@@ -120,11 +125,12 @@ async function deliver(
   );
   const seconds = (Date.now() - t1) / 1000;
   const connections = proxy.connections;
+  const commandsPerInvite = (proxy.commands - commandsBefore) / items.length;
   worker.child.kill('SIGTERM');
   await worker.exited;
   await producer.close();
   await proxy.close();
-  return { seconds, enqueueS, finished, connections, peakRss, idleRss, startS, idleSent, idleRedis };
+  return { seconds, enqueueS, finished, connections, commandsPerInvite, peakRss, idleRss, startS, idleSent, idleRedis };
 }
 
 const account = (baseUrl: string, rateLimit?: { max: number; durationMs: number }, extra: Record<string, unknown> = {}) => ({
@@ -212,6 +218,13 @@ async function sized(redisUrl: string, providerUrl: string, n: number, singleRat
       unit: 's',
       ratio: limited.seconds / limitMinimumS,
       note: `the enqueue of ${items.length} invites included: ${limited.enqueueS.toFixed(1)} s (the worker delivering meanwhile)`,
+    },
+    {
+      scenario: s,
+      metric: 'Redis commands sent by the worker per invite, limit-bound',
+      value: limited.commandsPerInvite,
+      unit: '',
+      note: `process-bound: ${run.commandsPerInvite.toFixed(1)} (limit-bound, an account's worker starts and is released around each far call slot)`,
     },
   ];
 }

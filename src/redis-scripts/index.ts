@@ -81,10 +81,17 @@ export function scriptSha(name: ScriptName): string {
   return sha(SCRIPTS[name] as ScriptDef<never, unknown>);
 }
 
-/** A connection's scripts (each registered on it at its first call). */
+const scriptsOf = new WeakMap<RedisClient, Scripts>();
+
+/** A connection's scripts (each registered on it at once; one object per connection, however often asked for). */
 export function scripts(redis: RedisClient): Scripts {
-  for (const def of Object.values(SCRIPTS)) registerScript(redis, def as ScriptDef<never, unknown>);
-  return Object.fromEntries(
-    Object.entries(SCRIPTS).map(([name, def]) => [name, (input: unknown) => runScript(redis, def as ScriptDef<unknown, unknown>, input)]),
-  ) as Scripts;
+  let made = scriptsOf.get(redis);
+  if (made === undefined) {
+    for (const def of Object.values(SCRIPTS)) registerScript(redis, def as ScriptDef<never, unknown>);
+    made = Object.fromEntries(
+      Object.entries(SCRIPTS).map(([name, def]) => [name, (input: unknown) => runScript(redis, def as ScriptDef<unknown, unknown>, input)]),
+    ) as Scripts;
+    scriptsOf.set(redis, made);
+  }
+  return made;
 }

@@ -31,10 +31,22 @@ export async function startWorker(
   options: { /** The old generation's cap (default 128, as shipped). */ heapMb?: number } = {},
 ): Promise<WorkerProcess> {
   // With the V8 flags `invitebus worker` runs with (bin/invitebus.js), so memory is measured as in production.
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', `--max-old-space-size=${options.heapMb ?? 128}`, WORKER, '--config', configPath, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      '--max-semi-space-size=8',
+      `--max-old-space-size=${options.heapMb ?? 128}`,
+      WORKER,
+      '--config',
+      configPath,
+      ...args,
+    ],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout?.on('data', (d) => {
     out += d;
