@@ -1,5 +1,3 @@
-import type { AccountPacer } from './pacer.ts';
-
 /**
  * A paced account's calls in flight are useful up to its rate × this long (a call, its Redis round trips and the
  * event loop's lag under load), or 1.5 × its calls' measured duration when that is longer.
@@ -11,14 +9,12 @@ const CALL_WEIGHT = 0.2;
 /**
  * What one account's workers in this process keep from one start to the next: among many accounts, an account's
  * BullMQ worker is started and released around each far call slot, so what a start would redo (the queue's meta,
- * the shared rate, the calls' duration) is kept here by the engine, one per account, dropped when the account's
+ * the calls' duration) is kept here by the engine, one per account, dropped when the account's
  * config changes.
  */
 export class AccountMemory {
   /** An earlier start in this process wrote the queue's meta and removed any BullMQ global rate limit left over. */
   prepared = false;
-  /** The account's rate adapter, kept across starts (its view of the shared rate, when it last probed it). */
-  pacer: AccountPacer | undefined;
   #callMs: number | undefined;
 
   /** One provider call took `ms`. */

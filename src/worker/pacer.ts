@@ -63,8 +63,7 @@ export class AccountPacer {
   /** A call succeeded: at most once a second, the shared rate probes back up toward the ceiling. */
   success(now = Date.now()): void {
     this.#successes.push(now);
-    // Only the last two seconds are ever read (#observed); the pacer outlives its workers (AccountMemory).
-    while ((this.#successes[0] as number) < now - 2000) this.#successes.shift();
+    if (this.#successes.length > 10_000) this.#successes.splice(0, 5_000);
     const every = this.#rate >= this.#options.ceiling ? CHECK_AT_LIMIT_EVERY_MS : RAISE_EVERY_MS;
     if (this.#raising || now - this.#lastRaise < every) return;
     this.#raising = true;
