@@ -81,17 +81,10 @@ export function scriptSha(name: ScriptName): string {
   return sha(SCRIPTS[name] as ScriptDef<never, unknown>);
 }
 
-const scriptsOf = new WeakMap<RedisClient, Scripts>();
-
-/** A connection's scripts (each registered on it at once; one object per connection, however often asked for). */
+/** A connection's scripts (each registered on it at its first call). */
 export function scripts(redis: RedisClient): Scripts {
-  let made = scriptsOf.get(redis);
-  if (made === undefined) {
-    for (const def of Object.values(SCRIPTS)) registerScript(redis, def as ScriptDef<never, unknown>);
-    made = Object.fromEntries(
-      Object.entries(SCRIPTS).map(([name, def]) => [name, (input: unknown) => runScript(redis, def as ScriptDef<unknown, unknown>, input)]),
-    ) as Scripts;
-    scriptsOf.set(redis, made);
-  }
-  return made;
+  for (const def of Object.values(SCRIPTS)) registerScript(redis, def as ScriptDef<never, unknown>);
+  return Object.fromEntries(
+    Object.entries(SCRIPTS).map(([name, def]) => [name, (input: unknown) => runScript(redis, def as ScriptDef<unknown, unknown>, input)]),
+  ) as Scripts;
 }

@@ -7,7 +7,6 @@ import { adapterOf } from '../providers/index.ts';
 import { invitebusKeys, type OutageReporter } from '../redis.ts';
 import type { RedisClient } from '../redis-connection/factory.ts';
 import { scripts } from '../redis-scripts/index.ts';
-import { AccountMemory } from './account-memory.ts';
 import { type AccountWorker, startAccountWorker } from './account-worker.ts';
 import { HttpPool } from './http-pool.ts';
 import { MarkerWatch } from './marker-watch.ts';
@@ -68,7 +67,7 @@ export class AccountEngine {
   readonly #metrics: Metrics | undefined;
   readonly #outage: OutageReporter | undefined;
   readonly #checkBatchLater: ((batchId: string, liveForMs: number) => Promise<void>) | undefined;
-  readonly #accounts = new Map<string, { account: AccountConfig; credentials: Record<string, string>; memory: AccountMemory }>();
+  readonly #accounts = new Map<string, { account: AccountConfig; credentials: Record<string, string> }>();
   readonly #running = new Map<string, AccountWorker>();
   readonly #closing = new Set<Promise<boolean>>();
   /** Accounts with work waiting for a worker slot, in arrival order (value: since when). */
@@ -135,7 +134,7 @@ export class AccountEngine {
 
   /** Starts serving `accounts`: looks at their queues once, then waits for work. */
   async start(accounts: ReadonlyArray<{ account: AccountConfig; credentials: Record<string, string> }>): Promise<void> {
-    for (const a of accounts) this.#accounts.set(a.account.name, { ...a, memory: new AccountMemory() });
+    for (const a of accounts) this.#accounts.set(a.account.name, a);
     this.#watch.setAccounts([...this.#accounts.keys()]);
     this.#watch.start();
     // Like a BullMQ worker's waitUntilReady: Redis not answering yet (down, or refusing a password being fixed) is
@@ -173,7 +172,7 @@ export class AccountEngine {
 
   /** Serves one more account (runtime change): no machinery until it has work. */
   async addAccount(account: AccountConfig, credentials: Record<string, string>): Promise<void> {
-    this.#accounts.set(account.name, { account, credentials, memory: new AccountMemory() });
+    this.#accounts.set(account.name, { account, credentials });
     this.#watch.setAccounts([...this.#accounts.keys()]);
     await this.#look([account.name]);
   }
@@ -200,8 +199,7 @@ export class AccountEngine {
 
   /** Changes an account's settings (limits, concurrency): its worker, if running, is replaced after its calls finish. */
   async updateAccount(account: AccountConfig, credentials: Record<string, string>): Promise<void> {
-    // What its earlier workers kept (its rate, its calls' duration) belonged to the old settings.
-    this.#accounts.set(account.name, { account, credentials, memory: new AccountMemory() });
+    this.#accounts.set(account.name, { account, credentials });
     if (this.#running.has(account.name)) {
       await this.#release(account.name, this.#config.worker.shutdownTimeoutMs);
       await this.#look([account.name]);
@@ -272,7 +270,6 @@ export class AccountEngine {
         backendFactory: this.#watch.backendFactory({ idleS: this.#idleMs / 1000, onIdle: (account) => this.#idle(account) }),
         drainDelayS: this.#idleMs / 1000,
         http: this.#http,
-        memory: entry.memory,
         yieldSlot: {
           farMs: this.#farMs,
           // Always, not only while others wait: a worker asleep for a far slot when a line forms would hold its

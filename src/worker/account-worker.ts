@@ -17,7 +17,6 @@ import { invitebusKeys, type OutageReporter } from '../redis.ts';
 import type { RedisClient } from '../redis-connection/factory.ts';
 import { boundBlocking, workerLivenessOptions } from '../redis-connection/liveness.ts';
 import type { InviteFields } from '../types.ts';
-import { type AccountMemory, usefulConcurrency } from './account-memory.ts';
 import { createCallGate, gated, type SlotYield, slotThenSend } from './call-gate.ts';
 import type { HttpPool } from './http-pool.ts';
 import { AccountPacer } from './pacer.ts';
@@ -61,8 +60,6 @@ export interface SharedBackend {
   http?: HttpPool;
   /** Gives the account's worker slot back while other accounts wait for one (a hold, a far call slot). */
   yieldSlot?: SlotYield;
-  /** What the account's earlier workers in this process left for this one. */
-  memory?: AccountMemory;
 }
 
 /**
@@ -114,38 +111,12 @@ export function startAccountWorker(options: {
   // A provider that takes several invites per call needs that many jobs in flight to fill a call.
   const perCall = adapter.batching?.invitesPerCall(account.settings) ?? 1;
   const jobsInFlight = account.concurrency * perCall;
-  const memory = options.shared?.memory;
-  // Many accounts share the connection: Redis's version was checked when it was first used, not once per account;
-  // the queue's meta (the event stream's cap) was written by this account's first worker in this process.
-  const queue = new Queue(account.name, {
-    connection: options.connection,
-    ...queueOptions(config),
-    ...(options.shared ? { skipVersionCheck: true } : {}),
-    ...(memory?.prepared ? { skipMetasUpdate: true } : {}),
-  });
+  // Many accounts share the connection: Redis's version was checked when it was first used, not once per account.
+  const queue = new Queue(account.name, { connection: options.connection, ...queueOptions(config), ...(options.shared ? { skipVersionCheck: true } : {}) });
   // Provider calls are paced by the account's call gate (src/worker/call-gate.ts), shared through Redis. One invite
   // per call: every request waits for a slot (sign-ins and lookups count too). Several per call (Sutro): the
   // session takes the slot itself, so invites keep joining the call while it waits.
   const countsCalls = perCall > 1;
-  // A paced account (one invite per call) takes as many jobs at once as its rate can use (usefulConcurrency), from
-  // its calls' duration measured across its workers in this process (the engine's AccountMemory).
-  const paced = memory !== undefined && account.rateLimit !== undefined && !countsCalls ? ratePerSecond(account.rateLimit) : undefined;
-  let retune = (): void => undefined;
-  const timed: HttpClient =
-    paced === undefined || memory === undefined
-      ? measured
-      : {
-          async send(request, hooks) {
-            const started = performance.now();
-            try {
-              return await measured.send(request, hooks);
-            } finally {
-              memory.observeCall(performance.now() - started);
-              retune();
-            }
-          },
-          close: () => measured.close(),
-        };
   const lateness = options.metrics?.callSlotLateness.labels({ account: account.name });
   const gate = (onHold: 'wait' | 'throw') =>
     createCallGate({
@@ -159,7 +130,7 @@ export function startAccountWorker(options: {
     });
   const slotted = countsCalls ? slotThenSend(measured, gate('wait')) : undefined;
   const callSlot = slotted?.callSlot;
-  const http = slotted?.http ?? (account.rateLimit === undefined ? measured : gated(timed, gate('throw')));
+  const http = slotted?.http ?? (account.rateLimit === undefined ? measured : gated(measured, gate('throw')));
   const session = adapter.createSession({
     name: account.name,
     baseUrl: account.baseUrl,
@@ -170,8 +141,6 @@ export function startAccountWorker(options: {
   });
   verifyProfiles(config, account, session, logger);
   const markerTtlMs = retentionMs(config);
-  // A new one at each start: it joins the account's shared rate then. (Kept across starts in AccountMemory, it left
-  // some small accounts' last invites 20-50 s late in bench accounts' fairness run: not understood, not kept.)
   const pacer =
     account.rateLimit === undefined || countsCalls
       ? undefined
@@ -205,7 +174,7 @@ export function startAccountWorker(options: {
     // (the marker watch blocks for every account) and an idle one lasts until the account is released.
     ...(options.shared ? { drainDelay: options.shared.drainDelayS, skipVersionCheck: true } : workerLivenessOptions()),
     prefix: config.redis.prefix,
-    concurrency: usefulConcurrency(jobsInFlight, paced, memory?.callMs),
+    concurrency: jobsInFlight,
     // Started once the account's rate limit is in place (below).
     autorun: false,
     // Jobs are fetched as fast as slots free up; the call gate paces the calls. BullMQ's limiter never binds but
@@ -273,16 +242,9 @@ export function startAccountWorker(options: {
 
   // Before any job runs: an adaptive account joins its shared rate; no BullMQ global rate limit is left over from
   // an earlier version (it would pace the account a second time).
-  // (The second once per process: a later worker of the account finds it done.)
-  const prepared = memory?.prepared === true;
-  const ready = Promise.all([pacer?.start(), prepared ? undefined : queue.removeGlobalRateLimit()]).then(() => {
-    if (memory !== undefined) memory.prepared = true;
+  const ready = Promise.all([pacer?.start(), queue.removeGlobalRateLimit()]).then(() => {
     worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped with an error'));
   });
-  retune = () => {
-    const n = usefulConcurrency(jobsInFlight, paced, memory?.callMs);
-    if (worker.concurrency !== n) worker.concurrency = n;
-  };
   return {
     account,
     ready,
