@@ -2,6 +2,7 @@
  * The event catalogue (src/events/catalogue.ts): one declaration of every event type, its fields, which are
  * numbers and which webhooks may subscribe to; the stream's writers and readers agree with it.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { EVENT_CATALOGUE, EVENT_TYPES, type EventType, eventFields, NUMERIC_FIELDS, WEBHOOK_EVENT_TYPES } from '../../src/events/catalogue.ts';
@@ -35,6 +36,14 @@ describe('the event catalogue', () => {
     ]);
     for (const type of EVENT_TYPES) expect(eventFields(type).length, type).toBeGreaterThan(0);
     expect(eventFields('webhook.disabled').sort()).toEqual(['at', 'message', 'since', 'webhook']);
+  });
+
+  it("the console's live refresh listens to every type the dashboard shows (a static script cannot import the list)", () => {
+    const script = readFileSync(new URL('../../src/console/assets/console.js', import.meta.url), 'utf8');
+    const listened = /for \(const type of \[([^\]]*)\]\)/.exec(script)?.[1] ?? '';
+    const types = [...listened.matchAll(/'([a-z_.]+)'/g)].map((m) => m[1]);
+    // webhook.disabled changes no dashboard section.
+    expect(types).toEqual(EVENT_TYPES.filter((t) => t !== 'webhook.disabled'));
   });
 
   it('types every numeric field of every event back to a number, and leaves the others strings', () => {
