@@ -11,6 +11,7 @@ import { AccountPacer } from '../../src/worker/pacer.ts';
 import { browserMissing, step } from '../support/browser.ts';
 import { startConsoleStack } from '../support/console-stack.ts';
 import { useRedis } from '../support/redis.ts';
+import { wallClock } from '../support/wall-clock.ts';
 
 const redis = useRedis(import.meta.url);
 const TOKEN = 'paced-rate-browser-token-0123456789';
@@ -18,23 +19,8 @@ let stack: Awaited<ReturnType<typeof startConsoleStack>>;
 
 /** How a viewer in `timeZone` reads a console clock: "19:32 IST", with the date when it is not their today. */
 function clockIn(ms: number, timeZone: string, locale: string): string {
-  const parts = (d: Date) =>
-    Object.fromEntries(
-      new Intl.DateTimeFormat(locale, {
-        timeZone,
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        hourCycle: 'h23',
-        timeZoneName: 'short',
-      })
-        .formatToParts(d)
-        .map((p) => [p.type, p.value]),
-    );
-  const p = parts(new Date(ms));
-  const today = parts(new Date());
+  const p = wallClock(ms, timeZone, locale);
+  const today = wallClock(Date.now(), timeZone, locale);
   const day = `${p.year}-${p.month}-${p.day}`;
   return `${day === `${today.year}-${today.month}-${today.day}` ? '' : `${day} `}${p.hour}:${p.minute} ${p.timeZoneName}`;
 }

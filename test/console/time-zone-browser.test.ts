@@ -9,6 +9,7 @@ import { browserMissing, step } from '../support/browser.ts';
 import { startConsoleStack } from '../support/console-stack.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { wallClock } from '../support/wall-clock.ts';
 
 const redis = useRedis(import.meta.url);
 const TOKEN = 'time-zone-test-token-0123456789';
@@ -16,22 +17,8 @@ let stack: Awaited<ReturnType<typeof startConsoleStack>>;
 
 /** How a viewer in `timeZone` reading `locale` should see an instant: its local date and time and its zone's name. */
 function expected(iso: string, timeZone: string, locale: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat(locale, {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-      timeZoneName: 'short',
-    })
-      .formatToParts(new Date(iso))
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
+  const c = wallClock(new Date(iso), timeZone, locale);
+  return `${c.year}-${c.month}-${c.day} ${c.hour}:${c.minute}:${c.second} ${c.timeZoneName}`;
 }
 
 describe.skipIf(browserMissing)('times in the viewer’s time zone', () => {

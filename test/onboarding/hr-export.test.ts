@@ -26,6 +26,7 @@ import { BIN } from '../support/cli.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
 import { tempDir } from '../support/temp-dir.ts';
+import { wallClock } from '../support/wall-clock.ts';
 
 const redis = useRedis(import.meta.url);
 const run = promisify(execFile);
@@ -34,21 +35,8 @@ const BATCH = 'hr-2026-12';
 
 /** The instant's wall clock in a zone as an HR system writes a start date-time: "2026-11-26T09:12:07". */
 function localIso(epochMs: number, zone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    })
-      .formatToParts(epochMs)
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}`;
+  const c = wallClock(epochMs, zone);
+  return `${c.year}-${c.month}-${c.day}T${c.hour}:${c.minute}:${c.second}`;
 }
 
 let sandbox: Sandbox;
