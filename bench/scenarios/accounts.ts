@@ -55,7 +55,7 @@ async function totalCommands(url: string): Promise<number> {
   return Number(/total_commands_processed:(\d+)/.exec(info)?.[1]);
 }
 
-type Finished = { account: string; enqueuedAt: number; finishedAt: number };
+type Finished = { account: string; enqueuedAt: number; finishedAt: number; attempts: number };
 
 /** A worker process on `accounts`; `work` enqueues, then every invite event is read. */
 async function deliver(
@@ -111,7 +111,12 @@ async function deliver(
         const page = await events.read(from, 5_000);
         for (const e of page) {
           if (!e.fields.type?.startsWith('invite.')) continue;
-          finished.push({ account: e.fields.account as string, enqueuedAt: Number(e.fields.enqueuedAt), finishedAt: Number(e.fields.finishedAt) });
+          finished.push({
+            account: e.fields.account as string,
+            enqueuedAt: Number(e.fields.enqueuedAt),
+            finishedAt: Number(e.fields.finishedAt),
+            attempts: Number(e.fields.attempts),
+          });
         }
         if (page.length === 0) break;
         from = page[page.length - 1]?.id ?? from;

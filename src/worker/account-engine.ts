@@ -10,6 +10,7 @@ import { scripts } from '../redis-scripts/index.ts';
 import { type AccountWorker, startAccountWorker } from './account-worker.ts';
 import { HttpPool } from './http-pool.ts';
 import { MarkerWatch } from './marker-watch.ts';
+import type { AccountPacer } from './pacer.ts';
 
 /** Queues looked at per queues-with-work call (5 keys each). */
 const SWEEP_BATCH = 200;
@@ -20,6 +21,8 @@ const SLOW_SWEEP_PER_S = 2;
 const BACK_EARLY_MS = 20;
 /** The jobs of an account that gave its slot back are due this long (ms) before it runs again. */
 const JOB_DUE_EARLY_MS = 50;
+/** Weight of a new call's duration in an account's running average. */
+const CALL_MS_WEIGHT = 0.2;
 /** How often (ms) the engine looks for a slot to free while accounts wait for one. */
 const ROTATE_TICK_MS = 200;
 
@@ -81,6 +84,12 @@ export class AccountEngine {
   /** Accounts to pin (for how long, ms) once their worker starts (they may wait in line first). */
   readonly #pinOnStart = new Map<string, number>();
   readonly #http = new HttpPool();
+  /** Each account's calls' average duration (ms), kept across its worker's starts (it sizes a paced account's jobs at once). */
+  readonly #callMs = new Map<string, number>();
+  /** Each account's pacer (its adapted rate), kept across its worker's starts. */
+  readonly #pacers = new Map<string, AccountPacer>();
+  /** Accounts whose worker started at least once in this process (their queue's meta is written). */
+  readonly #startedOnce = new Set<string>();
   readonly #maxWorkers: number;
   readonly #farMs: number;
   readonly #quantumMs: number;
@@ -183,11 +192,16 @@ export class AccountEngine {
    */
   useConfig(config: Config): void {
     this.#config = config;
+    // Queue settings kept in each queue's meta (the events cap) are written again at each account's next start.
+    this.#startedOnce.clear();
   }
 
   /** Stops serving an account: its in-flight calls finish (up to the deadline); its jobs stay queued. */
   async removeAccount(name: string, deadlineMs = this.#config.worker.shutdownTimeoutMs): Promise<boolean> {
     this.#accounts.delete(name);
+    this.#callMs.delete(name);
+    this.#pacers.delete(name);
+    this.#startedOnce.delete(name);
     this.#watch.setAccounts([...this.#accounts.keys()]);
     clearTimeout(this.#delayed.get(name)?.timer);
     this.#delayed.delete(name);
@@ -200,6 +214,9 @@ export class AccountEngine {
   /** Changes an account's settings (limits, concurrency): its worker, if running, is replaced after its calls finish. */
   async updateAccount(account: AccountConfig, credentials: Record<string, string>): Promise<void> {
     this.#accounts.set(account.name, { account, credentials });
+    // A new limit is paced from itself at once (a new pacer), and the queue's meta is written again.
+    this.#pacers.delete(account.name);
+    this.#startedOnce.delete(account.name);
     if (this.#running.has(account.name)) {
       await this.#release(account.name, this.#config.worker.shutdownTimeoutMs);
       await this.#look([account.name]);
@@ -270,6 +287,17 @@ export class AccountEngine {
         backendFactory: this.#watch.backendFactory({ idleS: this.#idleMs / 1000, onIdle: (account) => this.#idle(account) }),
         drainDelayS: this.#idleMs / 1000,
         http: this.#http,
+        firstStart: !this.#startedOnce.has(name),
+        pacer: { get: () => this.#pacers.get(name), set: (pacer) => this.#pacers.set(name, pacer) },
+        callMs: {
+          average: () => this.#callMs.get(name),
+          observe: (ms) => {
+            const before = this.#callMs.get(name);
+            const average = before === undefined ? ms : before + CALL_MS_WEIGHT * (ms - before);
+            this.#callMs.set(name, average);
+            return average;
+          },
+        },
         yieldSlot: {
           farMs: this.#farMs,
           // Always, not only while others wait: a worker asleep for a far slot when a line forms would hold its
@@ -280,6 +308,7 @@ export class AccountEngine {
       },
     });
     this.#running.set(name, worker);
+    this.#startedOnce.add(name);
     this.#since.set(name, Date.now());
     this.#watch.setRunning(name, true);
     this.#recordWork(name);

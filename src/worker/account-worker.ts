@@ -60,7 +60,16 @@ export interface SharedBackend {
   http?: HttpPool;
   /** Gives the account's worker slot back while other accounts wait for one (a hold, a far call slot). */
   yieldSlot?: SlotYield;
+  /** The account's calls' average duration (ms), kept across its worker's starts: `observe` adds one and returns the average. */
+  callMs?: { average(): number | undefined; observe(ms: number): number };
+  /** The account's first start in this process: its queue's meta is written and a leftover global rate limit removed. */
+  firstStart?: boolean;
+  /** The account's pacer, kept across its worker's starts (a new one joins the shared rate, then is kept). */
+  pacer?: { get(): AccountPacer | undefined; set(pacer: AccountPacer): void };
 }
+
+/** A paced account's calls are assumed to take this long (ms) until one was timed. */
+const DEFAULT_CALL_MS = 1_000;
 
 /**
  * Checks the profiles' fields for this account against the live provider when the worker starts (Stellas role
@@ -107,12 +116,46 @@ export function startAccountWorker(options: {
   const tls = adapter.tls?.(options.credentials);
   const httpOptions = { timeoutMs: account.timeoutMs, ...(tls === undefined ? {} : { tls }) };
   const rawHttp = options.shared?.http?.clientFor(httpOptions) ?? createHttpClient(httpOptions);
-  const measured = options.metrics === undefined ? rawHttp : instrumented(rawHttp, options.metrics, { account: account.name, provider: account.provider });
+  const instrumentedHttp =
+    options.metrics === undefined ? rawHttp : instrumented(rawHttp, options.metrics, { account: account.name, provider: account.provider });
+  // Calls' duration, averaged, sizes a paced account's jobs at once (jobsAtOnce); kept by the engine across starts.
+  let sized: Worker | undefined;
+  const measured: HttpClient =
+    options.shared?.callMs === undefined
+      ? instrumentedHttp
+      : {
+          async send(request, hooks) {
+            const started = performance.now();
+            try {
+              return await instrumentedHttp.send(request, hooks);
+            } finally {
+              const average = options.shared?.callMs?.observe(performance.now() - started);
+              if (average !== undefined && sized !== undefined) {
+                const wanted = jobsAtOnce(average);
+                if (sized.concurrency !== wanted) sized.concurrency = wanted;
+              }
+            }
+          },
+          close: () => instrumentedHttp.close(),
+        };
   // A provider that takes several invites per call needs that many jobs in flight to fill a call.
   const perCall = adapter.batching?.invitesPerCall(account.settings) ?? 1;
   const jobsInFlight = account.concurrency * perCall;
+  // A paced account takes only the jobs its rate can start soon: its calls in flight plus those waiting for a near
+  // slot. More would be fetched only to find their slot far and go back to delayed (and again at the next start).
+  const yieldFarMs = options.shared?.yieldSlot?.farMs;
+  const pacedRate = account.rateLimit !== undefined && perCall === 1 && yieldFarMs !== undefined ? ratePerSecond(account.rateLimit) : undefined;
+  const jobsAtOnce = (callMs: number) =>
+    pacedRate === undefined ? jobsInFlight : Math.min(jobsInFlight, Math.max(1, Math.ceil((pacedRate * (callMs + (yieldFarMs ?? 0))) / 1000)));
   // Many accounts share the connection: Redis's version was checked when it was first used, not once per account.
-  const queue = new Queue(account.name, { connection: options.connection, ...queueOptions(config), ...(options.shared ? { skipVersionCheck: true } : {}) });
+  // The queue's meta (version, events cap) is written at the account's first start in the process, not at every one.
+  const firstStart = options.shared?.firstStart ?? true;
+  const queue = new Queue(account.name, {
+    connection: options.connection,
+    ...queueOptions(config),
+    ...(options.shared ? { skipVersionCheck: true } : {}),
+    ...(firstStart ? {} : { skipMetasUpdate: true }),
+  });
   // Provider calls are paced by the account's call gate (src/worker/call-gate.ts), shared through Redis. One invite
   // per call: every request waits for a slot (sign-ins and lookups count too). Several per call (Sutro): the
   // session takes the slot itself, so invites keep joining the call while it waits.
@@ -141,10 +184,17 @@ export function startAccountWorker(options: {
   });
   verifyProfiles(config, account, session, logger);
   const markerTtlMs = retentionMs(config);
-  const pacer =
-    account.rateLimit === undefined || countsCalls
-      ? undefined
-      : new AccountPacer(options.connection, invitebusKeys(config.redis.prefix).pacedRate(account.name), ratePerSecond(account.rateLimit), logger);
+  const newPacer = () =>
+    new AccountPacer(
+      options.connection,
+      invitebusKeys(config.redis.prefix).pacedRate(account.name),
+      ratePerSecond(account.rateLimit ?? { max: 1, durationMs: 1 }),
+      logger,
+    );
+  // Kept across the account's starts by the engine: it joined the shared rate once and keeps following it.
+  const keptPacer = options.shared?.pacer;
+  const pacer = account.rateLimit === undefined || countsCalls ? undefined : (keptPacer?.get() ?? newPacer());
+  const joinPacer = pacer === undefined || keptPacer?.get() === pacer ? undefined : pacer.start().then(() => keptPacer?.set(pacer));
   const health = new CallHealth();
   const processor = createProcessor({
     health,
@@ -174,7 +224,7 @@ export function startAccountWorker(options: {
     // (the marker watch blocks for every account) and an idle one lasts until the account is released.
     ...(options.shared ? { drainDelay: options.shared.drainDelayS, skipVersionCheck: true } : workerLivenessOptions()),
     prefix: config.redis.prefix,
-    concurrency: jobsInFlight,
+    concurrency: jobsAtOnce(options.shared?.callMs?.average() ?? DEFAULT_CALL_MS),
     // Started once the account's rate limit is in place (below).
     autorun: false,
     // Jobs are fetched as fast as slots free up; the call gate paces the calls. BullMQ's limiter never binds but
@@ -194,6 +244,7 @@ export function startAccountWorker(options: {
   const worker = options.shared
     ? new Worker(account.name, process, workerOptions, options.shared.backendFactory)
     : boundBlocking(new Worker(account.name, process, workerOptions));
+  sized = worker;
 
   // Each job's trouble after a lost connection is said once (BullMQ reports a failed completion, then the retry
   // path's own failure on the same job).
@@ -242,7 +293,7 @@ export function startAccountWorker(options: {
 
   // Before any job runs: an adaptive account joins its shared rate; no BullMQ global rate limit is left over from
   // an earlier version (it would pace the account a second time).
-  const ready = Promise.all([pacer?.start(), queue.removeGlobalRateLimit()]).then(() => {
+  const ready = Promise.all([joinPacer, firstStart ? queue.removeGlobalRateLimit() : undefined]).then(() => {
     worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped with an error'));
   });
   return {

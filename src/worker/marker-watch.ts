@@ -7,8 +7,15 @@ import { scripts } from '../redis-scripts/index.ts';
 /** What BullMQ's blocking wait answers: the marker's member and score (0: work now; else when a delayed job is due). */
 export type Wake = { member: string; score: number } | null;
 
-/** A wake (a marker popped) collected this long after the first, so a burst of enqueues is read in one round. */
-const COALESCE_MS = 20;
+/**
+ * A wake (a marker popped) is collected this long after the first, so a burst of markers is read in one round. A round
+ * sends every account's marker key twice (BZPOPMIN, then pop-markers), ~40 bytes and ~1 µs of Redis each: at 10,000
+ * accounts ~800 KB and ~15 ms of Redis per round, so the wait grows with the accounts (1 ms per 50) to keep busy
+ * rounds to a few percent of Redis and of the process; markers set meanwhile wait at most that long.
+ */
+export function coalesceMs(accounts: number): number {
+  return Math.min(250, Math.max(20, Math.ceil(accounts / 50)));
+}
 
 interface Waiter {
   resolve(wake: Wake): void;
@@ -100,7 +107,7 @@ export class MarkerWatch {
         this.#deliver(popped[0], Number(popped[2]));
         // More markers are likely set in the same burst (an enqueue across accounts): collect them in one round,
         // not one BZPOPMIN (with every key) each.
-        await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
+        await new Promise((resolve) => setTimeout(resolve, coalesceMs(keys.length)));
         if (this.#closed) break;
         // One script round (about 1 ms per 1,000 accounts in Redis), only after a wake: never while idle.
         for (const { position, score } of await scripts(this.#client).popMarkers({ prefix: this.#prefix, accounts })) {

@@ -49,9 +49,14 @@ export class AccountPacer {
     return this.#rate;
   }
 
-  /** Joins the account's current adapted rate (another process may have adapted it), else the ceiling. */
-  async start(): Promise<void> {
+  /**
+   * Joins the account's current adapted rate (another process may have adapted it), else the ceiling. At the ceiling
+   * the next look at the shared rate is CHECK_AT_LIMIT_EVERY_MS away (it was just read); below it, the first success
+   * probes upward at once.
+   */
+  async start(now = Date.now()): Promise<void> {
     this.#rate = await this.#shared();
+    if (this.#rate >= this.#options.ceiling) this.#lastRaise = now;
   }
 
   /** Successes per second over the last two seconds, in this process. */
@@ -101,6 +106,8 @@ export class AccountPacer {
   async #adapt(change: RateChange) {
     const r = await this.#scripts.adaptRate({ rateKey: this.#key, limit: this.#options.ceiling, ...change });
     this.#rate = r.rate;
+    // Below the limit now: the next success probes upward at once (recovery counts Redis time, not calls).
+    if (change.op === 'lower') this.#lastRaise = 0;
     return r;
   }
 }

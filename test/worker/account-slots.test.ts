@@ -3,6 +3,7 @@
  * runs at most `worker.maxAccountWorkers` of them (default from its heap cap); the others wait their turn, and every
  * invite is delivered exactly once.
  */
+import { QueueEvents } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { Producer } from '../../src/producer.ts';
@@ -113,6 +114,32 @@ describe('accounts with work at once', () => {
 });
 
 describe('jobs an account takes at once', () => {
+  it('an account paced by its limit takes one job at a time: none is fetched only to go back to delayed', { timeout: 30_000 }, async () => {
+    // Issue 24 (bench `accounts`, limit-bound): an account at 1 call / 4 s with the default concurrency (4) fetched
+    // four jobs at each start, found three of them seconds from their call slot and moved them back to delayed, then
+    // did it again at its next start: 22.8 Redis commands per invite where 7.5 suffice.
+    const fake = await startFakeServer(betterstackHandler());
+    const slow = { provider: 'betterstack', baseUrl: fake.url, credentials: { token: { env: 'T' } }, rateLimit: { max: 1, durationMs: 1_500 } };
+    const p = await startPipeline(redis, { slow }, { env: { T: 'bs-team-token' } });
+    const queueEvents = new QueueEvents('slow', { connection: { url: redis.url }, prefix: p.config.redis.prefix });
+    const delayedMoves: string[] = [];
+    queueEvents.on('delayed', ({ jobId }) => delayedMoves.push(jobId));
+    try {
+      await queueEvents.waitUntilReady();
+      expect((await p.producer.enqueue(invitesPerAccount(['slow'], 4))).accepted).toBe(4);
+      const read = inviteEventReader(p.events);
+      await waitFor(async () => (await read()).length >= 4, 20_000, 'four invite events');
+      expect(fake.requests.filter((r) => r.method === 'POST')).toHaveLength(4);
+      // One job goes back to delayed per call after the first (fetched as the call before it ended, its slot far);
+      // before, every start fetched four and moved three back (6 moves for these 4 invites).
+      expect(delayedMoves.length).toBeLessThanOrEqual(3);
+    } finally {
+      await queueEvents.close();
+      await p.close();
+      await fake.close();
+    }
+  });
+
   it('an account whose rate is not the bound takes its configured concurrency at once', { timeout: 30_000 }, async () => {
     let release: () => void = () => undefined;
     const held = new Promise<void>((r) => {

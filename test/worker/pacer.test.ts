@@ -151,3 +151,45 @@ describe('the paced rate and why it moved', () => {
     expect((await record()).recoveredAt).toBeUndefined();
   });
 });
+
+describe('what a pacer asks Redis', () => {
+  /** The commands touching the account's paced rate while `act` runs, as Redis's MONITOR saw them. */
+  const seenWhile = async (act: () => Promise<void>): Promise<string[]> => {
+    const connection = redis.connect();
+    const monitor = await connection.monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.some((arg) => arg === rateKey())) seen.push(String(args[0]).toLowerCase());
+    });
+    try {
+      await act();
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      monitor.disconnect();
+      await connection.quit();
+    }
+    return seen;
+  };
+
+  it('a pacer that joined the account at its limit does not ask to raise it at its first success (a start per call costs one read)', async () => {
+    // Issue 24 (bench `accounts`, limit-bound): an account worker started for each call, and its new pacer ran the
+    // adapt-rate script at its first success, to find the rate already at the limit: one script per call for nothing.
+    const seen = await seenWhile(async () => {
+      const pacer = new AccountPacer(a, rateKey(), 2, logger);
+      await pacer.start();
+      pacer.success();
+    });
+    expect(seen).toEqual(['get']);
+  });
+
+  it('a pacer that joined a lowered rate probes it upward at its first success', async () => {
+    await a.set(rateKey(), '0.5');
+    const seen = await seenWhile(async () => {
+      const pacer = new AccountPacer(a, rateKey(), 2, logger);
+      await pacer.start();
+      pacer.success();
+    });
+    expect(seen[0]).toBe('get');
+    expect(seen.slice(1).some((c) => c === 'evalsha' || c === 'eval')).toBe(true);
+  });
+});
