@@ -10,7 +10,6 @@ import { scripts } from '../redis-scripts/index.ts';
 import { type AccountWorker, startAccountWorker } from './account-worker.ts';
 import { HttpPool } from './http-pool.ts';
 import { MarkerWatch } from './marker-watch.ts';
-import type { AccountPacer } from './pacer.ts';
 
 /** Queues looked at per queues-with-work call (5 keys each). */
 const SWEEP_BATCH = 200;
@@ -86,8 +85,6 @@ export class AccountEngine {
   readonly #http = new HttpPool();
   /** Each account's calls' average duration (ms), kept across its worker's starts (it sizes a paced account's jobs at once). */
   readonly #callMs = new Map<string, number>();
-  /** Each account's pacer (its adapted rate), kept across its worker's starts. */
-  readonly #pacers = new Map<string, AccountPacer>();
   /** Accounts whose worker started at least once in this process (their queue's meta is written). */
   readonly #startedOnce = new Set<string>();
   readonly #maxWorkers: number;
@@ -200,7 +197,6 @@ export class AccountEngine {
   async removeAccount(name: string, deadlineMs = this.#config.worker.shutdownTimeoutMs): Promise<boolean> {
     this.#accounts.delete(name);
     this.#callMs.delete(name);
-    this.#pacers.delete(name);
     this.#startedOnce.delete(name);
     this.#watch.setAccounts([...this.#accounts.keys()]);
     clearTimeout(this.#delayed.get(name)?.timer);
@@ -214,8 +210,7 @@ export class AccountEngine {
   /** Changes an account's settings (limits, concurrency): its worker, if running, is replaced after its calls finish. */
   async updateAccount(account: AccountConfig, credentials: Record<string, string>): Promise<void> {
     this.#accounts.set(account.name, { account, credentials });
-    // A new limit is paced from itself at once (a new pacer), and the queue's meta is written again.
-    this.#pacers.delete(account.name);
+    // The queue's meta is written again at the account's next start.
     this.#startedOnce.delete(account.name);
     if (this.#running.has(account.name)) {
       await this.#release(account.name, this.#config.worker.shutdownTimeoutMs);
@@ -288,7 +283,6 @@ export class AccountEngine {
         drainDelayS: this.#idleMs / 1000,
         http: this.#http,
         firstStart: !this.#startedOnce.has(name),
-        pacer: { get: () => this.#pacers.get(name), set: (pacer) => this.#pacers.set(name, pacer) },
         callMs: {
           average: () => this.#callMs.get(name),
           observe: (ms) => {

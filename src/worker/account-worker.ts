@@ -64,8 +64,6 @@ export interface SharedBackend {
   callMs?: { average(): number | undefined; observe(ms: number): number };
   /** The account's first start in this process: its queue's meta is written and a leftover global rate limit removed. */
   firstStart?: boolean;
-  /** The account's pacer, kept across its worker's starts (a new one joins the shared rate, then is kept). */
-  pacer?: { get(): AccountPacer | undefined; set(pacer: AccountPacer): void };
 }
 
 /** A paced account's calls are assumed to take this long (ms) until one was timed. */
@@ -184,17 +182,10 @@ export function startAccountWorker(options: {
   });
   verifyProfiles(config, account, session, logger);
   const markerTtlMs = retentionMs(config);
-  const newPacer = () =>
-    new AccountPacer(
-      options.connection,
-      invitebusKeys(config.redis.prefix).pacedRate(account.name),
-      ratePerSecond(account.rateLimit ?? { max: 1, durationMs: 1 }),
-      logger,
-    );
-  // Kept across the account's starts by the engine: it joined the shared rate once and keeps following it.
-  const keptPacer = options.shared?.pacer;
-  const pacer = account.rateLimit === undefined || countsCalls ? undefined : (keptPacer?.get() ?? newPacer());
-  const joinPacer = pacer === undefined || keptPacer?.get() === pacer ? undefined : pacer.start().then(() => keptPacer?.set(pacer));
+  const pacer =
+    account.rateLimit === undefined || countsCalls
+      ? undefined
+      : new AccountPacer(options.connection, invitebusKeys(config.redis.prefix).pacedRate(account.name), ratePerSecond(account.rateLimit), logger);
   const health = new CallHealth();
   const processor = createProcessor({
     health,
@@ -293,7 +284,7 @@ export function startAccountWorker(options: {
 
   // Before any job runs: an adaptive account joins its shared rate; no BullMQ global rate limit is left over from
   // an earlier version (it would pace the account a second time).
-  const ready = Promise.all([joinPacer, firstStart ? queue.removeGlobalRateLimit() : undefined]).then(() => {
+  const ready = Promise.all([pacer?.start(), firstStart ? queue.removeGlobalRateLimit() : undefined]).then(() => {
     worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped with an error'));
   });
   return {
