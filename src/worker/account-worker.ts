@@ -6,6 +6,7 @@ import { RetryableError } from '../errors.ts';
 import type { EventStream } from '../events/stream.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { marginOf } from '../policies/adaptive-rate.ts';
 import { fullJitterDelay } from '../policies/backoff.ts';
 import { HOLDS_ONLY_LIMITER, ratePerSecond } from '../policies/limiter.ts';
 import { capWait } from '../policies/rate-limit-headers.ts';
@@ -66,8 +67,8 @@ export interface SharedBackend {
   firstStart?: boolean;
 }
 
-/** A paced account's calls are assumed to take this long (ms) until one was timed. */
-const DEFAULT_CALL_MS = 1_000;
+/** A paced account's calls are assumed to take this long (ms) until one was timed (then sized again from the measure). */
+const DEFAULT_CALL_MS = 200;
 
 /**
  * Checks the profiles' fields for this account against the live provider when the worker starts (Stellas role
@@ -118,12 +119,15 @@ export function startAccountWorker(options: {
     options.metrics === undefined ? rawHttp : instrumented(rawHttp, options.metrics, { account: account.name, provider: account.provider });
   // Calls' duration, averaged, sizes a paced account's jobs at once (jobsAtOnce); kept by the engine across starts.
   let sized: Worker | undefined;
+  /** When the account's last request was sent from this worker (ms since the epoch). */
+  let lastSendAt = 0;
   const measured: HttpClient =
     options.shared?.callMs === undefined
       ? instrumentedHttp
       : {
           async send(request, hooks) {
             const started = performance.now();
+            lastSendAt = Date.now();
             try {
               return await instrumentedHttp.send(request, hooks);
             } finally {
@@ -201,10 +205,21 @@ export function startAccountWorker(options: {
   });
 
   let inFlight = 0;
+  // An account slower than one call per farMs: once a call completes, its next slot is far, and the next job BullMQ
+  // would fetch with the completion would only go back to delayed. Its worker is released first (a closing worker
+  // completes without fetching), and the account comes back just before its next slot.
+  const yieldSlot = options.shared?.yieldSlot;
+  const intervalMs = pacedRate === undefined ? undefined : (1000 / pacedRate) * marginOf(account.rateLimit);
   const process: typeof processor.process = async (job, token) => {
     inFlight += 1;
+    const startedAt = Date.now();
     try {
-      return await processor.process(job, token);
+      const result = await processor.process(job, token);
+      if (intervalMs !== undefined && yieldSlot?.onDone !== undefined && inFlight === 1 && lastSendAt >= startedAt && yieldSlot.mayYield()) {
+        const nextInMs = lastSendAt + intervalMs - Date.now();
+        if (nextInMs > yieldSlot.farMs) yieldSlot.onDone(nextInMs);
+      }
+      return result;
     } finally {
       inFlight -= 1;
     }

@@ -31,6 +31,11 @@ export interface SlotYield {
   mayYield(): boolean;
   /** Releases the account's worker; returns when (ms since the epoch) the account runs again. */
   onYield(ms: number): number;
+  /**
+   * A call completed and the account's next slot is `ms` away (further than `farMs`): its worker is released before
+   * it fetches a job only to move it back to delayed; the account comes back then if its queue still has work.
+   */
+  onDone?(ms: number): void;
 }
 
 /**
