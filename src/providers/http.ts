@@ -84,6 +84,19 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Requests sent again after dying unread on a reused keep-alive connection (each on the next idle or a new one). */
+const STALE_SOCKET_RETRIES = 3;
+/**
+ * A reused connection idle this long (ms) may have met its server's idle timeout (Node's default 5 s, load
+ * balancers' tens of seconds); one reused sooner was closed for another reason, after its request was read.
+ */
+const STALE_IDLE_MS = 1_000;
+
+function withoutReuse(result: HttpResult & { stale?: boolean }): HttpResult {
+  if (result.status !== undefined) return result;
+  return { status: undefined, code: result.code, message: result.message };
+}
+
 export function createHttpClient(options: {
   timeoutMs: number;
   tls?: TlsOptions;
@@ -102,23 +115,44 @@ export function createHttpClient(options: {
     timeout: { request: options.timeoutMs },
     headers: { 'user-agent': options.userAgent ?? 'invitebus' },
   });
+  // When each keep-alive connection was last given back to the pool: how long a reused one had been idle.
+  const freedAt = new WeakMap<object, number>();
+  for (const agent of [httpAgent, httpsAgent]) agent.on('free', (socket: object) => freedAt.set(socket, Date.now()));
+  const attempt = async (request: HttpRequest, hooks: SendHooks | undefined): Promise<HttpResult & { stale?: boolean }> => {
+    let stale = false;
+    try {
+      const call = client(request.url, {
+        method: request.method,
+        headers: request.headers,
+        ...(request.body === undefined ? {} : { body: request.body }),
+        responseType: 'text',
+      });
+      const onWritten = hooks?.onWritten;
+      call.on('request', (req: http.ClientRequest) => {
+        req.once('socket', (socket) => {
+          stale = req.reusedSocket && Date.now() - (freedAt.get(socket) ?? Date.now()) >= STALE_IDLE_MS;
+        });
+        if (onWritten) req.once('finish', onWritten);
+      });
+      const res = await call;
+      return { status: res.statusCode, headers: res.headers, body: res.body, json: parseJson(res.body) };
+    } catch (error) {
+      const err = error as { code?: string; message?: string };
+      return { status: undefined, code: err.code ?? 'ERR_NETWORK', message: err.message ?? String(error), stale };
+    }
+  };
   return {
     async send(request, hooks) {
-      try {
-        const call = client(request.url, {
-          method: request.method,
-          headers: request.headers,
-          ...(request.body === undefined ? {} : { body: request.body }),
-          responseType: 'text',
-        });
-        const onWritten = hooks?.onWritten;
-        if (onWritten) call.on('request', (req: http.ClientRequest) => req.once('finish', onWritten));
-        const res = await call;
-        return { status: res.statusCode, headers: res.headers, body: res.body, json: parseJson(res.body) };
-      } catch (error) {
-        const err = error as { code?: string; message?: string };
-        return { status: undefined, code: err.code ?? 'ERR_NETWORK', message: err.message ?? String(error) };
+      // A keep-alive connection idle for a while that the server closed as it was reused (its idle timeout fired):
+      // the request died unread, so it goes again at once, within the same call (Node's `request.reusedSocket`
+      // pattern), on the next idle connection or a fresh one. Any other reset (a fresh connection, or one reused at
+      // once, whose server read the request) is the queue's to retry.
+      let result = await attempt(request, hooks);
+      for (let again = 0; again < STALE_SOCKET_RETRIES && result.status === undefined && result.stale === true; again++) {
+        if (result.code !== 'ECONNRESET' && result.code !== 'EPIPE') break;
+        result = await attempt(request, hooks);
       }
+      return withoutReuse(result);
     },
     close() {
       httpAgent.destroy();
