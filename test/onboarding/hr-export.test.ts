@@ -55,7 +55,9 @@ afterAll(async () => {
 });
 
 describe('an HR export as it is, onboarded end to end', () => {
-  it('reaches the right people in the right tools at the right times, names and ids in every result, the withdrawn hire counted cancelled', async () => {
+  it('reaches the right people in the right tools at the right times, names and ids in every result, the withdrawn hire counted cancelled', {
+    timeout: 90_000,
+  }, async () => {
     const account = (provider: string) => sandbox.accounts[`sandbox-${provider}`] as Record<string, unknown>;
     const raw = {
       redis: { url: redis.url, prefix: `${redis.prefix}-hr` },
@@ -93,8 +95,11 @@ describe('an HR export as it is, onboarded end to end', () => {
     const dir = tempDir('ib-hr-export-');
     writeFileSync(join(dir, 'invitebus.config.json'), JSON.stringify(raw));
 
-    // Start date-times a few seconds ahead, each written as its own zone's wall clock; one start months away.
-    const base = Math.ceil((Date.now() + 6_000) / 1000) * 1000;
+    // Start date-times a few seconds ahead, each written as its own zone's wall clock; one start months away. Far
+    // enough ahead that both files are queued before the first start, even on a busy machine (two CLI processes):
+    // were the first file's invites all sent before the second file arrived, the onboarding would complete twice,
+    // as documented for an onboarding that grows after it completed.
+    const base = Math.ceil((Date.now() + 15_000) / 1000) * 1000;
     const ada = { at: base, zone: 'America/New_York' };
     const grace = { at: base + 1_000, zone: 'Asia/Tokyo' };
     const edsger = { at: base + 2_000, zone: 'Europe/Berlin' };
@@ -122,6 +127,8 @@ describe('an HR export as it is, onboarded end to end', () => {
     try {
       const us = await cli('enqueue', '--file', join(dir, 'hires-us.csv'), '--batch', BATCH);
       const eu = await cli('enqueue', '--file', join(dir, 'hires-eu.csv'), '--batch', BATCH);
+      // Both files queued before the first start (else the test, not the product, would be wrong: see base).
+      expect(Date.now()).toBeLessThan(ada.at);
       // Right people into the right tools: 3 engineers x 3 tools + 2 in finance x 2 tools = 13; nothing refused.
       expect(us.stdout).toMatch(/3 rows, accepted 8, duplicates 0, rejected 0/);
       expect(eu.stdout).toMatch(/2 rows, accepted 5, duplicates 0, rejected 0/);
@@ -136,7 +143,7 @@ describe('an HR export as it is, onboarded end to end', () => {
           const s = await batchStatus(producer.redis, config.redis.prefix, BATCH);
           return s?.complete ? s : undefined;
         },
-        30_000,
+        45_000,
         'the onboarding complete',
       );
       expect(status).toMatchObject({ total: 13, succeeded: 10, failed: 0, cancelled: 3, refused: 0 });
