@@ -298,7 +298,9 @@ export class AccountEngine {
           // slot that long (10,000 accounts at 1 call / 40 s: 40 s each, ~40 invites/s for the process).
           mayYield: () => !this.#isPinned(name),
           onYield: (ms) => this.#yield(name, ms),
-          onDone: (ms) => this.#yieldDone(name, ms),
+          // A completed call whose next slot is far: the same release as a far slot's (its worker, closing, completes
+          // without fetching; the account comes back just before the slot, and finds nothing after its last invite).
+          onDone: (ms) => void this.#yield(name, ms),
         },
       },
     });
@@ -370,19 +372,6 @@ export class AccountEngine {
     this.#later(name, at);
     // Its jobs are due a little before it runs again: its worker's first fetch finds them (due by Redis's clock).
     return at - JOB_DUE_EARLY_MS;
-  }
-
-  /**
-   * A call completed and the account's next slot is `ms` away: its worker closes now (completing without fetching)
-   * and the account comes back a little before the slot (after its last invite, its worker then finds nothing and is
-   * released as any idle one: given back at once while others wait).
-   */
-  #yieldDone(name: string, ms: number): void {
-    if (!this.#running.has(name)) return;
-    const at = Date.now() + Math.max(0, ms - BACK_EARLY_MS);
-    this.#backAt.set(name, at);
-    void this.#release(name, this.#config.worker.shutdownTimeoutMs);
-    this.#later(name, at);
   }
 
   /** A running account's worker found nothing to fetch: while others wait for a slot, it gives its slot back now. */
