@@ -5,7 +5,7 @@ import cliProgress from 'cli-progress';
 import type { Config } from '../config/load.ts';
 import { type ColumnMap, mergeColumnMaps } from '../input/columns.ts';
 import { type CsvDelimiter, readInvites } from '../input/readers.ts';
-import { type IntakeRow, type OnboardTargets, onboardRows } from '../onboarding/onboard.ts';
+import { type IntakeRow, type OnboardTargets, onboardRows, PROFILE_FIELD } from '../onboarding/onboard.ts';
 import { EnqueueInterruptedError, type NotQueued, type NotRescheduled, type Producer } from '../producer.ts';
 
 /** A row (or one of its tools) that was not queued, with where and why (duplicates: field `email`). */
@@ -112,8 +112,11 @@ async function pass(
   let rejected = 0;
   let ignoredColumns: string[] = [];
   const columns = mergeColumnMaps(producer.config.intake.columns, options.columns);
-  const onHeader = (header: { ignored: string[] }) => {
-    ignoredColumns = header.ignored;
+  const byAccounts = (options.accounts?.length ?? 0) > 0;
+  const onHeader = (header: { ignored: string[]; read: Array<{ column: string; field: string }> }) => {
+    // With --account the tools are given: a profile column (or the column mapped to profile) is not read.
+    const unread = byAccounts ? header.read.filter((c) => c.field === PROFILE_FIELD).map((c) => `${c.column} (--account gives the tools)`) : [];
+    ignoredColumns = [...header.ignored, ...unread];
   };
   // The rows' own line numbers are their positions: a refusal or duplicate names its line without a table.
   async function* records(): AsyncGenerator<IntakeRow> {

@@ -22,8 +22,8 @@ export interface ReadOptions {
   delimiter?: CsvDelimiter;
   /** HR header → field (the config's `intake.columns` with `--map` over them): CSV only. */
   columns?: ColumnMap;
-  /** Told once the header row is read: the columns ignored (they name no field), as written. */
-  onHeader?: (header: { ignored: string[] }) => void;
+  /** Told once the header row is read: the columns ignored (they name no field) and the field of each column read, as written. */
+  onHeader?: (header: { ignored: string[]; read: Array<{ column: string; field: string }> }) => void;
 }
 
 const DETECTED = [',', ';', '\t', '|'] as const;
@@ -53,7 +53,13 @@ const widest = <T extends { cells: string[] }>(splits: readonly T[]): T | undefi
  * that yields an `email` column, by name or by the mapping (the widest such split). Throws, saying what to do
  * (the mapping line to add), when there is none.
  */
-function readHeader(path: string, line: number, text: string, given: string | undefined, columns: ColumnMap): HeaderFields & { delimiter: string } {
+function readHeader(
+  path: string,
+  line: number,
+  text: string,
+  given: string | undefined,
+  columns: ColumnMap,
+): HeaderFields & { delimiter: string; cells: string[] } {
   const split = (delimiter: string): HeaderSplit => {
     try {
       const cells = splitLine(text, delimiter).map((c) => c.trim());
@@ -62,9 +68,9 @@ function readHeader(path: string, line: number, text: string, given: string | un
       throw new Error(`${path}: the header row (line ${line}) is not valid CSV: ${(error as Error).message}`);
     }
   };
-  const found = (s: HeaderSplit): HeaderFields & { delimiter: string } => {
+  const found = (s: HeaderSplit): HeaderFields & { delimiter: string; cells: string[] } => {
     if (s.problem !== undefined) throw new Error(`${path}: the header row (line ${line}): ${s.problem}`);
-    return { delimiter: s.delimiter, fields: s.fields, ignored: s.ignored };
+    return { delimiter: s.delimiter, fields: s.fields, ignored: s.ignored, cells: s.cells };
   };
   const chosen = given === undefined ? undefined : split(given);
   if (chosen !== undefined && hasEmail(chosen)) return found(chosen);
@@ -127,7 +133,8 @@ export async function* readCsv(path: string, options: ReadOptions = {}): AsyncGe
     if (header === undefined) {
       const read = readHeader(path, line, text, given, options.columns ?? {});
       ({ fields: header, delimiter } = read);
-      options.onHeader?.({ ignored: read.ignored });
+      const fields = read.fields.flatMap((field, i) => (field === undefined ? [] : [{ column: read.cells[i] ?? field, field }]));
+      options.onHeader?.({ ignored: read.ignored, read: fields });
       continue;
     }
     let cells: string[];

@@ -114,7 +114,9 @@ export function personInvites(
   const { [PROFILE_FIELD]: _profile, externalId: _id, ...own } = person as Record<string, unknown>;
   // When is no invite field: the start date and zone decide the job's time (src/onboarding/schedule.ts).
   for (const field of SCHEDULE_FIELDS) delete own[field];
-  const named = profilesOf(person as Record<string, unknown>);
+  // `--account` (the API's `accounts`) gives the tools: a row's profile is then not read (docs/onboarding.md).
+  const byAccounts = (targets.accounts?.length ?? 0) > 0;
+  const named = byAccounts ? [] : profilesOf(person as Record<string, unknown>);
   if (!Array.isArray(named)) return { ...named, ...kept };
   const given = named.length > 0 ? named : targets.profile !== undefined ? [targets.profile] : [];
   const profiles: string[] = [];

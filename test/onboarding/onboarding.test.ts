@@ -195,6 +195,21 @@ describe('invitebus enqueue into several tools (CLI)', () => {
     expect(unknown.stderr).toMatch(/unknown account 'nope'/);
   });
 
+  it('--account gives the tools: a profile column is not read (its values not checked) and is listed as ignored', async () => {
+    // An HR export whose departments map to profiles, sent to one tool: every row goes to that tool only.
+    const file = join(dir, 'one-tool.csv');
+    writeFileSync(file, 'email,profile,role\nivy@example.com,engineering,member\njon@example.com,Sales,\nkim@example.com,finance;engineering,\n');
+    const run = await cli('enqueue', '--account', 'acme-uptime', '--file', file, '--batch', 'one-tool');
+    expect(run.stderr).not.toMatch(/^line \d/m);
+    expect(run.stdout).toMatch(/3 rows, accepted 3, duplicates 0, rejected 0 \(queued\); ignored columns: profile \(--account gives the tools\)/);
+    expect(run.code).toBe(0);
+    await waitFor(async () => (await cli('status', 'one-tool')).stdout.includes('complete'), 30_000, 'the batch to complete');
+    expect((await cli('status', 'one-tool')).stdout).toMatch(/3\/3 done \(100%\), complete\n\s+succeeded 3/);
+    // Only the named tool was called for them.
+    const told = (server: FakeServer) => server.requests.map((r) => JSON.stringify(r.json ?? '')).filter((b) => /(ivy|jon|kim)@example\.com/.test(b)).length;
+    expect([told(servers.uptime), told(servers.closient), told(servers.sutro)]).toEqual([3, 0, 0]);
+  });
+
   it('onboards a file by --profile, shows each tool in status and one row per person in report --by person', async () => {
     const file = join(dir, 'cohort.csv');
     writeFileSync(file, 'email,firstName,profile\nfay@example.com,Fay,\ngus@example.com,Gus,finance\nbad-address,Hal,\n');
