@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'UNKNOWN_WEBHOOK'
   | 'UNKNOWN_BATCH'
   | 'INVITE_INVALID'
+  /** An input file (`--file`) that is not there, is a folder or cannot be read. */
+  | 'FILE_UNREADABLE'
   | 'REDIS_UNAVAILABLE'
   | 'ENQUEUE_INTERRUPTED'
   /** The writes are on the primary, but fewer replicas than `redis.waitReplicas` asks confirmed them in time. */

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { accessSync, constants, type Stats, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Config } from '../config/load.ts';
+import { InvitebusError } from '../errors.ts';
 import { type ColumnMap, mergeColumnMaps } from '../input/columns.ts';
 import { type CsvDelimiter, readInvites } from '../input/readers.ts';
 import { type IntakeRow, type OnboardTargets, onboardRows, PROFILE_FIELD } from '../onboarding/onboard.ts';
@@ -117,6 +118,13 @@ async function pass(
     // With --account the tools are given: a profile column (or the column mapped to profile) is not read.
     const unread = byAccounts ? header.read.filter((c) => c.field === PROFILE_FIELD).map((c) => `${c.column} (--account gives the tools)`) : [];
     ignoredColumns = [...header.ignored, ...unread];
+    // Nothing says which tools: every row would be refused alike. One line instead, before any row is read.
+    if (!byAccounts && options.profile === undefined && !header.read.some((c) => c.field === PROFILE_FIELD)) {
+      throw new InvitebusError(
+        'INVITE_INVALID',
+        `${options.file} has no profile column: give --account a,b or --profile NAME to say which tools these people get`,
+      );
+    }
   };
   // The rows' own line numbers are their positions: a refusal or duplicate names its line without a table.
   async function* records(): AsyncGenerator<IntakeRow> {
@@ -172,13 +180,36 @@ async function pass(
 }
 
 /**
+ * The size of the file `--file` names; throws FILE_UNREADABLE saying why, in one line, when it is not a file
+ * that can be read (a relative path is the commonest slip: the message says where it was looked for).
+ */
+export function inputFileSize(path: string): number {
+  const problem = (why: string) => new InvitebusError('FILE_UNREADABLE', `--file ${path}: ${why}`);
+  let stat: Stats;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw problem(`no such file (a relative path is read from ${process.cwd()})`);
+    throw problem(`cannot be read (${code ?? (error as Error).message})`);
+  }
+  if (stat.isDirectory()) throw problem('is a folder: name the CSV or JSONL file in it');
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (error) {
+    throw problem(`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return stat.size;
+}
+
+/**
  * `invitebus enqueue`: validates every row, queues the valid ones (or, with `strict`, nothing when any row is
  * bad), reports every row not queued by line, field and reason as it is found. Memory does not grow with the
  * file: rows are streamed and none is kept.
  */
 export async function enqueueFile(producer: Producer, options: EnqueueOptions): Promise<EnqueueSummary> {
   const batchId = options.batchId ?? randomUUID();
-  const size = statSync(options.file).size;
+  const size = inputFileSize(options.file);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const mode = options.progress ?? 'none';
   const bar =

@@ -8,21 +8,13 @@ import type { BatchStatus } from '../batches.ts';
 import { parseConfig } from '../config/load.ts';
 import { type OwnRedis, redisServerOnPath, startOwnRedis } from '../embedded-redis.ts';
 import { readCsv } from '../input/readers.ts';
-import type { ProviderId } from '../providers/index.ts';
 import { openRedis } from '../redis-connection/factory.ts';
-import { fakeOf } from '../sandbox/fakes.ts';
-import { SANDBOX_CREDENTIALS, startSandbox } from '../sandbox/index.ts';
+import { SAMPLE_PROFILES, SANDBOX_CREDENTIALS, sampleProfiles, startSandbox } from '../sandbox/index.ts';
 import { startFakeServer } from '../sandbox/server.ts';
 import { PACKAGE_ROOT } from '../version.ts';
 
 /** The bundled sample: 40 hires, two of them listed again in other letter case, two rows that cannot be valid. */
 export const SAMPLE = join(PACKAGE_ROOT, 'examples/hires.csv');
-
-/** Which tools each team's profile gets (each tool with its provider's example fields: a role, ...). */
-const DEMO_PROFILES: Record<string, readonly ProviderId[]> = {
-  engineering: ['betterstack', 'closient', 'sutro'],
-  finance: ['stellas', 'unibee'],
-};
 
 /** What the demo's HR system subscribes to. */
 const DEMO_WEBHOOK_EVENTS = ['invite.succeeded', 'invite.failed', 'batch.completed'];
@@ -117,9 +109,7 @@ export async function runDemo(
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const receiver = await startReceiver(webhookSecret);
   line(`demo: the HR system's webhook receiver on ${receiver.url} (checks every signature)`);
-  const profiles = Object.fromEntries(
-    Object.entries(DEMO_PROFILES).map(([name, ids]) => [name, Object.fromEntries(ids.map((id) => [`sandbox-${id}`, { ...fakeOf(id).exampleInvite }]))]),
-  );
+  const profiles = sampleProfiles((id) => `sandbox-${id}`);
   const config = parseConfig({
     redis: { url: redisUrl, prefix: `invitebus-demo-${started}` },
     defaults: { retry: { attempts: 6, baseDelayMs: 200, maxDelayMs: 2_000 }, rateLimited: { baseDelayMs: 300, maxDelayMs: 2_000 } },
@@ -162,8 +152,8 @@ export async function runDemo(
       else rows.push(row.record);
     }
     line(
-      `demo: ${rows.length + unreadable.length} people in the sample (${unreadable.length} unreadable: line ${unreadable.join(', ')}), ` +
-        `each into the tools of their profile column (${Object.entries(DEMO_PROFILES)
+      `demo: ${rows.length + unreadable.length} rows in the sample (${unreadable.length} unreadable: line ${unreadable.join(', ')}), ` +
+        `each into the tools of their profile column (${Object.entries(SAMPLE_PROFILES)
           .map(([name, ids]) => `${name}: ${ids.join(', ')}`)
           .join('; ')})`,
     );

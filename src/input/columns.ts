@@ -15,13 +15,16 @@ export const PERSON_FIELDS = ['email', 'externalId', 'firstName', 'lastName', 'n
 /** Every field a column can be (or be mapped to): the person's fields, then every provider's invite fields. */
 export const COLUMN_FIELDS: readonly string[] = [...new Set([...PERSON_FIELDS, ...Object.values(providers).flatMap((p) => inviteFieldNames(p))])];
 
-const fieldsByKey = new Map(COLUMN_FIELDS.map((f) => [f.toLowerCase(), f]));
+/** A name as it is compared with the fields: lower case, without spaces, `_` or `-` ("First Name", "E-Mail"). */
+const fieldKey = (name: string): string => name.toLowerCase().replace(/[\s_-]+/g, '');
 
-/** A header or field name as it is compared: trimmed, lower case. */
+const fieldsByKey = new Map(COLUMN_FIELDS.map((f) => [fieldKey(f), f]));
+
+/** A header as the mappings' headers are compared: trimmed, lower case. */
 export const columnKey = (name: string): string => name.trim().toLowerCase();
 
-/** The field a name stands for, in its own spelling ("FIRSTNAME" → firstName), or undefined. */
-export const columnField = (name: string): string | undefined => fieldsByKey.get(columnKey(name));
+/** The field a name stands for, in its own spelling ("FIRSTNAME", "First Name", "first_name" → firstName), or undefined. */
+export const columnField = (name: string): string | undefined => fieldsByKey.get(fieldKey(name));
 
 /** HR header → field, as configured or given (`{ "Work Email": "email" }`). */
 export type ColumnMap = Readonly<Record<string, string>>;

@@ -39,6 +39,15 @@ function splitLine(text: string, delimiter: string): string[] {
   return cells;
 }
 
+/**
+ * What csv-parse found wrong with one line, in the file's terms: its own "at line 1" counts the one line it was
+ * given, not the file's (the row's line number is said beside it).
+ */
+function csvProblem(error: unknown): string {
+  if ((error as { code?: unknown }).code === 'CSV_QUOTE_NOT_CLOSED') return 'a quoted cell is not closed (a " with no closing ")';
+  return String((error as Error).message).replace(/ at line \d+$/, '');
+}
+
 /** One way of splitting the header row: its cells and what each is. */
 type HeaderSplit = { delimiter: string; cells: string[] } & HeaderFields;
 
@@ -141,7 +150,7 @@ export async function* readCsv(path: string, options: ReadOptions = {}): AsyncGe
     try {
       cells = splitLine(text, delimiter);
     } catch (error) {
-      yield { line, bytes, field: '(row)', error: `unreadable CSV row: ${(error as Error).message}` };
+      yield { line, bytes, field: '(row)', error: `unreadable CSV row: ${csvProblem(error)}` };
       continue;
     }
     if (cells.length > header.length && cells.slice(header.length).some((c) => c.trim() !== '')) {

@@ -40,6 +40,19 @@ export const EXAMPLE_ACCOUNTS: Readonly<Record<ProviderId, string>> = {
   sutro: 'acme-sutro',
 };
 
+/** The teams of the bundled sample's `profile` column (examples/hires.csv): the providers each gets. */
+export const SAMPLE_PROFILES: Readonly<Record<string, readonly ProviderId[]>> = {
+  engineering: ['betterstack', 'closient', 'sutro'],
+  finance: ['stellas', 'unibee'],
+};
+
+/** SAMPLE_PROFILES as a config's `profiles`: each provider's account by `nameOf`, with its example invite fields (a role, ...). */
+export function sampleProfiles(nameOf: (id: ProviderId) => string): Record<string, Record<string, Record<string, unknown>>> {
+  return Object.fromEntries(
+    Object.entries(SAMPLE_PROFILES).map(([name, ids]) => [name, Object.fromEntries(ids.map((id) => [nameOf(id), { ...fakeOf(id).exampleInvite }]))]),
+  );
+}
+
 /** The sandbox's accounts under the docs' example names. */
 export function exampleAccounts(sandbox: Pick<Sandbox, 'accounts'>): Record<string, Record<string, unknown>> {
   return Object.fromEntries(

@@ -205,6 +205,22 @@ describe.concurrent('usage mistakes', () => {
     expect(run.ms).toBeLessThan(HANG_MS);
   });
 
+  it('enqueue of a file that is not there exits 2 with one line naming the path and the folder it was looked for in', async () => {
+    const run = await cli.run(['--config', writeConfig('no-file', redis.url), 'enqueue', '--account', 'acme', '--file', 'examples/hire.csv']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^--file examples\/hire\.csv: no such file \(a relative path is read from .+\)$/)]);
+  });
+
+  it('enqueue of a CSV with no profile column and neither --account nor --profile exits 2 before reading a row', async () => {
+    const file = join(dir, 'no-targets.csv');
+    writeFileSync(file, 'email,role\nann@example.com,member\nben@example.com,member\n');
+    const run = await cli.run(['--config', writeConfig('no-targets', redis.url), 'enqueue', '--file', file, '--batch', 'no-targets']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([`${file} has no profile column: give --account a,b or --profile NAME to say which tools these people get`]);
+    const status = await cli.run(['--config', writeConfig('no-targets', redis.url), 'status', 'no-targets']);
+    expect(status.stdout + status.stderr).toContain("no batch 'no-targets'");
+  });
+
   it('a missing required option exits 2 with the usage', async () => {
     const run = await cli.run(['--config', writeConfig('usage', redis.url), 'enqueue', '--account', 'acme']);
     expect(run.code).toBe(2);
@@ -239,7 +255,9 @@ describe.concurrent('usage mistakes', () => {
 });
 
 describe('sandbox --write-config', () => {
-  it('prints every export, INVITEBUS_API_TOKEN included, and writes a config that serve runs as is', async () => {
+  it('prints every export, INVITEBUS_API_TOKEN included, and writes a config that serve runs as is and the sample enqueues into', {
+    timeout: 60_000,
+  }, async () => {
     const path = join(dir, 'sandbox.config.json');
     const sandbox = cli.start(['sandbox', '--port', '0', '--write-config', path]);
     await waitFor(() => sandbox.stdout().includes('INVITEBUS_API_TOKEN='), 10_000, 'sandbox exports');
@@ -260,6 +278,13 @@ describe('sandbox --write-config', () => {
     );
     // The docs' example account names: every example of the docs pastes into this config as written.
     expect(stats.accounts.map((a) => a.account).sort()).toEqual(['acme-closient', 'acme-stellas', 'acme-sutro', 'acme-unibee', 'acme-uptime']);
+    // The sample's profile column names the written config's profiles: by profile and by --account, it reads.
+    const sample = join(import.meta.dirname, '../../examples/hires.csv');
+    const byProfile = await cli.run(['--config', path, 'enqueue', '--file', sample, '--dry-run'], env);
+    expect(byProfile.stderr).not.toContain('unknown profile');
+    expect(byProfile.stdout).toMatch(/44 rows, accepted 133, duplicates 8, rejected 4 \(dry run/);
+    const byAccount = await cli.run(['--config', path, 'enqueue', '--file', sample, '--account', 'acme-uptime', '--dry-run'], env);
+    expect(byAccount.stdout).toMatch(/44 rows, accepted 40, duplicates 2, rejected 2 \(dry run/);
     serve.child.kill('SIGTERM');
     sandbox.child.kill('SIGTERM');
     expect((await serve.done).code).toBe(0);

@@ -25,7 +25,7 @@ describe('CSV reader', () => {
 
   it('reports an unbalanced quote or extra cells on their line only; the rest still reads', async () => {
     const rows = await read('b.csv', 'email,role\n"a@x.io,member\nb@x.io,member,extra,cells\nc@x.io,member\n');
-    expect(rows[0]).toMatchObject({ line: 2, field: '(row)', error: expect.stringContaining('unreadable CSV row') });
+    expect(rows[0]).toMatchObject({ line: 2, field: '(row)', error: 'unreadable CSV row: a quoted cell is not closed (a " with no closing ")' });
     expect(rows[1]).toMatchObject({ line: 3, field: '(row)', error: '4 cells for 2 columns' });
     expect(rows[2]).toEqual({ line: 4, record: { email: 'c@x.io', role: 'member' } });
   });
@@ -65,6 +65,13 @@ describe('CSV headers as spreadsheets write them', () => {
     const rows = await read('h4.csv', 'email, Team Name ,role\na@x.io,Ops,member\n', { onHeader: (h) => seen.push(h.ignored) });
     expect(rows).toEqual([{ line: 2, record: { email: 'a@x.io', role: 'member' } }]);
     expect(seen).toEqual([['Team Name']]);
+  });
+
+  it('matches a header to its field ignoring letter case, spaces, _ and - (First Name, last_name, E-Mail, External ID)', async () => {
+    const seen: string[][] = [];
+    const rows = await read('h6.csv', 'E-Mail,First Name,last_name,External ID,Team\na@x.io,Ann,Lee,E-7,Ops\n', { onHeader: (h) => seen.push(h.ignored) });
+    expect(rows).toEqual([{ line: 2, record: { email: 'a@x.io', firstName: 'Ann', lastName: 'Lee', externalId: 'E-7' } }]);
+    expect(seen).toEqual([['Team']]);
   });
 });
 

@@ -265,7 +265,8 @@ describe('invitebus enqueue into several tools (CLI)', () => {
 
     const run = await start(['--config', mapped, 'enqueue', '--file', file, '--map', 'work email=EMAIL', '--batch', 'hr-export']).done;
     // Ada: engineering's 3 tools; Bob: finance's 1; Cy: both (3 tools); Dee's department maps to no profile.
-    expect(run.stdout).toMatch(/4 rows, accepted 7, duplicates 0, rejected 1 \(queued\); ignored columns: Start Date, Manager$/m);
+    // Start Date is read as startDate (headers match without case, spaces, _ or -); ISO dates, no inviteAt: sent now.
+    expect(run.stdout).toMatch(/4 rows, accepted 7, duplicates 0, rejected 1 \(queued\); ignored columns: Manager$/m);
     expect(run.stderr).toMatch(
       /^line 5: profile: unknown profile 'Sales'; configured profiles: engineering, finance \(or map this value to one in intake\.values\.profile\)$/m,
     );

@@ -4,6 +4,7 @@ import { CSV_DELIMITERS, type CsvDelimiter, readInvites } from '../../input/read
 import type { CancelResult } from '../../invites/cancel.ts';
 import { emailField } from '../../invites/fields.ts';
 import { batchId, emailArg, withInvitebus } from '../context.ts';
+import { inputFileSize } from '../enqueue.ts';
 import { terminalJson, terminalText } from '../terminal-text.ts';
 
 /** What one person's cancel printed: a heading and one line per tool. */
@@ -42,6 +43,7 @@ export function registerCancel(program: Command): void {
         if ((email === undefined) === (opts.file === undefined)) cmd.error('error: give one address, or --file PATH with --batch ID', { exitCode: 2 });
         if (opts.file !== undefined && opts.batch === undefined)
           cmd.error('error: --file needs --batch ID: the onboarding the withdrawn hires belong to', { exitCode: 2 });
+        if (opts.file !== undefined) inputFileSize(opts.file);
         const options = { by: 'cli' as const, dryRun: opts.dryRun ?? false, ...(opts.batch ? { batchId: opts.batch } : {}) };
         const print = (r: CancelResult) => console.log(opts.json ? terminalJson(r) : formatCancel(r));
         await withInvitebus(cmd, async (ib) => {

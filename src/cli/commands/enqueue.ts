@@ -4,6 +4,7 @@ import { type Command, Option } from 'commander';
 import { CSV_DELIMITERS } from '../../input/readers.ts';
 import { accountList, batchId, columnMapping, LONG_COMMAND_RIDE_OUT_MS, withInvitebus } from '../context.ts';
 import type { EnqueueFlags } from '../enqueue.ts';
+import { inputFileSize } from '../enqueue.ts';
 import { enqueueCommand } from '../enqueue-command.ts';
 
 export function registerEnqueue(program: Command): void {
@@ -23,6 +24,8 @@ export function registerEnqueue(program: Command): void {
     .addOption(new Option('--delimiter <char>', 'CSV separator (default: detected from the header row)').choices(Object.keys(CSV_DELIMITERS)))
     .option('--map <column=field>', "read a CSV column as a field, e.g. --map 'Work Email=email' (repeatable; over the config's intake.columns)", columnMapping)
     .action(async (opts: EnqueueFlags, cmd: Command) => {
+      // A file that is not there is said before Redis is reached.
+      inputFileSize(opts.file);
       // An enqueue rides out a failover (Sentinel, Cluster, a managed endpoint: seconds) instead of stopping part way.
       await withInvitebus(
         cmd,

@@ -18,7 +18,7 @@ export function registerSandbox(program: Command): void {
     .option('--rate-5xx <share>', 'share of calls answered 503 (0..1)', (v) => Number(v), 0)
     .option('--write-config <path>', 'write an invitebus config whose accounts point at the sandbox')
     .action(async (opts: { port: number; host: string; latency: number; rate429: number; rate5xx: number; writeConfig?: string }) => {
-      const { startSandbox, SANDBOX_CREDENTIALS, exampleAccounts } = await import('../../sandbox/index.ts');
+      const { startSandbox, SANDBOX_CREDENTIALS, EXAMPLE_ACCOUNTS, exampleAccounts, sampleProfiles } = await import('../../sandbox/index.ts');
       const sandbox = await startSandbox({
         ...(opts.port === 0 ? {} : { port: opts.port }), // 0: any free ports
         host: opts.host,
@@ -27,8 +27,13 @@ export function registerSandbox(program: Command): void {
       for (const [id, server] of Object.entries(sandbox.servers)) console.log(`${id.padEnd(12)} ${server.url}`);
       if (opts.writeConfig) {
         // Complete as written: `invitebus serve --with-workers --config FILE` runs after the exports below. The
-        // accounts bear the docs' example names (acme-uptime, ...): every example of the docs runs against them.
-        const written = { api: { token: { env: 'INVITEBUS_API_TOKEN' } }, accounts: exampleAccounts(sandbox) };
+        // accounts bear the docs' example names (acme-uptime, ...): every example of the docs runs against them; the
+        // profiles are the bundled sample's teams, so `enqueue --file examples/hires.csv` reads its profile column.
+        const written = {
+          api: { token: { env: 'INVITEBUS_API_TOKEN' } },
+          accounts: exampleAccounts(sandbox),
+          profiles: sampleProfiles((id) => EXAMPLE_ACCOUNTS[id]),
+        };
         writeFileSync(opts.writeConfig, `${JSON.stringify(written, null, 2)}\n`);
         console.log(
           `config written to ${opts.writeConfig}; in another shell, run these, then \`invitebus serve --with-workers --config ${opts.writeConfig}\`:`,
