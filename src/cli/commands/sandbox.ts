@@ -36,7 +36,7 @@ export function registerSandbox(program: Command): void {
         };
         writeFileSync(opts.writeConfig, `${JSON.stringify(written, null, 2)}\n`);
         console.log(
-          `config written to ${opts.writeConfig}; in another shell, run these, then \`invitebus serve --with-workers --config ${opts.writeConfig}\`:`,
+          `config written to ${opts.writeConfig}; in another shell, run these, then \`npx invitebus serve --with-workers --config ${opts.writeConfig}\`:`,
         );
         for (const [k, v] of Object.entries(SANDBOX_CREDENTIALS)) console.log(`  export ${k}=${v}`);
         console.log(`  export INVITEBUS_API_TOKEN=${randomBytes(16).toString('hex')}`);
