@@ -14,6 +14,7 @@ import { invitebusKeys } from '../../src/redis.ts';
 import { AccountPacer } from '../../src/worker/pacer.ts';
 import { waitFor } from '../support/pipeline.ts';
 import { useRedis } from '../support/redis.ts';
+import { monitorRedis } from '../support/redis-monitor.ts';
 
 const redis = useRedis(import.meta.url);
 const a = redis.connect();
@@ -155,18 +156,15 @@ describe('the paced rate and why it moved', () => {
 describe('what a pacer asks Redis', () => {
   /** The commands touching the account's paced rate while `act` runs, as Redis's MONITOR saw them. */
   const seenWhile = async (act: () => Promise<void>): Promise<string[]> => {
-    const connection = redis.connect();
-    const monitor = await connection.monitor();
     const seen: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
+    const monitor = await monitorRedis(redis.url, (args) => {
       if (args.some((arg) => arg === rateKey())) seen.push(String(args[0]).toLowerCase());
     });
     try {
       await act();
       await new Promise((r) => setTimeout(r, 100));
     } finally {
-      monitor.disconnect();
-      await connection.quit();
+      monitor.close();
     }
     return seen;
   };
