@@ -6,7 +6,7 @@ import type { Config } from '../config/load.ts';
 import { InvitebusError } from '../errors.ts';
 import { type ColumnMap, mergeColumnMaps } from '../input/columns.ts';
 import { type CsvDelimiter, readInvites } from '../input/readers.ts';
-import { type IntakeRow, type OnboardTargets, onboardRows, PROFILE_FIELD } from '../onboarding/onboard.ts';
+import { type IntakeRow, namesAccounts, type OnboardTargets, onboardRows, PROFILE_FIELD } from '../onboarding/onboard.ts';
 import { EnqueueInterruptedError, type NotQueued, type NotRescheduled, type Producer } from '../producer.ts';
 
 /** A row (or one of its tools) that was not queued, with where and why (duplicates: field `email`). */
@@ -113,13 +113,15 @@ async function pass(
   let rejected = 0;
   let ignoredColumns: string[] = [];
   const columns = mergeColumnMaps(producer.config.intake.columns, options.columns);
-  const byAccounts = (options.accounts?.length ?? 0) > 0;
+  const targets = { ...(options.profile === undefined ? {} : { profile: options.profile }), ...(options.accounts ? { accounts: options.accounts } : {}) };
+  const byAccounts = namesAccounts(targets);
   const onHeader = (header: { ignored: string[]; read: Array<{ column: string; field: string }> }) => {
+    const profileColumns = header.read.filter((c) => c.field === PROFILE_FIELD).map((c) => c.column);
     // With --account the tools are given: a profile column (or the column mapped to profile) is not read.
-    const unread = byAccounts ? header.read.filter((c) => c.field === PROFILE_FIELD).map((c) => `${c.column} (--account gives the tools)`) : [];
+    const unread = byAccounts ? profileColumns.map((column) => `${column} (--account gives the tools)`) : [];
     ignoredColumns = [...header.ignored, ...unread];
     // Nothing says which tools: every row would be refused alike. One line instead, before any row is read.
-    if (!byAccounts && options.profile === undefined && !header.read.some((c) => c.field === PROFILE_FIELD)) {
+    if (!byAccounts && options.profile === undefined && profileColumns.length === 0) {
       throw new InvitebusError(
         'INVITE_INVALID',
         `${options.file} has no profile column: give --account a,b or --profile NAME to say which tools these people get`,
@@ -135,7 +137,6 @@ async function pass(
       else yield { index: row.line, person: row.record };
     }
   }
-  const targets = { ...(options.profile === undefined ? {} : { profile: options.profile }), ...(options.accounts ? { accounts: options.accounts } : {}) };
   // Rows name their account only when the file may go to several: with one, it goes without saying.
   const several = spansAccounts(producer.config, targets);
   const named = (account: string | undefined) => (several && account ? { account } : {});
@@ -185,19 +186,20 @@ async function pass(
  */
 export function inputFileSize(path: string): number {
   const problem = (why: string) => new InvitebusError('FILE_UNREADABLE', `--file ${path}: ${why}`);
+  const unreadable = (error: unknown) => problem(`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   let stat: Stats;
   try {
     stat = statSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw problem(`no such file (a relative path is read from ${process.cwd()})`);
-    throw problem(`cannot be read (${code ?? (error as Error).message})`);
+    throw unreadable(error);
   }
   if (stat.isDirectory()) throw problem('is a folder: name the CSV or JSONL file in it');
   try {
     accessSync(path, constants.R_OK);
   } catch (error) {
-    throw problem(`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw unreadable(error);
   }
   return stat.size;
 }

@@ -28,6 +28,9 @@ export interface OnboardTargets {
   accounts?: readonly string[];
 }
 
+/** Whether the targets name accounts: they then give every person's tools, and a person's profile is not read. */
+export const namesAccounts = (targets: OnboardTargets): boolean => (targets.accounts?.length ?? 0) > 0;
+
 /** How an onboarding's refused rows and duplicates are described in its intake log. */
 export interface IntakeOptions {
   /** The file or interface the people came by (default 'library'). */
@@ -73,7 +76,7 @@ export function checkTargets(config: Config, targets: OnboardTargets): void {
   if (targets.accounts !== undefined && !Array.isArray(targets.accounts)) throw wrong('accounts', wrongType('a list of account names', targets.accounts));
   const notName = targets.accounts?.find((a) => typeof a !== 'string');
   if (notName !== undefined) throw wrong('accounts', wrongType('an account name', notName));
-  if (targets.profile !== undefined && targets.accounts !== undefined && targets.accounts.length > 0) {
+  if (targets.profile !== undefined && namesAccounts(targets)) {
     throw new InvitebusError('INVITE_INVALID', 'give a profile or accounts, not both', { details: ['profile: give a profile or accounts, not both'] });
   }
   if (targets.profile !== undefined) profileOf(config, targets.profile);
@@ -115,8 +118,7 @@ export function personInvites(
   // When is no invite field: the start date and zone decide the job's time (src/onboarding/schedule.ts).
   for (const field of SCHEDULE_FIELDS) delete own[field];
   // `--account` (the API's `accounts`) gives the tools: a row's profile is then not read (docs/onboarding.md).
-  const byAccounts = (targets.accounts?.length ?? 0) > 0;
-  const named = byAccounts ? [] : profilesOf(person as Record<string, unknown>);
+  const named = namesAccounts(targets) ? [] : profilesOf(person as Record<string, unknown>);
   if (!Array.isArray(named)) return { ...named, ...kept };
   const given = named.length > 0 ? named : targets.profile !== undefined ? [targets.profile] : [];
   const profiles: string[] = [];

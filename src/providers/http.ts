@@ -92,10 +92,11 @@ const STALE_SOCKET_RETRIES = 3;
  */
 const STALE_IDLE_MS = 1_000;
 
-function withoutReuse(result: HttpResult & { stale?: boolean }): HttpResult {
-  if (result.status !== undefined) return result;
-  return { status: undefined, code: result.code, message: result.message };
-}
+/** One sending of a request: its answer, or its failure and whether it was on a keep-alive connection idle STALE_IDLE_MS. */
+type Attempt = HttpResponse | (NetworkFailure & { stale: boolean });
+
+/** A failure on a stale keep-alive connection that died before its request was read (ECONNRESET or EPIPE). */
+const diedUnread = (a: Attempt): boolean => a.status === undefined && a.stale && (a.code === 'ECONNRESET' || a.code === 'EPIPE');
 
 export function createHttpClient(options: {
   timeoutMs: number;
@@ -118,7 +119,7 @@ export function createHttpClient(options: {
   // When each keep-alive connection was last given back to the pool: how long a reused one had been idle.
   const freedAt = new WeakMap<object, number>();
   for (const agent of [httpAgent, httpsAgent]) agent.on('free', (socket: object) => freedAt.set(socket, Date.now()));
-  const attempt = async (request: HttpRequest, hooks: SendHooks | undefined): Promise<HttpResult & { stale?: boolean }> => {
+  const attempt = async (request: HttpRequest, hooks: SendHooks | undefined): Promise<Attempt> => {
     let stale = false;
     try {
       const call = client(request.url, {
@@ -148,11 +149,10 @@ export function createHttpClient(options: {
       // pattern), on the next idle connection or a fresh one. Any other reset (a fresh connection, or one reused at
       // once, whose server read the request) is the queue's to retry.
       let result = await attempt(request, hooks);
-      for (let again = 0; again < STALE_SOCKET_RETRIES && result.status === undefined && result.stale === true; again++) {
-        if (result.code !== 'ECONNRESET' && result.code !== 'EPIPE') break;
-        result = await attempt(request, hooks);
-      }
-      return withoutReuse(result);
+      for (let again = 0; again < STALE_SOCKET_RETRIES && diedUnread(result); again++) result = await attempt(request, hooks);
+      if (result.status !== undefined) return result;
+      const { stale: _stale, ...failure } = result;
+      return failure;
     },
     close() {
       httpAgent.destroy();
